@@ -1,0 +1,1 @@
+"""The Slack app: Bolt AsyncApp, listeners by kind, Block Kit views, settings, store, retrain."""

@@ -1,0 +1,1 @@
+"""One module per ``sportbot`` command, each with ``run(args) -> int``; imported only when used."""

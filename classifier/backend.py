@@ -1,0 +1,33 @@
+"""The one seam between the classifier and whatever completes prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One legacy single-token completion: its text and the top log-probabilities of that token."""
+
+    text: str
+    top_logprobs: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class CompletionBackend(Protocol):
+    """Completes prompts like OpenAI's legacy completions endpoint with ``max_tokens=1``,
+    ``temperature=0`` and ``logprobs=k``."""
+
+    model_id: str
+    labels: tuple[str, ...]
+    """Label names the model was trained on, e.g. ``("baseball", "hockey")``."""
+
+    def complete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
+        """Return one completion per prompt, in order."""
+        ...
+
+    async def acomplete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
+        """The same, for callers on an event loop."""
+        ...

@@ -1,0 +1,76 @@
+"""What a classification returns, and how it is read off a completion."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from classifier.backend import Completion
+from classifier.prompt import label_name, label_token
+
+DEFAULT_TAG_THRESHOLD = 0.8
+OFF_TOPIC_LABEL = "other"
+"""A model may also know this label: text about neither sport. It never becomes ``label``."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A label with its confidence, as the notebook read it off a one-token completion."""
+
+    label: str
+    """The label's name, e.g. ``"baseball"``."""
+    confidence: float
+    """Probability of ``label``, normalised over the model's labels (0..1)."""
+    logprobs: dict[str, float]
+    """The completion's ``top_logprobs`` for its one token, e.g. ``{" hockey": -0.0006}``."""
+    model: str
+    """Id of the model that answered."""
+    tag: str | None
+    """What auto-tagging puts on the message, or ``None`` to abstain."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def prediction_from_completion(
+    completion: Completion,
+    labels: tuple[str, ...],
+    model: str,
+    threshold: float = DEFAULT_TAG_THRESHOLD,
+) -> Prediction:
+    """Read a ``Prediction`` off a completion.
+
+    Confidence is the label's probability normalised over ``labels``. A label absent from
+    ``top_logprobs`` is treated as less likely than the least likely token listed (its
+    log-probability is taken as that minimum minus ln 2); where no label is listed at all the
+    completion text decides with confidence 1/len(labels).
+    When the completion lists the off-topic token (``" other"``) with probability >= 0.5, the
+    label is still the likelier sport but ``tag`` is ``None``: auto-tagging abstains.
+    """
+    listed = {
+        name: completion.top_logprobs[label_token(name)]
+        for name in labels
+        if label_token(name) in completion.top_logprobs
+    }
+    if listed:
+        floor = min(completion.top_logprobs.values()) - math.log(2)
+        scores = {name: listed.get(name, floor) for name in labels}
+        top = max(scores.values())
+        weights = {name: math.exp(score - top) for name, score in scores.items()}
+        total = sum(weights.values())
+        label = max(weights, key=weights.__getitem__)
+        confidence = weights[label] / total
+    else:
+        label = label_name(completion.text)
+        confidence = 1.0 / max(len(labels), 1)
+    off_topic = completion.top_logprobs.get(label_token(OFF_TOPIC_LABEL), -math.inf)
+    abstain = math.exp(off_topic) >= 0.5
+    tag = None if abstain or confidence < threshold else label
+    return Prediction(
+        label=label,
+        confidence=confidence,
+        logprobs=dict(completion.top_logprobs),
+        model=model,
+        tag=tag,
+    )
