@@ -1,0 +1,372 @@
+"""``SportEngine``: the local text classifier behind the local completion backend.
+
+A multinomial logistic regression over sublinear TF-IDF features of words, word pairs and tagged
+Usenet header words, trained the way a fine-tune is: real epochs over shuffled mini-batches with
+Adam updates, a callback after every step. Features are optionally scaled by how strongly each
+one separates the classes in the training counts (naive-Bayes log-count ratios, as in NB-SVM).
+
+Inference does not go through scikit-learn or scipy: the tokenizer is one compiled ``findall``
+per text, features are dict lookups, and the scores are a gather + ``np.add.reduceat`` over a
+precomputed per-feature table (idf x feature scale) and the weight matrix. Only numpy is imported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?"
+"""Lowercase words and numbers (single characters included: scores like 4-3 are informative)."""
+
+HEADER_FIELDS = ("from", "organization", "subject", "keywords", "summary", "distribution")
+"""Usenet header fields whose words get their own, tagged features (``subject:rays``)."""
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    """What ``SportEngine.fit`` reports after every mini-batch.
+
+    ``training_loss`` and ``training_accuracy`` are measured on the batch with the weights as they
+    were *before* this step's update (the forward pass the gradient is computed from).
+    """
+
+    step: int
+    """1-based global step."""
+    epoch: int
+    """1-based epoch."""
+    n_epochs: int
+    elapsed_examples: int
+    elapsed_tokens: int
+    """Tokens seen so far (this engine's tokenizer: words and numbers of the message)."""
+    training_loss: float
+    """Mean log loss of this batch, before the update."""
+    training_accuracy: float
+    """Accuracy on this batch, before the update."""
+
+
+class SportEngine:
+    """Text classifier with scikit-learn-style verbs: parameters here, learned state after ``fit``.
+
+    Args:
+        n_epochs: passes over the training texts.
+        batch_size: texts per mini-batch (one Adam update each).
+        random_state: seeds the shuffling and nothing else (weights start at zero).
+        learning_rate: Adam step size.
+        alpha: L2 penalty per example (added to the mean batch loss as ``alpha/2 * |W|^2``).
+        ngram_max: 1 for words, 2 to add adjacent word pairs.
+        headers: ``"tagged"`` adds tagged features for the words of known header fields (they
+            still count as plain words too); ``"plain"`` treats the header as text.
+        min_df: minimum number of training texts a feature must occur in.
+        nb_power: exponent of the naive-Bayes log-count ratio used to scale each feature (0: off).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_epochs: int = 4,
+        batch_size: int = 16,
+        random_state: int = 0,
+        learning_rate: float = 0.05,
+        alpha: float = 1e-5,
+        ngram_max: int = 1,
+        headers: str = "tagged",
+        min_df: int = 1,
+        nb_power: float = 0.0,
+    ) -> None:
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.ngram_max = ngram_max
+        self.headers = headers
+        self.min_df = min_df
+        self.nb_power = nb_power
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters, as scikit-learn estimators report them."""
+        return {
+            "n_epochs": self.n_epochs,
+            "batch_size": self.batch_size,
+            "random_state": self.random_state,
+            "learning_rate": self.learning_rate,
+            "alpha": self.alpha,
+            "ngram_max": self.ngram_max,
+            "headers": self.headers,
+            "min_df": self.min_df,
+            "nb_power": self.nb_power,
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"SportEngine({args})"
+
+    # -- features -------------------------------------------------------------------------------
+
+    def _terms(self, text: str) -> list[str]:
+        """The feature names of one text, repeated as often as they occur."""
+        lower = text.lower()
+        findall = _TOKEN_RE.findall
+        terms: list[str] = []
+        body = lower
+        if self.headers == "tagged":
+            head, sep, _rest = lower.partition("\n\n")
+            if sep and _looks_like_header(head):
+                for line in head.split("\n"):
+                    key, colon, value = line.partition(":")
+                    if colon and key in _HEADER_SET:
+                        prefix = key + ":"
+                        terms.extend([prefix + w for w in findall(value)])
+        words = findall(body)
+        terms.extend(words)
+        if self.ngram_max >= 2 and len(words) > 1:
+            terms.extend([a + " " + b for a, b in itertools.pairwise(words)])
+        return terms
+
+    def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Sparse rows of the texts: feature indices, tf-idf values (l2-normalised), row starts.
+
+        Every row starts with a zero-valued entry on feature 0, so no row is empty and
+        ``np.add.reduceat`` over ``starts`` sums exactly the row's entries.
+        Also returns the number of word tokens seen.
+        """
+        vocab_get = self._vocab.get
+        scale = self._scale_list
+        indices: list[int] = []
+        values: list[float] = []
+        starts: list[int] = []
+        n_tokens = 0
+        log = math.log
+        for text in texts:
+            starts.append(len(indices))
+            indices.append(0)
+            values.append(0.0)
+            terms = self._terms(text)
+            n_tokens += len(terms)
+            counts = Counter(terms)
+            row_i = []
+            row_v = []
+            for term, count in counts.items():
+                j = vocab_get(term)
+                if j is not None:
+                    row_i.append(j)
+                    row_v.append((1.0 + log(count)) * scale[j])
+            if row_v:
+                norm = math.sqrt(sum(v * v for v in row_v))
+                indices.extend(row_i)
+                values.extend([v / norm for v in row_v])
+        return (
+            np.asarray(indices, dtype=np.intp),
+            np.asarray(values, dtype=np.float64),
+            np.asarray(starts, dtype=np.intp),
+            n_tokens,
+        )
+
+    def _scores(self, indices: np.ndarray, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        contrib = self._coef[indices] * values[:, None]
+        return np.add.reduceat(contrib, starts, axis=0) + self._intercept
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        on_step: Callable[[TrainingStep], None] | None = None,
+    ) -> SportEngine:
+        """Learn the vocabulary, then train for ``n_epochs`` epochs over shuffled mini-batches.
+
+        ``on_step`` is called after every update; the engine is usable (``predict_log_proba``)
+        inside it.
+        """
+        if isinstance(texts, str) or isinstance(labels, str):
+            raise TypeError("fit takes sequences of texts and labels, not single strings")
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        if len(texts) == 0:
+            raise ValueError("there are no training texts")
+        classes = tuple(sorted({str(label) for label in labels}))
+        if len(classes) < 2:
+            raise ValueError(f"training needs at least two labels, got only {classes!r}")
+        if self.n_epochs < 1 or self.batch_size < 1:
+            raise ValueError("n_epochs and batch_size must be at least 1")
+        self.classes_ = classes
+        y = np.array([classes.index(str(label)) for label in labels], dtype=np.intp)
+        self._build_vocabulary(texts, y)
+        n_features = len(self.feature_names_)
+        n_classes = len(classes)
+        self._coef = np.zeros((n_features, n_classes))
+        self._intercept = np.zeros(n_classes)
+
+        rows = [self._encode([text]) for text in texts]
+        rng = np.random.default_rng(self.random_state)
+        onehot = np.eye(n_classes)[y]
+        m_w = np.zeros_like(self._coef)
+        v_w = np.zeros_like(self._coef)
+        m_b = np.zeros_like(self._intercept)
+        v_b = np.zeros_like(self._intercept)
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        step = 0
+        seen = 0
+        tokens = 0
+        for epoch in range(1, self.n_epochs + 1):
+            order = rng.permutation(len(texts))
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                idx, val, starts, _n_tok = _stack([rows[i] for i in batch])
+                scores = self._scores(idx, val, starts)
+                logp = _log_softmax(scores)
+                target = y[batch]
+                loss = float(-logp[np.arange(len(batch)), target].mean())
+                accuracy = float((logp.argmax(axis=1) == target).mean())
+                delta = (np.exp(logp) - onehot[batch]) / len(batch)
+                row_of = np.repeat(np.arange(len(batch)), np.diff(np.append(starts, len(idx))))
+                grad_w = np.empty_like(self._coef)
+                for c in range(n_classes):
+                    grad_w[:, c] = np.bincount(
+                        idx, weights=val * delta[row_of, c], minlength=n_features
+                    )
+                grad_w += self.alpha * self._coef
+                grad_b = delta.sum(axis=0)
+                step += 1
+                m_w = beta1 * m_w + (1 - beta1) * grad_w
+                v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
+                m_b = beta1 * m_b + (1 - beta1) * grad_b
+                v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
+                lr = self.learning_rate * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+                self._coef -= lr * m_w / (np.sqrt(v_w) + eps)
+                self._intercept -= lr * m_b / (np.sqrt(v_b) + eps)
+                seen += len(batch)
+                tokens += sum(rows[i][3] for i in batch)
+                if on_step is not None:
+                    on_step(
+                        TrainingStep(
+                            step=step,
+                            epoch=epoch,
+                            n_epochs=self.n_epochs,
+                            elapsed_examples=seen,
+                            elapsed_tokens=tokens,
+                            training_loss=loss,
+                            training_accuracy=accuracy,
+                        )
+                    )
+        return self
+
+    def _build_vocabulary(self, texts: Sequence[str], y: np.ndarray) -> None:
+        n_classes = len(self.classes_)
+        df: Counter[str] = Counter()
+        class_counts: dict[str, np.ndarray] = {}
+        for text, label in zip(texts, y, strict=True):
+            counts = Counter(self._terms(text))
+            df.update(counts.keys())
+            if self.nb_power:
+                for term, count in counts.items():
+                    per_class = class_counts.get(term)
+                    if per_class is None:
+                        per_class = class_counts[term] = np.zeros(n_classes)
+                    per_class[label] += 1.0 + math.log(count)
+        names = sorted(term for term, n in df.items() if n >= self.min_df)
+        n_docs = len(texts)
+        idf = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in names])
+        scale = idf
+        if self.nb_power:
+            counts = np.array([class_counts[t] for t in names]) + 1.0
+            logp = np.log(counts / counts.sum(axis=0))
+            # Log-count ratio of each class against the mean of the others; its largest magnitude
+            # says how much the feature separates some class from the rest.
+            others = (logp.sum(axis=1, keepdims=True) - logp) / max(n_classes - 1, 1)
+            ratio = np.abs(logp - others).max(axis=1)
+            scale = idf * ratio**self.nb_power
+        # Feature 0 is a padding slot: every encoded row starts with a zero-valued entry on it.
+        self.feature_names_ = np.array(["", *names])
+        self._scale = np.concatenate([[0.0], scale])
+        self._index()
+
+    def _index(self) -> None:
+        """Rebuild the lookup structures from ``feature_names_`` and ``_scale``."""
+        self._vocab = {name: j for j, name in enumerate(self.feature_names_.tolist()) if j}
+        self._scale_list = self._scale.tolist()
+
+    # -- prediction ----------------------------------------------------------------------------
+
+    def predict_log_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Log-probabilities, shape ``(len(texts), len(classes_))``, columns in ``classes_`` order."""
+        if isinstance(texts, str):
+            raise TypeError("predict_log_proba takes a sequence of texts, not one string")
+        if len(texts) == 0:
+            return np.zeros((0, len(self.classes_)))
+        idx, val, starts, _ = self._encode(texts)
+        return _log_softmax(self._scores(idx, val, starts))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return np.exp(self.predict_log_proba(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        logp = self.predict_log_proba(texts)
+        return [self.classes_[i] for i in logp.argmax(axis=1)]
+
+    def explain(self, text: str, top: int = 8) -> list[tuple[str, float]]:
+        """The features that pushed the decision most, with their signed weight toward the
+        predicted label (positive: for it; negative: against it), largest magnitude first."""
+        idx, val, starts, _ = self._encode([text])
+        scores = self._scores(idx, val, starts)[0]
+        predicted = int(scores.argmax())
+        coef = self._coef[idx]
+        others = np.delete(coef, predicted, axis=1).mean(axis=1)
+        push = val * (coef[:, predicted] - others)
+        order = np.argsort(-np.abs(push), kind="stable")
+        names = self.feature_names_
+        return [(str(names[idx[k]]), float(push[k])) for k in order[:top] if push[k] != 0.0]
+
+    # -- persistence (skops reads and writes the state through these) -------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_vocab", None)
+        state.pop("_scale_list", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "feature_names_" in state:
+            self._index()
+
+
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+_HEADER_SET = frozenset(HEADER_FIELDS)
+_HEADER_LINE_RE = re.compile(r"[a-z][a-z-]*:")
+
+
+def _looks_like_header(head: str) -> bool:
+    return _HEADER_LINE_RE.match(head) is not None
+
+
+def _stack(
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Concatenate single-row encodings into one batch."""
+    lengths = [len(r[0]) for r in rows]
+    starts = np.zeros(len(rows), dtype=np.intp)
+    if len(rows) > 1:
+        starts[1:] = np.cumsum(lengths[:-1])
+    return (
+        np.concatenate([r[0] for r in rows]),
+        np.concatenate([r[1] for r in rows]),
+        starts,
+        sum(r[3] for r in rows),
+    )
+
+
+def _log_softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
