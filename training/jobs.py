@@ -1,0 +1,345 @@
+"""Fine-tune jobs in OpenAI's vocabulary, persisted under ``SPORTBOT_HOME/jobs/<id>/``.
+
+Each job folder holds ``job.json`` (replaced atomically on every change), ``events.jsonl``
+(appended one line per event), ``results.csv`` (the legacy per-step result file) and, while a
+cancel is pending, a ``cancel`` flag file. Another process may read a job while it runs: it sees
+the last complete ``job.json`` and every complete event line.
+
+A job whose status is not final is owned by the process (``pid`` on ``host``) that runs it; the
+runner refreshes ``heartbeat_at`` as it trains. When that process is gone (same host, pid not
+alive) or has been silent for ``STALE_AFTER_S`` seconds, readers mark the job failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from classifier.errors import SportbotError
+
+logger = logging.getLogger(__name__)
+
+JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
+FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+STALE_AFTER_S = 600.0
+"""A live job whose runner has not written a heartbeat for this long is taken as dead."""
+
+
+class UnknownJobError(SportbotError, LookupError):
+    """No fine-tune job with that id exists."""
+
+
+class FineTuneError(SportbotError):
+    """A fine-tune job failed; the message says why."""
+
+
+class JobCancelledError(SportbotError):
+    """A fine-tune job was cancelled while it ran."""
+
+
+@dataclass
+class FineTuneJob:
+    """One fine-tune job, field names as in OpenAI's ``fine_tuning.job`` object."""
+
+    id: str
+    created_at: int
+    model: str
+    status: str
+    training_file: str
+    validation_file: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    """``n_epochs``, ``batch_size``; plus the legacy ``compute_classification_metrics`` and
+    ``classification_positive_class`` when they were asked for."""
+    fine_tuned_model: str | None = None
+    result_files: list[str] = field(default_factory=list)
+    """Ids of result files; ``JobStore.result_file`` gives the path of ``file-<job hex>``."""
+    error: dict[str, Any] | None = None
+    """``{"code", "message", "param"}`` when the job failed."""
+    trained_tokens: int | None = None
+    finished_at: int | None = None
+    suffix: str | None = None
+    provider: str = "local"
+    pid: int | None = None
+    host: str | None = None
+    heartbeat_at: float | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_openai(self) -> dict[str, Any]:
+        """The job as OpenAI's API returns it (``object: "fine_tuning.job"``)."""
+        return {
+            "object": "fine_tuning.job",
+            "id": self.id,
+            "created_at": self.created_at,
+            "model": self.model,
+            "status": self.status,
+            "training_file": self.training_file,
+            "validation_file": self.validation_file,
+            "hyperparameters": dict(self.hyperparameters),
+            "fine_tuned_model": self.fine_tuned_model,
+            "result_files": list(self.result_files),
+            "error": self.error,
+            "trained_tokens": self.trained_tokens,
+            "finished_at": self.finished_at,
+            "organization_id": "org-local",
+            "seed": 0,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FineTuneJob:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One line of a job's log, as OpenAI's ``fine_tuning.job.event``.
+
+    ``type`` is ``"message"`` for lines a person reads, ``"metrics"`` for per-step numbers
+    (``data`` holds ``step``, ``total_steps``, ``train_loss``, ``train_mean_token_accuracy``).
+    """
+
+    created_at: float
+    level: str
+    message: str
+    data: dict[str, Any] | None = None
+    type: str = "message"
+    id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "object": "fine_tuning.job.event",
+            "id": self.id,
+            "created_at": int(self.created_at),
+            "level": self.level,
+            "message": self.message,
+            "data": self.data or {},
+            "type": self.type,
+        }
+
+
+def new_job_id() -> str:
+    return f"ftjob-{uuid.uuid4().hex[:24]}"
+
+
+class JobStore:
+    """Jobs on disk under ``home/jobs``; every method is safe to call from another process."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home)
+        self.root = self.home / "jobs"
+
+    # -- paths -------------------------------------------------------------------------------
+
+    def job_dir(self, job_id: str) -> Path:
+        if not job_id.startswith("ftjob-") or "/" in job_id or ".." in job_id:
+            raise UnknownJobError(
+                f"There is no fine-tune job {job_id!r}: job ids look like ftjob-…."
+            )
+        return self.root / job_id
+
+    def results_path(self, job_id: str) -> Path:
+        return self.job_dir(job_id) / "results.csv"
+
+    def result_file_id(self, job_id: str) -> str:
+        return "file-" + job_id.removeprefix("ftjob-")
+
+    def result_file(self, file_id: str) -> Path:
+        """The path of a result file id that a job listed in ``result_files``."""
+        return self.results_path("ftjob-" + file_id.removeprefix("file-"))
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        model: str,
+        training_file: str,
+        validation_file: str | None,
+        hyperparameters: dict[str, Any],
+        suffix: str | None = None,
+        provider: str = "local",
+    ) -> FineTuneJob:
+        """Record a new job in ``validating_files``, owned by this process."""
+        job = FineTuneJob(
+            id=new_job_id(),
+            created_at=int(time.time()),
+            model=model,
+            status="validating_files",
+            training_file=training_file,
+            validation_file=validation_file,
+            hyperparameters=dict(hyperparameters),
+            suffix=suffix,
+            provider=provider,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            heartbeat_at=time.time(),
+        )
+        self.job_dir(job.id).mkdir(parents=True, exist_ok=False)
+        self.save(job)
+        return job
+
+    def save(self, job: FineTuneJob) -> None:
+        """Write ``job.json`` atomically (readers never see half a file)."""
+        _write_atomic(self.job_dir(job.id) / "job.json", json.dumps(job.to_dict(), indent=2))
+
+    def heartbeat(self, job: FineTuneJob) -> None:
+        job.heartbeat_at = time.time()
+        self.save(job)
+
+    def get(self, job_id: str) -> FineTuneJob:
+        """Read a job; a live-looking job whose runner is gone is marked failed first."""
+        path = self.job_dir(job_id) / "job.json"
+        try:
+            job = FineTuneJob.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise UnknownJobError(f"There is no fine-tune job {job_id!r}.") from None
+        return self._reap_if_stale(job)
+
+    def list(self) -> list[FineTuneJob]:
+        """Every job, newest first."""
+        if not self.root.is_dir():
+            return []
+        jobs = []
+        for entry in self.root.iterdir():
+            if (entry / "job.json").is_file():
+                with contextlib.suppress(UnknownJobError, json.JSONDecodeError):
+                    jobs.append(self.get(entry.name))
+        return sorted(jobs, key=lambda job: (job.created_at, job.id), reverse=True)
+
+    def set_status(
+        self, job: FineTuneJob, status: JobStatus, *, error: str | None = None, code: str = ""
+    ) -> None:
+        job.status = status
+        if status in FINAL_STATUSES:
+            job.finished_at = int(time.time())
+        if error is not None:
+            job.error = {"code": code or "training_failed", "message": error, "param": None}
+        job.heartbeat_at = time.time()
+        self.save(job)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def add_event(
+        self,
+        job_id: str,
+        message: str,
+        *,
+        level: str = "info",
+        data: dict[str, Any] | None = None,
+        type: str = "message",
+    ) -> JobEvent:
+        """Append one event; one ``write`` per line so readers see whole lines only."""
+        event = JobEvent(
+            created_at=time.time(),
+            level=level,
+            message=message,
+            data=data,
+            type=type,
+            id=f"ftevent-{uuid.uuid4().hex[:24]}",
+        )
+        line = json.dumps(event.to_dict(), ensure_ascii=False) + "\n"
+        fd = os.open(
+            self.job_dir(job_id) / "events.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
+        )
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+        return event
+
+    def events(self, job_id: str, *, after: int = 0) -> list[JobEvent]:
+        """Complete events in order, skipping the first ``after`` (for polling and streaming)."""
+        return list(self.iter_events(job_id))[after:]
+
+    def iter_events(self, job_id: str) -> Iterator[JobEvent]:
+        path = self.job_dir(job_id) / "events.jsonl"
+        if not path.parent.is_dir():
+            raise UnknownJobError(f"There is no fine-tune job {job_id!r}.")
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return
+        for line in raw.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                yield JobEvent(**json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                logger.debug("skipping an incomplete event line in %s", path)
+
+    # -- cancelling --------------------------------------------------------------------------
+
+    def request_cancel(self, job_id: str) -> FineTuneJob:
+        """Ask for a job to stop; its runner notices between steps. A job nobody runs any more
+        is marked cancelled at once. Final jobs are returned unchanged."""
+        job = self.get(job_id)
+        if job.is_final:
+            return job
+        (self.job_dir(job_id) / "cancel").touch()
+        if not _owner_alive(job):
+            self.set_status(job, "cancelled")
+            self.add_event(job.id, "Fine-tune cancelled")
+        return job
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return (self.job_dir(job_id) / "cancel").exists()
+
+    # -- stale jobs --------------------------------------------------------------------------
+
+    def _reap_if_stale(self, job: FineTuneJob) -> FineTuneJob:
+        if job.is_final or _owner_alive(job):
+            return job
+        reason = (
+            f"The process that ran this job (pid {job.pid} on {job.host}) stopped before it "
+            "finished; start a new fine-tune."
+        )
+        logger.warning("fine-tune job %s is stale: %s", job.id, reason)
+        self.set_status(job, "failed", error=reason, code="runner_died")
+        self.add_event(job.id, f"Fine-tune failed: {reason}", level="error")
+        return job
+
+
+def _owner_alive(job: FineTuneJob) -> bool:
+    """Whether the process that owns a live job still looks alive."""
+    if job.heartbeat_at is not None and time.time() - job.heartbeat_at > STALE_AFTER_S:
+        return False
+    if job.pid is None or job.host != socket.gethostname():
+        return True  # another host: only the heartbeat can tell
+    try:
+        os.kill(job.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,157 @@
+"""Classification metrics for a positive class, as the legacy fine-tune result file reported them."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from classifier.core import Classifier
+from classifier.prediction import Prediction
+from classifier.prompt import label_name, label_token
+from training.prepared import PreparedDataError, PreparedRows
+
+LEGACY_COLUMNS = {
+    "accuracy": "classification/accuracy",
+    "precision": "classification/precision",
+    "recall": "classification/recall",
+    "auroc": "classification/auroc",
+    "auprc": "classification/auprc",
+    "f1": "classification/f1.0",
+}
+
+
+@dataclass(frozen=True)
+class ClassificationMetrics:
+    """Metrics of predictions against true labels, ``positive_class`` being the positive one.
+
+    ``auroc`` and ``auprc`` (average precision) are NaN when the rows hold a single class.
+    """
+
+    n: int
+    positive_class: str
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    auroc: float
+    auprc: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values; NaN becomes ``None`` so the dict is valid JSON."""
+        return {
+            key: (None if isinstance(value, float) and math.isnan(value) else value)
+            for key, value in asdict(self).items()
+        }
+
+    def scores(self) -> dict[str, float]:
+        """The six numbers alone (for a model card)."""
+        return {key: getattr(self, key) for key in LEGACY_COLUMNS}
+
+    def legacy_columns(self) -> dict[str, float]:
+        """The numbers under the legacy result-file column names."""
+        return {column: getattr(self, key) for key, column in LEGACY_COLUMNS.items()}
+
+
+def positive_class_of(labels: Sequence[str]) -> str:
+    """The most frequent label name, as the legacy tool chose the positive class."""
+    if not labels:
+        raise PreparedDataError("There are no rows to pick a positive class from.")
+    return Counter(label_name(label) for label in labels).most_common(1)[0][0]
+
+
+def classification_metrics(
+    labels: Sequence[str],
+    predicted: Sequence[str],
+    positive_scores: Sequence[float],
+    positive_class: str,
+) -> ClassificationMetrics:
+    """Accuracy, precision, recall, F1, AUROC and AUPRC with sklearn.metrics.
+
+    ``labels`` and ``predicted`` are label names; ``positive_scores`` is each row's probability
+    of ``positive_class`` (a name, with or without the leading space).
+    """
+    positive = label_name(positive_class)
+    y_true = np.array([label_name(label) == positive for label in labels])
+    y_pred = np.array([label_name(label) == positive for label in predicted])
+    scores = np.asarray(positive_scores, dtype=float)
+    correct = [label_name(a) == label_name(b) for a, b in zip(labels, predicted, strict=True)]
+    both_classes = bool(y_true.any() and not y_true.all())
+    return ClassificationMetrics(
+        n=len(labels),
+        positive_class=positive,
+        accuracy=float(np.mean(correct)),
+        precision=float(skm.precision_score(y_true, y_pred, zero_division=0.0)),
+        recall=float(skm.recall_score(y_true, y_pred, zero_division=0.0)),
+        f1=float(skm.f1_score(y_true, y_pred, zero_division=0.0)),
+        auroc=float(skm.roc_auc_score(y_true, scores)) if both_classes else math.nan,
+        auprc=float(skm.average_precision_score(y_true, scores)) if both_classes else math.nan,
+    )
+
+
+def positive_probability(prediction: Prediction, labels: Sequence[str], positive: str) -> float:
+    """The probability of ``positive`` normalised over ``labels``, read off the logprobs."""
+    listed = {
+        name: prediction.logprobs[label_token(name)]
+        for name in labels
+        if label_token(name) in prediction.logprobs
+    }
+    if label_name(positive) not in listed:
+        return (
+            1.0 - prediction.confidence if prediction.label != positive else prediction.confidence
+        )
+    top = max(listed.values())
+    total = sum(math.exp(value - top) for value in listed.values())
+    return math.exp(listed[label_name(positive)] - top) / total
+
+
+def evaluate_classifier(
+    classifier: Classifier,
+    rows: PreparedRows,
+    positive_class: str | None = None,
+) -> ClassificationMetrics:
+    """Classify ``rows`` with ``classifier`` and score the answers.
+
+    The positive class defaults to the rows' most frequent label.
+    """
+    positive = label_name(positive_class) if positive_class else positive_class_of(rows.labels)
+    if positive not in classifier.labels:
+        raise PreparedDataError(
+            f"The positive class {positive!r} is not one of the model's labels "
+            f"({', '.join(classifier.labels)})."
+        )
+    predictions = classifier.classify_many(list(rows.texts))
+    return classification_metrics(
+        rows.labels,
+        [p.label for p in predictions],
+        [positive_probability(p, classifier.labels, positive) for p in predictions],
+        positive,
+    )
+
+
+def metrics_from_log_proba(
+    log_proba: np.ndarray,
+    classes: Sequence[str],
+    labels: Sequence[str],
+    positive_class: str | None,
+) -> tuple[float, float, ClassificationMetrics | None]:
+    """Validation loss (mean cross-entropy), accuracy and, for a positive class, the metrics,
+    from an engine's ``predict_log_proba`` over rows whose true names are ``labels``."""
+    index = {name: i for i, name in enumerate(classes)}
+    true_index = np.array([index.get(label_name(label), -1) for label in labels])
+    known = true_index >= 0
+    picked = np.where(known, log_proba[np.arange(len(labels)), np.maximum(true_index, 0)], -np.inf)
+    loss = float(-np.mean(np.maximum(picked, math.log(1e-15))))
+    best = np.argmax(log_proba, axis=1)
+    accuracy = float(np.mean(best == true_index))
+    if positive_class is None:
+        return loss, accuracy, None
+    positive = label_name(positive_class)
+    predicted = [classes[i] for i in best]
+    scores = np.exp(log_proba[:, index[positive]])
+    return loss, accuracy, classification_metrics(labels, predicted, scores, positive)

@@ -1,0 +1,111 @@
+"""Reading prepared prompt/completion JSONL rows (what ``prepare-data`` writes).
+
+A prompt is the message text plus the separator; the separator is stripped and the label is the
+completion's name (``" baseball"`` -> ``"baseball"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier.errors import SportbotError
+from classifier.prompt import label_name, strip_prompt
+
+
+class PreparedDataError(SportbotError, ValueError):
+    """A prepared data file cannot be used; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Prepared rows of one file: message texts and label names, in file order."""
+
+    path: Path
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def label_counts(self) -> Counter[str]:
+        return Counter(self.labels)
+
+
+def read_prepared(
+    path: str | Path,
+    *,
+    what: str = "file",
+    min_labels: int = 1,
+) -> PreparedRows:
+    """Read and check a prepared JSONL file.
+
+    Raises ``PreparedDataError`` for a missing file, another extension, malformed JSON, rows
+    without ``prompt``/``completion``, empty prompts or completions, no rows, prompts that are
+    all the same text, and fewer than ``min_labels`` distinct labels.
+    """
+    path = Path(path)
+    name = f"The {what} {str(path)!r}"
+    if not path.exists():
+        raise PreparedDataError(f"{name} does not exist.")
+    if not path.is_file():
+        raise PreparedDataError(f"{name} is not a file.")
+    if path.suffix.lower() != ".jsonl":
+        raise PreparedDataError(
+            f"{name} is not a .jsonl file: give prepared prompt/completion rows "
+            f"(run `sportbot prepare-data -f {path}` to make them)."
+        )
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PreparedDataError(f"{name} is not UTF-8 text ({error.reason}).") from None
+    texts: list[str] = []
+    labels: list[str] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise PreparedDataError(
+                f"{name} is not valid JSONL: line {number}: {error.msg} (column {error.colno})."
+            ) from None
+        if not isinstance(row, dict):
+            raise PreparedDataError(
+                f"{name} is not valid JSONL: line {number} is not a JSON object."
+            )
+        missing = [column for column in ("prompt", "completion") if column not in row]
+        if missing:
+            raise PreparedDataError(
+                f"{name} lacks the column{'s' if len(missing) > 1 else ''} "
+                f"{' and '.join(repr(c) for c in missing)} (line {number}); prepared rows "
+                "carry 'prompt' and 'completion'."
+            )
+        prompt, completion = row["prompt"], row["completion"]
+        if not isinstance(prompt, str) or not isinstance(completion, str):
+            raise PreparedDataError(
+                f"{name}: line {number}: 'prompt' and 'completion' must be strings."
+            )
+        text, label = strip_prompt(prompt), label_name(completion)
+        if not text:
+            raise PreparedDataError(f"{name}: line {number} has an empty prompt.")
+        if not label:
+            raise PreparedDataError(f"{name}: line {number} has an empty completion.")
+        texts.append(text)
+        labels.append(label)
+    if not texts:
+        raise PreparedDataError(f"{name} has no rows.")
+    if len(texts) > 1 and len(set(texts)) == 1:
+        raise PreparedDataError(
+            f"{name} has the same prompt on every row: there is nothing to tell apart."
+        )
+    distinct = sorted(set(labels))
+    if len(distinct) < min_labels:
+        raise PreparedDataError(
+            f"{name} has only {len(distinct)} label ({', '.join(distinct)}): "
+            f"a classifier needs at least {min_labels}."
+        )
+    return PreparedRows(path=path, texts=tuple(texts), labels=tuple(labels))
