@@ -1,0 +1,46 @@
+"""Classify a message's text for an answer, within Slack's acknowledgement budget."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks import answer_blocks, answer_text
+from bot.services import Services
+from bot.slack_text import plain_text
+from classifier import Prediction
+
+ACK_BUDGET_SECONDS = 2.0
+"""Slack waits 3 s for an acknowledgement; an answer not ready by then is sent after it."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    blocks: list[dict[str, Any]]
+    prediction: Prediction
+
+
+async def classify_for_answer(services: Services, raw_text: str) -> Answer | None:
+    """The ephemeral answer for a message, or None when it has no words to classify."""
+    text = plain_text(raw_text)
+    if not text:
+        return None
+    classifier = await services.classifiers.get()
+    prediction = await classifier.aclassify(text)
+    return Answer(
+        text=answer_text(prediction),
+        blocks=answer_blocks(text, prediction, classifier.labels),
+        prediction=prediction,
+    )
+
+
+def start_answer(services: Services, raw_text: str) -> asyncio.Task[Answer | None]:
+    return asyncio.ensure_future(classify_for_answer(services, raw_text))
+
+
+async def ready_within_budget(task: asyncio.Task[Answer | None]) -> bool:
+    """Wait for the answer up to the acknowledgement budget (without cancelling it)."""
+    done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET_SECONDS)
+    return bool(done)

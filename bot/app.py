@@ -1,0 +1,69 @@
+"""``build_app``: the Bolt ``AsyncApp`` with its Web API client, error logging and listeners."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import listeners
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 5
+SERVER_ERROR_RETRIES = 2
+CONNECTION_ERROR_RETRIES = 2
+WEB_API_TIMEOUT_SECONDS = 15
+
+
+def build_web_client(services: Services) -> AsyncWebClient:
+    """A Web API client on ``SLACK_API_URL`` that waits out 429s and retries 5xx and drops."""
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=WEB_API_TIMEOUT_SECONDS,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+            AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES),
+        ],
+    )
+
+
+def build_app(services: Services) -> AsyncApp:
+    """The app with every listener registered; serve it over HTTP or Socket Mode."""
+    settings = services.settings
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=build_web_client(services),
+        signing_secret=secret.get_secret_value() if secret else "",
+        # Socket Mode requests are not signed; HTTP ones always are.
+        request_verification_enabled=not settings.socket_mode or secret is not None,
+        logger=logging.getLogger("bot.bolt"),
+    )
+
+    @app.error
+    async def log_error(error: Exception, body: dict[str, Any]) -> None:
+        # The body holds message text: log only what kind of request failed.
+        kind = body.get("type")
+        event = body.get("event") or {}
+        logger.error(
+            "listener failed on %s%s (%s)",
+            kind,
+            f"/{event.get('type')}" if event else "",
+            body.get("event_id") or body.get("command") or "",
+            exc_info=error,
+        )
+
+    listeners.register(app, services)
+    return app

@@ -1,0 +1,252 @@
+"""Block Kit: the ephemeral answer with feedback buttons, the usage text, the App Home view."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.emoji import emoji_for
+from bot.store import RetrainRecord
+from classifier import OFF_TOPIC_LABEL, Prediction
+
+FEEDBACK_RIGHT = "feedback_right"
+FEEDBACK_WRONG = "feedback_wrong"
+"""Action ids of the feedback buttons (the wrong one carries the corrected label in its value)."""
+
+MAX_BUTTON_VALUE = 2000
+"""Slack's limit on a button's value, in characters."""
+
+QUOTE_CHARS = 300
+"""How much of the message the answer quotes back."""
+
+USAGE = (
+    "*How to use sportbot*\n"
+    "• `/sport <text>` tells whether the text is about baseball or hockey, with the confidence.\n"
+    "• *Classify sport* in a message's ⋯ menu does the same for that message.\n"
+    "• In channels I am in, I react with :baseball: or :ice_hockey_stick_and_puck: to messages "
+    "about either sport.\n"
+    "• Admins: `/sport autotag on` or `/sport autotag off` switches those reactions in this "
+    "channel; `/sport-retrain` retrains the model."
+)
+
+
+@dataclass(frozen=True)
+class FeedbackValue:
+    """What a feedback button carries: the text, what the model said, and the label it proposes."""
+
+    text: str
+    predicted: str
+    model: str
+    label: str
+
+    def encode(self) -> str:
+        """JSON within Slack's 2,000-character limit (the text is cut when it must be)."""
+        text = self.text
+        while True:
+            value = json.dumps(
+                {"t": text, "p": self.predicted, "m": self.model, "l": self.label},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            if len(value) <= MAX_BUTTON_VALUE:
+                return value
+            text = text[: max(0, len(text) - (len(value) - MAX_BUTTON_VALUE) - 8)]
+
+    @classmethod
+    def decode(cls, value: str) -> FeedbackValue:
+        """Read a button's value back; ValueError when it is not one of ours."""
+        try:
+            data = json.loads(value)
+            return cls(
+                text=str(data["t"]),
+                predicted=str(data["p"]),
+                model=str(data["m"]),
+                label=str(data["l"]),
+            )
+        except (TypeError, KeyError, json.JSONDecodeError) as error:
+            raise ValueError("not a feedback button value") from error
+
+
+def escape(text: str) -> str:
+    """Escape text for mrkdwn, as Slack asks: &, < and >."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def label_title(label: str) -> str:
+    emoji = emoji_for(label)
+    return f":{emoji}: {label.capitalize()}" if emoji else label.capitalize()
+
+
+def answer_text(prediction: Prediction) -> str:
+    """The notification text of an answer (and what screen readers read)."""
+    return f"{prediction.label} ({prediction.confidence:.0%} confident)"
+
+
+def answer_blocks(text: str, prediction: Prediction, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """The ephemeral answer: the sport, the confidence, the model, and the feedback buttons."""
+    quoted = text.strip()
+    if len(quoted) > QUOTE_CHARS:
+        quoted = quoted[:QUOTE_CHARS].rstrip() + "…"
+    quoted = "\n".join(f"&gt; {escape(line)}" for line in quoted.splitlines() or [""])
+    others = [label for label in labels if label not in (prediction.label, OFF_TOPIC_LABEL)]
+    buttons: list[dict[str, Any]] = [
+        _button(
+            "Right",
+            FEEDBACK_RIGHT,
+            FeedbackValue(text, prediction.label, prediction.model, prediction.label),
+            style="primary",
+        )
+    ]
+    for index, other in enumerate(others):
+        buttons.append(
+            _button(
+                f"Wrong — it's {other}",
+                FEEDBACK_WRONG if index == 0 else f"{FEEDBACK_WRONG}_{index}",
+                FeedbackValue(text, prediction.label, prediction.model, other),
+            )
+        )
+    verdict = f"*{label_title(prediction.label)}* — {prediction.confidence:.0%} confident"
+    if prediction.tag is None:
+        verdict += "\n_Not sure enough to tag a message with this._"
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{quoted}\n{verdict}"}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Model `{escape(prediction.model)}`"}],
+        },
+        {"type": "actions", "block_id": "sport_feedback", "elements": buttons},
+    ]
+
+
+def feedback_thanks_blocks(value: FeedbackValue) -> list[dict[str, Any]]:
+    """What replaces the answer once someone has pressed a feedback button."""
+    if value.label == value.predicted:
+        line = f"Thanks! Noted that this is about *{value.label}*, as the model said."
+    else:
+        line = (
+            f"Thanks! Noted that this is about *{value.label}*, not {value.predicted}; "
+            "the next retrain learns from it."
+        )
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": line}},
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Model `{escape(value.model)}`"}],
+        },
+    ]
+
+
+def usage_blocks(note: str | None = None) -> list[dict[str, Any]]:
+    text = f"{note}\n\n{USAGE}" if note else USAGE
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def notice_blocks(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def home_view(
+    card: dict[str, Any] | None,
+    retrains: Sequence[RetrainRecord],
+    feedback_count: int,
+    model_id: str | None = None,
+) -> dict[str, Any]:
+    """The App Home: the current model's card, recent retrains, and the feedback count."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "sportbot"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": USAGE}},
+        {"type": "divider"},
+        {"type": "header", "text": {"type": "plain_text", "text": "Model in use"}},
+    ]
+    blocks.extend(_model_blocks(card, model_id))
+    blocks.append({"type": "divider"})
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Recent retrains"}})
+    if retrains:
+        lines = [_retrain_line(record) for record in retrains]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    else:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_No retrains yet._"}})
+    blocks.append({"type": "divider"})
+    examples = "example" if feedback_count == 1 else "examples"
+    blocks.append(
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*Feedback:* {feedback_count} {examples} stored for the next retrain.",
+            },
+        }
+    )
+    return {"type": "home", "blocks": blocks}
+
+
+def _button(
+    label: str, action_id: str, value: FeedbackValue, style: str | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label[:75]},
+        "action_id": action_id,
+        "value": value.encode(),
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def _model_blocks(card: dict[str, Any] | None, model_id: str | None) -> list[dict[str, Any]]:
+    if not card:
+        text = f"`{escape(model_id)}`" if model_id else "_No model yet._"
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    fields = [
+        f"*Id*\n`{escape(str(card.get('id', model_id or '?')))}`",
+        f"*Created*\n{escape(_when(card.get('created')))}",
+        f"*Labels*\n{escape(', '.join(str(x) for x in card.get('labels', [])) or '?')}",
+        f"*Provider*\n{escape(str(card.get('provider', '?')))}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
+    ]
+    metrics = _metric_lines(card.get("metrics"))
+    if metrics:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": metrics}})
+    return blocks
+
+
+def _metric_lines(metrics: Any) -> str:
+    if not isinstance(metrics, dict) or not metrics:
+        return ""
+    lines = []
+    for name, value in metrics.items():
+        if isinstance(value, dict):
+            inner = ", ".join(
+                f"{key} {_number(v)}" for key, v in value.items() if isinstance(v, int | float)
+            )
+            if inner:
+                lines.append(f"*{escape(str(name))}:* {inner}")
+        elif isinstance(value, int | float):
+            lines.append(f"*{escape(str(name))}:* {_number(value)}")
+    return "\n".join(lines[:12])
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return str(value) if value else "?"
+
+
+def _retrain_line(record: RetrainRecord) -> str:
+    when = record.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    line = f"• {when} — <@{record.user_id}> — {record.source} — *{record.status}*"
+    if record.model_id:
+        line += f" — `{escape(record.model_id)}`"
+    if record.message:
+        line += f"\n    {escape(record.message[:200])}"
+    return line

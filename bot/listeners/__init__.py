@@ -1,0 +1,15 @@
+"""Every listener of the app, wired by kind (commands, shortcuts, events, actions)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.listeners import actions, commands, events, shortcuts
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    commands.register(app, services)
+    shortcuts.register(app, services)
+    events.register(app, services)
+    actions.register(app, services)

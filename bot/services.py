@@ -1,0 +1,118 @@
+"""What listeners get handed: settings, store, the classifier holder and the admin check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+from bot.store import Store
+from classifier import Classifier
+
+logger = logging.getLogger(__name__)
+
+MODEL_REFRESH_SECONDS = 1.0
+"""How often the holder looks at the registry's ``current`` pointer for a model promoted elsewhere."""
+
+
+class AdminCheck(Protocol):
+    async def is_admin(self, user_id: str, client: AsyncWebClient) -> bool: ...
+
+
+class ClassifierHolder:
+    """Holds the classifier in use and swaps it, without a restart, when the current model changes.
+
+    ``current_id`` says which model should serve now (the registry's ``current`` pointer, or a
+    pinned id); ``load`` builds a classifier for an id. ``get`` looks at ``current_id`` at most once
+    every ``refresh_seconds`` and loads a new model off the event loop; until it is loaded, the old
+    one keeps answering. ``reload`` swaps at once (after a promotion in this process).
+    """
+
+    def __init__(
+        self,
+        load: Callable[[str | None], Classifier],
+        current_id: Callable[[], str | None],
+        *,
+        card: Callable[[str], dict[str, Any]] | None = None,
+        refresh_seconds: float = MODEL_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._current_id = current_id
+        self._card = card
+        self.refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._classifier: Classifier | None = None
+        self._checked_at = -float("inf")
+        self._swap_lock = threading.Lock()
+        self._loading: asyncio.Task[Classifier] | None = None
+
+    @property
+    def classifier(self) -> Classifier:
+        """The classifier in use (loaded on first use)."""
+        if self._classifier is None:
+            return self.reload()
+        return self._classifier
+
+    @property
+    def model_id(self) -> str:
+        return self.classifier.model_id
+
+    def reload(self) -> Classifier:
+        """Load the model ``current_id`` names now and serve it from the next request on."""
+        with self._swap_lock:
+            classifier = self._load(self._current_id())
+            previous = self._classifier.model_id if self._classifier is not None else None
+            self._classifier = classifier
+            self._checked_at = self._clock()
+        if previous != classifier.model_id:
+            logger.info("serving model %s (was %s)", classifier.model_id, previous)
+        return classifier
+
+    async def get(self) -> Classifier:
+        """The classifier to use for this request, following a changed ``current`` model."""
+        if self._classifier is None:
+            return await asyncio.to_thread(self.reload)
+        now = self._clock()
+        if now - self._checked_at >= self.refresh_seconds:
+            self._checked_at = now
+            wanted = self._current_id()
+            if wanted is not None and wanted != self._classifier.model_id and self._loading is None:
+                self._loading = asyncio.create_task(asyncio.to_thread(self.reload))
+                self._loading.add_done_callback(self._loaded)
+        return self._classifier
+
+    def _loaded(self, task: asyncio.Task[Classifier]) -> None:
+        self._loading = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("could not load the new current model", exc_info=task.exception())
+
+    def card(self) -> dict[str, Any] | None:
+        """The serving model's card (id, created, metrics, labels…), when the registry has one."""
+        if self._card is None:
+            return None
+        try:
+            return self._card(self.model_id)
+        except Exception:
+            logger.exception("could not read the card of model %s", self.model_id)
+            return None
+
+
+@dataclass
+class Services:
+    """Everything a listener needs, passed in by ``register(app, services)``."""
+
+    settings: Settings
+    store: Store
+    classifiers: ClassifierHolder
+    admins: AdminCheck
+
+    async def is_admin(self, user_id: str, client: AsyncWebClient) -> bool:
+        return await self.admins.is_admin(user_id, client)

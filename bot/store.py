@@ -1,0 +1,395 @@
+"""The bot's state in SQL: channel settings, feedback, processed events, retrain audit log and lock.
+
+SQLite under ``SPORTBOT_HOME`` by default, PostgreSQL (or any SQLAlchemy URL) through
+``DATABASE_URL``. Every method is synchronous and short; async callers run them in a thread.
+Everything that must hold across processes (event dedupe, the retrain lock) is decided by the
+database, never by process memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+logger = logging.getLogger(__name__)
+
+RETRAIN_LOCK = "retrain"
+"""Name of the one lock row that allows a single retrain at a time."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ChannelSetting(Base):
+    __tablename__ = "channel_settings"
+
+    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    autotag: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """A correction (or confirmation) from a user: a training example."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    model: Mapped[str | None] = mapped_column(String(200))
+    predicted_label: Mapped[str | None] = mapped_column(String(64))
+
+
+class ProcessedEvent(Base):
+    """An event id some process has claimed; the primary key makes the claim unique."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RetrainAudit(Base):
+    """One retrain attempt (refused ones included)."""
+
+    __tablename__ = "retrain_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[str | None] = mapped_column(String(200))
+    model_id: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class Lock(Base):
+    """A named lock held by one owner (a process/job) since ``acquired_at``."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@dataclass(frozen=True)
+class FeedbackExample:
+    text: str
+    label: str
+    user_id: str
+    created_at: datetime
+    model: str | None
+    predicted_label: str | None
+
+
+@dataclass(frozen=True)
+class RetrainRecord:
+    id: int
+    user_id: str
+    created_at: datetime
+    updated_at: datetime
+    source: str
+    status: str
+    job_id: str | None
+    model_id: str | None
+    message: str | None
+
+
+UNFINISHED_STATUSES = ("queued", "running")
+
+
+class Store:
+    """The bot's database. ``Store.open(url)`` creates the tables that are missing."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        engine = create_engine(url, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # channel settings ------------------------------------------------------------------------
+
+    def autotag_enabled(self, channel_id: str) -> bool:
+        """Whether auto-tagging is on in a channel (on unless an admin turned it off)."""
+        with self._session() as session:
+            value = session.scalar(
+                select(ChannelSetting.autotag).where(ChannelSetting.channel_id == channel_id)
+            )
+        return True if value is None else bool(value)
+
+    def set_autotag(self, channel_id: str, enabled: bool, user_id: str) -> None:
+        with self._session() as session:
+            row = session.get(ChannelSetting, channel_id)
+            if row is None:
+                session.add(
+                    ChannelSetting(channel_id=channel_id, autotag=enabled, updated_by=user_id)
+                )
+            else:
+                row.autotag = enabled
+                row.updated_by = user_id
+                row.updated_at = utcnow()
+
+    # feedback --------------------------------------------------------------------------------
+
+    def add_feedback(
+        self,
+        text: str,
+        label: str,
+        user_id: str,
+        model: str | None = None,
+        predicted_label: str | None = None,
+    ) -> int:
+        with self._session() as session:
+            row = Feedback(
+                text=text,
+                label=label,
+                user_id=user_id,
+                model=model,
+                predicted_label=predicted_label,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def feedback_count(self) -> int:
+        with self._session() as session:
+            return int(session.scalar(select(func.count()).select_from(Feedback)) or 0)
+
+    def feedback_examples(self) -> list[FeedbackExample]:
+        """Every stored feedback example, oldest first (a training data source)."""
+        with self._session() as session:
+            rows = session.scalars(select(Feedback).order_by(Feedback.id)).all()
+            return [
+                FeedbackExample(
+                    text=r.text,
+                    label=r.label,
+                    user_id=r.user_id,
+                    created_at=r.created_at,
+                    model=r.model,
+                    predicted_label=r.predicted_label,
+                )
+                for r in rows
+            ]
+
+    # processed events ------------------------------------------------------------------------
+
+    def claim_event(self, event_id: str) -> bool:
+        """Record ``event_id`` as processed; True only for the one caller that recorded it first.
+
+        Insert-if-absent on the primary key: two processes (or a restart) can never both claim.
+        """
+        try:
+            with self._session() as session:
+                session.execute(insert(ProcessedEvent).values(event_id=event_id))
+        except IntegrityError:
+            return False
+        return True
+
+    def release_event(self, event_id: str) -> None:
+        """Forget a claim whose work failed, so that Slack's redelivery can do it."""
+        with self._session() as session:
+            session.execute(delete(ProcessedEvent).where(ProcessedEvent.event_id == event_id))
+
+    def forget_events_before(self, when: datetime) -> int:
+        """Drop claims older than ``when`` (Slack stops redelivering after about an hour)."""
+        with self._session() as session:
+            result = session.execute(
+                delete(ProcessedEvent).where(ProcessedEvent.processed_at < when)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # retrain audit log -----------------------------------------------------------------------
+
+    def record_retrain(
+        self,
+        user_id: str,
+        source: str,
+        status: str,
+        *,
+        job_id: str | None = None,
+        model_id: str | None = None,
+        message: str | None = None,
+    ) -> int:
+        """Add an audit row and return its id."""
+        with self._session() as session:
+            row = RetrainAudit(
+                user_id=user_id,
+                source=source,
+                status=status,
+                job_id=job_id,
+                model_id=model_id,
+                message=message,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def update_retrain(self, audit_id: int, **fields: str | None) -> None:
+        """Change ``status``, ``job_id``, ``model_id`` or ``message`` of an audit row."""
+        allowed = {"status", "job_id", "model_id", "message"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown retrain audit fields: {sorted(unknown)}")
+        with self._session() as session:
+            session.execute(
+                update(RetrainAudit)
+                .where(RetrainAudit.id == audit_id)
+                .values(**fields, updated_at=utcnow())
+            )
+
+    def recent_retrains(self, limit: int = 5) -> list[RetrainRecord]:
+        """The newest audit rows first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(RetrainAudit).order_by(RetrainAudit.id.desc()).limit(limit)
+            ).all()
+            return [_record(r) for r in rows]
+
+    def get_retrain(self, audit_id: int) -> RetrainRecord | None:
+        with self._session() as session:
+            row = session.get(RetrainAudit, audit_id)
+            return _record(row) if row is not None else None
+
+    def fail_unfinished_retrains(self, message: str) -> int:
+        """Mark retrains left queued/running (their process died) as failed; return how many."""
+        with self._session() as session:
+            result = session.execute(
+                update(RetrainAudit)
+                .where(RetrainAudit.status.in_(UNFINISHED_STATUSES))
+                .values(status="failed", message=message, updated_at=utcnow())
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # locks -----------------------------------------------------------------------------------
+
+    def acquire_lock(
+        self, owner: str, *, name: str = RETRAIN_LOCK, stale_after: timedelta = timedelta(hours=1)
+    ) -> bool:
+        """Take the lock ``name`` for ``owner``; False when someone else holds a fresh one.
+
+        A lock older than ``stale_after`` is taken over (its holder is presumed dead).
+        """
+        now = utcnow()
+        try:
+            with self._session() as session:
+                session.execute(insert(Lock).values(name=name, owner=owner, acquired_at=now))
+            return True
+        except IntegrityError:
+            pass
+        with self._session() as session:
+            result = session.execute(
+                update(Lock)
+                .where(Lock.name == name, Lock.acquired_at < now - stale_after)
+                .values(owner=owner, acquired_at=now)
+            )
+            taken = bool(getattr(result, "rowcount", 0))
+        if taken:
+            logger.warning("took over the stale %s lock", name)
+        return taken
+
+    def release_lock(self, owner: str, *, name: str = RETRAIN_LOCK) -> bool:
+        """Release the lock if ``owner`` holds it; True when it did."""
+        with self._session() as session:
+            result = session.execute(delete(Lock).where(Lock.name == name, Lock.owner == owner))
+            return bool(getattr(result, "rowcount", 0))
+
+    def lock_owner(self, name: str = RETRAIN_LOCK) -> str | None:
+        with self._session() as session:
+            return session.scalar(select(Lock.owner).where(Lock.name == name))
+
+
+def _record(row: RetrainAudit) -> RetrainRecord:
+    return RetrainRecord(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        source=row.source,
+        status=row.status,
+        job_id=row.job_id,
+        model_id=row.model_id,
+        message=row.message,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

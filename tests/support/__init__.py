@@ -1,0 +1,1 @@
+"""Test helpers shared by tests/bot and tests/e2e: Slack's Web API stand-in, request signing."""

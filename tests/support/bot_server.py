@@ -1,0 +1,39 @@
+"""Serve the real bot over HTTP on a free loopback port, the way ``sportbot run`` serves it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.app import build_app
+from bot.services import Services
+from bot.web import EVENTS_PATH, build_web_app
+
+
+class RunningBot:
+    """``await RunningBot.start(services)``; ``events_url`` is its ``/slack/events``."""
+
+    def __init__(self, app: AsyncApp, runner: web.AppRunner, port: int) -> None:
+        self.app = app
+        self.runner = runner
+        self.port = port
+
+    @classmethod
+    async def start(cls, services: Services) -> RunningBot:
+        app = build_app(services)
+        runner = web.AppRunner(build_web_app(app), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return cls(app, runner, runner.addresses[0][1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return self.url + EVENTS_PATH
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()

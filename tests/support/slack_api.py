@@ -1,0 +1,317 @@
+"""A recording stand-in for Slack's Web API, served by aiohttp on loopback.
+
+It answers the methods the bot calls with the JSON Slack documents for them, records every call
+(method, arguments, token), and can be told to answer the next calls of a method with an HTTP
+429 and ``Retry-After``, a 5xx, or a Slack error such as ``already_reacted``. ``reactions.add``
+answers ``already_reacted`` by itself for a reaction that is already there, as Slack does.
+It also serves ``response_url``s (``/response/<id>``), the upload URLs of
+``files.getUploadURLExternal``, and the websocket URL ``apps.connections.open`` hands out
+(set ``socket_url``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+BOT_USER_ID = "UBOT0001"
+BOT_ID = "BBOT0001"
+TEAM_ID = "T0001"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Scripted:
+    """How to answer upcoming calls of one method instead of the normal answer."""
+
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+class SlackAPIStandIn:
+    """Start with ``await start()``; ``base_url`` is what ``SLACK_API_URL`` should be."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.socket_url: str | None = None
+        self.uploads: dict[str, bytes] = {}
+        self._scripts: dict[str, list[Scripted]] = {}
+        self._reactions: set[tuple[str, str, str]] = set()
+        self.added_reactions: list[tuple[str, str, str]] = []
+        """Reactions actually put on messages, in order: (channel, ts, name)."""
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "reactions.add": self._reactions_add,
+            "users.info": self._users_info,
+            "views.publish": self._views_publish,
+            "conversations.info": self._conversations_info,
+            "conversations.open": self._conversations_open,
+            "apps.connections.open": self._connections_open,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.add_routes(
+            [
+                web.post("/api/{method}", self._handle_api),
+                web.get("/api/{method}", self._handle_api),
+                web.post("/response/{id}", self._handle_response_url),
+                web.post("/upload/{id}", self._handle_upload),
+            ]
+        )
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.url}/response/{name}"
+
+    # scripting -------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with an error (HTTP or Slack)."""
+        if error is None and status == 200:
+            raise ValueError("give an error or an HTTP status")
+        self._scripts.setdefault(method, []).append(
+            Scripted(status=status, error=error, retry_after=retry_after, times=times)
+        )
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        self.fail_next(method, status=429, retry_after=retry_after, times=times)
+
+    def add_user(self, user_id: str, *, is_admin: bool = False, is_owner: bool = False) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": user_id.lower(),
+            "real_name": f"User {user_id}",
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": False,
+            "is_bot": False,
+            "deleted": False,
+        }
+
+    # reading the record ----------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until ``method`` has been called ``count`` times; return those calls."""
+        deadline = time.monotonic() + timeout
+        while len(self.calls_to(method)) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                seen = [call.method for call in self.calls]
+                raise AssertionError(
+                    f"{method} called {len(self.calls_to(method))} times, "
+                    f"wanted {count}; calls seen: {seen}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.05))
+        return self.calls_to(method)
+
+    async def settle(self, quiet: float = 0.3) -> None:
+        """Wait until no call has arrived for ``quiet`` seconds (to check nothing more comes)."""
+        while True:
+            count = len(self.calls)
+            await asyncio.sleep(quiet)
+            if len(self.calls) == count:
+                return
+
+    # HTTP ------------------------------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json":
+                args.update(json.loads(raw or b"{}"))
+            else:
+                args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        token = None
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth.removeprefix("Bearer ")
+        elif "token" in args:
+            token = args.pop("token")
+        self._record(Call(method, args, token))
+        scripted = self._scripted(method)
+        if scripted is not None:
+            headers = {}
+            if scripted.retry_after is not None:
+                headers["Retry-After"] = str(scripted.retry_after)
+            body: dict[str, Any] = {"ok": False, "error": scripted.error or "ratelimited"}
+            if scripted.status >= 500:
+                return web.Response(status=scripted.status, text="upstream failure")
+            return web.json_response(body, status=scripted.status, headers=headers)
+        if token is None:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        handler = self.handlers.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(args))
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        self._record(Call("response_url", await request.json(), None))
+        return web.json_response({"ok": True})
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["id"]
+        self.uploads[file_id] = await request.read()
+        self._record(Call("upload", {"file_id": file_id, "size": len(self.uploads[file_id])}, None))
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        self._changed.set()
+
+    def _scripted(self, method: str) -> Scripted | None:
+        queue = self._scripts.get(method)
+        if not queue:
+            return None
+        scripted = queue[0]
+        scripted.times -= 1
+        if scripted.times <= 0:
+            queue.pop(0)
+        return scripted
+
+    # method answers --------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://sportbot-test.slack.com/",
+            "team": "Sportbot Test",
+            "user": "sportbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_ephemeral(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        ts = self._next_ts()
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts}
+        message["text"] = args.get("text", "")
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "channel": args.get("channel"),
+            "ts": args.get("ts"),
+            "text": args.get("text", ""),
+        }
+
+    def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel")), str(args.get("timestamp")), str(args.get("name")))
+        if key in self._reactions:
+            return {"ok": False, "error": "already_reacted"}
+        self._reactions.add(key)
+        self.added_reactions.append(key)
+        return {"ok": True}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("user")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        return {"ok": True, "view": {"id": f"V{next(self._ids):06d}", **(view or {})}}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel"))
+        return {
+            "ok": True,
+            "channel": {"id": channel, "name": "general", "is_channel": True, "is_member": True},
+        }
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users", ""))
+        return {"ok": True, "channel": {"id": f"D{users.split(',')[0][1:]}"}}
+
+    def _connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_url}
+
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):08d}"
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        return {
+            "ok": True,
+            "files": [{"id": f["id"], "title": f.get("title", "")} for f in files or []],
+        }

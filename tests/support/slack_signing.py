@@ -1,0 +1,212 @@
+"""Send the bot requests exactly as Slack does: signed with the v0 HMAC-SHA256 scheme.
+
+``X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:{timestamp}:{body}"))`` and
+``X-Slack-Request-Timestamp: {timestamp}``; events as JSON, commands and interactions as forms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from tests.support.slack_api import TEAM_ID
+
+
+def slack_signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_headers(
+    secret: str, body: bytes, content_type: str, timestamp: int | None = None
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": slack_signature(secret, ts, body),
+    }
+
+
+@dataclass
+class SlackReply:
+    status: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+_event_ids = itertools.count(1)
+
+
+def new_event_id() -> str:
+    return f"Ev{int(time.time() * 1000):013d}{next(_event_ids):05d}"
+
+
+class SlackSender:
+    """Posts signed requests to the bot at ``url`` (its ``/slack/events``)."""
+
+    def __init__(self, url: str, secret: str, session: aiohttp.ClientSession) -> None:
+        self.url = url
+        self.secret = secret
+        self.session = session
+
+    async def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SlackReply:
+        all_headers = signed_headers(secret or self.secret, body, content_type, timestamp)
+        all_headers.update(headers or {})
+        async with self.session.post(self.url, data=body, headers=all_headers) as response:
+            return SlackReply(response.status, await response.text())
+
+    async def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **kwargs: Any,
+    ) -> SlackReply:
+        """An Events API ``event_callback`` (with ``X-Slack-Retry-Num`` when it is a redelivery)."""
+        envelope = event_envelope(event, event_id=event_id)
+        headers = dict(kwargs.pop("headers", None) or {})
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        body = json.dumps(envelope).encode()
+        return await self.post(body, "application/json", headers=headers, **kwargs)
+
+    async def command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user_id: str = "U0USER01",
+        channel_id: str = "C0GENERAL",
+        response_url: str = "https://hooks.slack.com/commands/T0001/1/x",
+        **kwargs: Any,
+    ) -> SlackReply:
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "sportbot-test",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0SPORTBOT",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+        body = urlencode(form).encode()
+        return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    async def interaction(self, payload: dict[str, Any], **kwargs: Any) -> SlackReply:
+        """A shortcut or block action: ``payload=<json>`` as a form."""
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+
+def event_envelope(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0SPORTBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or new_event_id(),
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "team_id": TEAM_ID,
+                "user_id": "UBOT0001",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+_ts = itertools.count(1)
+
+
+def message_event(
+    text: str,
+    *,
+    user: str = "U0USER01",
+    channel: str = "C0GENERAL",
+    ts: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A ``message`` event as Slack sends it for a new message in a public channel."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts or f"{int(time.time())}.{next(_ts):06d}",
+        "channel": channel,
+        "channel_type": "channel",
+        "event_ts": ts or f"{time.time():.6f}",
+        "team": TEAM_ID,
+    }
+    event.update(extra)
+    return event
+
+
+def block_action_payload(
+    action: dict[str, Any],
+    *,
+    user_id: str = "U0USER01",
+    channel_id: str = "C0GENERAL",
+    response_url: str,
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for a button on an ephemeral message."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0SPORTBOT",
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": "1700000000.000100", "is_ephemeral": True},
+        "trigger_id": "1.2.3",
+        "team": {"id": TEAM_ID, "domain": "sportbot-test"},
+        "channel": {"id": channel_id, "name": "general"},
+        "response_url": response_url,
+        "actions": [{**action, "block_id": "sport_feedback", "action_ts": f"{time.time():.6f}"}],
+    }
+
+
+def message_shortcut_payload(
+    text: str, *, user_id: str = "U0USER01", channel_id: str = "C0GENERAL", response_url: str
+) -> dict[str, Any]:
+    return {
+        "type": "message_action",
+        "callback_id": "classify_sport",
+        "trigger_id": "1.2.3",
+        "action_ts": f"{time.time():.6f}",
+        "team": {"id": TEAM_ID, "domain": "sportbot-test"},
+        "user": {"id": user_id, "name": user_id.lower()},
+        "channel": {"id": channel_id, "name": "general"},
+        "message": {"type": "message", "user": "U0OTHER", "text": text, "ts": "1700000000.000200"},
+        "message_ts": "1700000000.000200",
+        "response_url": response_url,
+        "token": "legacy-verification-token",
+    }
