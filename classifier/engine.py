@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,14 @@ TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?"
 
 HEADER_FIELDS = ("from", "organization", "subject", "keywords", "summary", "distribution")
 """Usenet header fields whose words get their own, tagged features (``subject:rays``)."""
+
+
+class EncodedTexts(NamedTuple):
+    """Texts encoded by ``SportEngine.encode``: sparse rows (feature indices, values, row starts)."""
+
+    indices: np.ndarray
+    values: np.ndarray
+    starts: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -307,6 +315,20 @@ class SportEngine:
             return np.zeros((0, len(self.classes_)))
         idx, val, starts, _ = self._encode(texts)
         return _log_softmax(self._scores(idx, val, starts))
+
+    def encode(self, texts: Sequence[str]) -> EncodedTexts:
+        """The texts as the fitted vocabulary sees them, to be scored many times (e.g. a
+        validation set after every step of ``fit``); valid until the vocabulary is rebuilt."""
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of texts, not one string")
+        idx, val, starts, _ = self._encode(texts)
+        return EncodedTexts(idx, val, starts)
+
+    def predict_log_proba_encoded(self, encoded: EncodedTexts) -> np.ndarray:
+        """``predict_log_proba`` of texts already ``encode``d."""
+        if len(encoded.starts) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return _log_softmax(self._scores(encoded.indices, encoded.values, encoded.starts))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))
