@@ -13,6 +13,8 @@ class Completion:
 
     text: str
     top_logprobs: dict[str, float] = field(default_factory=dict)
+    model: str | None = None
+    """The model that answered, when it is not the backend's ``model_id`` (e.g. a fallback's)."""
 
 
 @runtime_checkable

@@ -52,9 +52,8 @@ class Classifier:
         return [self._read(c) for c in completions]
 
     def _read(self, completion: Completion) -> Prediction:
-        return prediction_from_completion(
-            completion, self.labels, self.backend.model_id, self.threshold
-        )
+        model = completion.model or self.backend.model_id
+        return prediction_from_completion(completion, self.labels, model, self.threshold)
 
 
 def _prompts(texts: Sequence[str]) -> list[str]:
