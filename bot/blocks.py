@@ -44,16 +44,24 @@ class FeedbackValue:
 
     def encode(self) -> str:
         """JSON within Slack's 2,000-character limit (the text is cut when it must be)."""
-        text = self.text
-        while True:
-            value = json.dumps(
-                {"t": text, "p": self.predicted, "m": self.model, "l": self.label},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            if len(value) <= MAX_BUTTON_VALUE:
-                return value
-            text = text[: max(0, len(text) - (len(value) - MAX_BUTTON_VALUE) - 8)]
+        fits = self._json(self.text)
+        if len(fits) <= MAX_BUTTON_VALUE:
+            return fits
+        low, high = 0, min(len(self.text), MAX_BUTTON_VALUE)
+        while low < high:  # the longest prefix of the text whose JSON fits
+            middle = (low + high + 1) // 2
+            if len(self._json(self.text[:middle])) <= MAX_BUTTON_VALUE:
+                low = middle
+            else:
+                high = middle - 1
+        return self._json(self.text[:low])
+
+    def _json(self, text: str) -> str:
+        return json.dumps(
+            {"t": text, "p": self.predicted, "m": self.model, "l": self.label},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def decode(cls, value: str) -> FeedbackValue:

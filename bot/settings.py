@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     """Every setting of DESIGN.md's Configuration section; field names are the variables' names."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     slack_bot_token: SecretStr | None = None

@@ -1,0 +1,137 @@
+"""Settings: every variable read, `.env` honoured, one clear line for a missing or bad setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+ALL_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PORT",
+    "SPORTBOT_HOME",
+    "SPORTBOT_ADMINS",
+    "SPORTBOT_TAG_THRESHOLD",
+    "SPORTBOT_BACKEND",
+    "SPORTBOT_MODEL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "DATABASE_URL",
+    "SPORTBOT_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ALL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_every_configuration_variable_is_a_setting() -> None:
+    assert {name.lower() for name in ALL_VARIABLES} == set(Settings.model_fields)
+
+
+def test_dot_env_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-file\nPORT=4000\nSPORTBOT_ADMINS=U1, U2,,\n"
+        "SLACK_API_URL=http://127.0.0.1:9000/api\nSPORTBOT_HOME=\n"
+    )
+    monkeypatch.setenv("PORT", "5000")
+    settings = load_settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-file"
+    assert settings.port == 5000
+    assert settings.sportbot_admins == frozenset({"U1", "U2"})
+    assert settings.slack_api_url == "http://127.0.0.1:9000/api/"
+    # An empty value (as .env.example has) means "use the default", not "the current folder".
+    assert settings.sportbot_home.is_absolute()
+
+
+def test_sqlite_under_home_unless_database_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPORTBOT_HOME", str(tmp_path / "home"))
+    settings = load_settings(None)
+    assert settings.sqlalchemy_url() == f"sqlite:///{tmp_path / 'home' / 'sportbot.db'}"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://u:p@db/sportbot")
+    assert load_settings(None).sqlalchemy_url() == "postgresql+psycopg://u:p@db/sportbot"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("PORT", "eighty", "PORT is malformed"),
+        ("PORT", "70000", "PORT is malformed"),
+        ("SPORTBOT_TAG_THRESHOLD", "1.5", "SPORTBOT_TAG_THRESHOLD is malformed"),
+        ("SPORTBOT_BACKEND", "bert", "SPORTBOT_BACKEND is malformed"),
+        ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
+    ],
+)
+def test_a_malformed_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None)
+    message = str(caught.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_missing_bot_token_says_which_and_where(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None).require_slack()
+    assert str(caught.value) == (
+        "SLACK_BOT_TOKEN is not set: find it under OAuth & Permissions at "
+        "https://api.slack.com/apps"
+    )
+
+
+def test_http_mode_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    settings = load_settings(None)
+    assert not settings.socket_mode
+    with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET is not set: .*App Credentials"):
+        settings.require_slack()
+
+
+def test_socket_mode_needs_an_app_token_not_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xoxb-wrong-kind")
+    settings = load_settings(None)
+    assert settings.socket_mode
+    with pytest.raises(SettingsError, match=r"^SLACK_APP_TOKEN should start with xapp-"):
+        settings.require_slack()
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-2-abc")
+    load_settings(None).require_slack()
+
+
+def test_tokens_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    text = repr(load_settings(None))
+    assert "very-secret" not in text
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    names = {
+        line.split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert names == set(ALL_VARIABLES)
+    for line in example.splitlines():
+        if line.startswith(
+            ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY")
+        ):
+            assert line.endswith("="), f"a secret has a value in .env.example: {line.split('=')[0]}"
