@@ -1,0 +1,76 @@
+"""``sportbot classify [-m MODEL] [--json] [--explain] [-f FILE.jsonl] [TEXT …]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from classifier.errors import SportbotError
+from classifier.loader import default_home, load_classifier
+from classifier.prediction import Prediction
+
+
+def read_texts(path: str) -> list[str]:
+    """The ``text`` (or ``prompt``) of each JSONL row of ``path``."""
+    file = Path(path)
+    if not file.is_file():
+        raise SportbotError(f"The file {path!r} does not exist.")
+    if file.suffix.lower() != ".jsonl":
+        raise SportbotError(f"The file {path!r} is not a .jsonl file of rows with 'text'.")
+    texts = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise SportbotError(f"{path}: line {number} is not valid JSON: {error.msg}.") from None
+        text = row.get("text", row.get("prompt")) if isinstance(row, dict) else None
+        if not isinstance(text, str):
+            raise SportbotError(f"{path}: line {number} has no 'text' (or 'prompt') string.")
+        texts.append(text)
+    return texts
+
+
+def run(args: argparse.Namespace) -> int:
+    texts = list(args.text)
+    if args.file:
+        texts += read_texts(args.file)
+    if not texts:
+        raise SportbotError("Give a text to classify, or -f FILE.jsonl.")
+    classifier = load_classifier(args.model)
+    predictions = classifier.classify_many(texts)
+    engine = _engine(classifier) if args.explain else None
+    for text, prediction in zip(texts, predictions, strict=True):
+        reasons = engine.explain(text) if engine is not None else None
+        print(_format(prediction, reasons, as_json=args.json))
+    return 0
+
+
+def _format(
+    prediction: Prediction, reasons: list[tuple[str, float]] | None, *, as_json: bool
+) -> str:
+    if as_json:
+        row = prediction.to_dict()
+        if reasons is not None:
+            row["explain"] = [[word, weight] for word, weight in reasons]
+        return json.dumps(row)
+    line = f"{prediction.label}\t{prediction.confidence:.1%}\ttag: {prediction.tag or '-'}"
+    if reasons:
+        line += "\tbecause: " + ", ".join(f"{word} ({weight:+.2f})" for word, weight in reasons)
+    return line
+
+
+def _engine(classifier: object) -> object:
+    backend = getattr(classifier, "backend", None)
+    engine = getattr(backend, "engine", None)
+    if engine is not None:
+        return engine
+    from classifier.registry import ModelRegistry
+
+    registry = ModelRegistry(default_home())
+    try:
+        return registry.load_engine(classifier.model_id)  # type: ignore[attr-defined]
+    except SportbotError:
+        raise SportbotError("--explain works with local models only.") from None
