@@ -1,0 +1,600 @@
+"""Retrain orchestration for ``/sport-retrain``: one job at a time, off the event loop, reported in Slack.
+
+The training pipeline runs in a worker thread while the bot keeps answering. Its events are relayed
+to one progress message (``chat.update``, at most once a second); at the end the new model's
+metrics are posted beside the current one's, with the accuracy plot. Whether the new model is
+promoted is the pipeline's decision. A lock in the store's database keeps retrains (and rollbacks)
+one at a time across every bot process sharing that database; every attempt, refused ones
+included, goes to the store's retrain audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from classifier.errors import SportbotError
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from training.data import Example
+    from training.pipeline import TrainingReport
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("20news", "feedback", "all")
+UPDATE_INTERVAL_SECONDS = 1.0
+"""At most one ``chat.update`` of the progress message per second."""
+
+FALLBACK_TO_DM_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+"""Answers to ``chat.postMessage`` that mean "the bot cannot post here": the admin gets a DM."""
+
+ROLLBACK_SOURCE = "rollback"
+"""What the audit log's ``source`` column holds for a rollback."""
+
+METRIC_ROWS = (
+    ("validation accuracy", "validation", "accuracy"),
+    ("test accuracy", "test", "accuracy"),
+    ("test precision", "test", "precision"),
+    ("test recall", "test", "recall"),
+    ("test F1", "test", "f1"),
+    ("test AUROC", "test", "auroc"),
+    ("test AUPRC", "test", "auprc"),
+)
+_EPOCH = re.compile(r"\bepoch\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
+_JOB_ID = re.compile(r"\b(ftjob-[A-Za-z0-9]+)")
+
+
+class RetrainSourceError(SportbotError, ValueError):
+    """The chosen training source has nothing to train on."""
+
+
+@dataclass(frozen=True)
+class RetrainRequest:
+    """What an admin asked for with ``/sport-retrain``."""
+
+    user_id: str
+    channel_id: str
+    source: str = "all"
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+
+    def describe(self) -> str:
+        return f"source {self.source}" + (", forced" if self.force else "")
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """The answer to give the admin right away (the command's acknowledgement)."""
+
+    started: bool
+    message: str
+
+
+@dataclass
+class RetrainProgress:
+    """What the progress message shows, folded from the job's events."""
+
+    user_id: str
+    source: str
+    force: bool
+    job_id: str | None = None
+    epoch: int | None = None
+    n_epochs: int | None = None
+    status: str = "loading the training data"
+    outcome: str | None = None
+
+    def apply(self, message: str) -> None:
+        """Fold one job event's message in."""
+        if self.job_id is None:
+            found = _JOB_ID.search(message)
+            if found:
+                self.job_id = found.group(1)
+        epoch = _EPOCH.search(message)
+        if epoch:
+            self.epoch, self.n_epochs = int(epoch.group(1)), int(epoch.group(2))
+        first_line = message.strip().splitlines()[0] if message.strip() else ""
+        if first_line:
+            self.status = first_line[:200]
+
+    def text(self) -> str:
+        forced = ", forced" if self.force else ""
+        lines = [
+            f":gear: Retrain started by <@{self.user_id}> (source `{self.source}`{forced})",
+            f"Job: `{self.job_id}`" if self.job_id else "Job: not created yet",
+        ]
+        if self.n_epochs:
+            lines.append(f"Epoch {self.epoch}/{self.n_epochs}")
+        lines.append(self.outcome or f"Status: {self.status}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Conversation:
+    """Where a retrain talks: the command's channel, or a DM with the admin when the bot can't post there."""
+
+    client: AsyncWebClient
+    channel: str
+    user_id: str
+    moved_to_dm: bool = False
+
+    async def post(self, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
+        """Post a message; return its ``ts``."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            if self.moved_to_dm or _error_code(error) not in FALLBACK_TO_DM_ERRORS:
+                raise
+            logger.info(
+                "cannot post in %s (%s); writing to the admin", self.channel, _error_code(error)
+            )
+            opened = await self.client.conversations_open(users=self.user_id)
+            self.channel = str(opened["channel"]["id"])
+            self.moved_to_dm = True
+            response = await self.client.chat_postMessage(
+                channel=self.channel, text=text, blocks=blocks
+            )
+        return str(response["ts"])
+
+    async def update(self, ts: str, text: str) -> None:
+        await self.client.chat_update(channel=self.channel, ts=ts, text=text)
+
+    async def upload(self, path: Path, title: str) -> None:
+        await self.client.files_upload_v2(
+            channel=self.channel,
+            file=str(path),
+            filename=path.name,
+            title=title,
+            request_file_info=False,
+        )
+
+
+class RetrainOrchestrator:
+    """Runs ``/sport-retrain`` and ``/sport-retrain rollback`` for one bot process.
+
+    ``services`` gives the settings (``SPORTBOT_HOME``), the store (feedback examples, audit log,
+    the cross-process lock) and the classifier holder that swaps models after a promotion or a
+    rollback. ``train`` is ``training.pipeline.run_training`` unless given.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        update_interval: float = UPDATE_INTERVAL_SECONDS,
+        n_epochs: int | None = None,
+        train: Callable[..., TrainingReport] | None = None,
+    ) -> None:
+        self.services = services
+        self.update_interval = update_interval
+        self.n_epochs = n_epochs
+        self._train_function = train
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def home(self) -> Path:
+        return Path(self.services.settings.sportbot_home)
+
+    # -- audit ---------------------------------------------------------------------------------
+
+    async def record_refusal(self, user_id: str, source: str, reason: str) -> None:
+        """Put a refused attempt (not an admin, bad arguments…) in the audit log."""
+        await self._audit(user_id, source, "refused", message=reason)
+
+    # -- retrain -------------------------------------------------------------------------------
+
+    async def start(self, request: RetrainRequest, client: AsyncWebClient) -> StartResult:
+        """Take the lock and start the retrain in the background, or say why not."""
+        owner = lock_owner_id("retrain")
+        if not await asyncio.to_thread(self._acquire_lock, owner):
+            await self._audit(
+                request.user_id, request.source, "refused_busy", message="a retrain was running"
+            )
+            return StartResult(
+                False,
+                "A retrain is already running, so this one was not started. "
+                "Try again when it has finished.",
+            )
+        try:
+            audit_id = await asyncio.to_thread(
+                self.services.store.record_retrain,
+                request.user_id,
+                request.source,
+                "running",
+                message=request.describe(),
+            )
+        except Exception:
+            await asyncio.to_thread(self._release_lock, owner)
+            raise
+        task = asyncio.create_task(self._retrain(request, client, owner, audit_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return StartResult(
+            True, f"Retraining on `{request.source}` data; progress follows in this conversation."
+        )
+
+    async def wait(self) -> None:
+        """Wait for the retrains this process started (tests, orderly shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _retrain(
+        self, request: RetrainRequest, client: AsyncWebClient, owner: str, audit_id: int
+    ) -> None:
+        progress = RetrainProgress(request.user_id, request.source, request.force)
+        conversation = Conversation(client, request.channel_id, request.user_id)
+        events: asyncio.Queue[str | None] = asyncio.Queue()
+        relay: asyncio.Task[float] | None = None
+        progress_ts: str | None = None
+        report: TrainingReport | None = None
+        try:
+            try:
+                progress_ts = await conversation.post(progress.text())
+            except SlackApiError as error:
+                logger.warning("could not post the retrain progress: %s", _error_code(error))
+            else:
+                relay = asyncio.create_task(
+                    self._relay(events, progress, conversation, progress_ts)
+                )
+            loop = asyncio.get_running_loop()
+
+            def on_event(event: Any) -> None:
+                message = str(getattr(event, "message", event))
+                loop.call_soon_threadsafe(events.put_nowait, message)
+
+            try:
+                report = await asyncio.to_thread(self._train, request, on_event)
+            except SportbotError as error:
+                await self._record_failure(progress, audit_id, str(error))
+            except Exception:
+                logger.exception("the retrain failed")
+                await self._record_failure(
+                    progress, audit_id, "an unexpected error stopped it (the bot's log has details)"
+                )
+            else:
+                await self._record_success(progress, audit_id, report)
+        finally:
+            await asyncio.to_thread(self._release_lock, owner)
+            await self._finish_progress(progress, conversation, progress_ts, relay, events)
+        if report is not None:
+            await self._post_results(conversation, report)
+
+    async def _relay(
+        self,
+        events: asyncio.Queue[str | None],
+        progress: RetrainProgress,
+        conversation: Conversation,
+        ts: str,
+    ) -> float:
+        """Fold events into the progress message, updating it at most once per interval.
+
+        Stops at ``None``; returns the loop time of its last update so the final one keeps the pace.
+        """
+        loop = asyncio.get_running_loop()
+        last_update = loop.time()
+        done = False
+        while not done:
+            message = await events.get()
+            if message is None:
+                break
+            progress.apply(message)
+            wait = last_update + self.update_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            while not events.empty():
+                pending = events.get_nowait()
+                if pending is None:
+                    done = True
+                    break
+                progress.apply(pending)
+            try:
+                await conversation.update(ts, progress.text())
+            except SlackApiError as error:
+                logger.warning("could not update the retrain progress: %s", _error_code(error))
+            last_update = loop.time()
+        return last_update
+
+    async def _finish_progress(
+        self,
+        progress: RetrainProgress,
+        conversation: Conversation,
+        ts: str | None,
+        relay: asyncio.Task[float] | None,
+        events: asyncio.Queue[str | None],
+    ) -> None:
+        """Stop the relay and show the outcome in the progress message (posting one if needed)."""
+        try:
+            if relay is None or ts is None:
+                await conversation.post(progress.text())
+                return
+            events.put_nowait(None)
+            last_update = await relay
+            wait = last_update + self.update_interval - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await conversation.update(ts, progress.text())
+        except SlackApiError as error:
+            logger.warning("could not report the retrain's outcome: %s", _error_code(error))
+
+    async def _record_failure(self, progress: RetrainProgress, audit_id: int, reason: str) -> None:
+        current = await asyncio.to_thread(self._current_model_id)
+        serving = f" `{current}` is still serving." if current else " No model is serving yet."
+        progress.outcome = f":x: Retrain failed: {reason.rstrip('.')}.{serving}"
+        await self._update_audit(audit_id, status="failed", job_id=progress.job_id, message=reason)
+
+    async def _record_success(
+        self, progress: RetrainProgress, audit_id: int, report: TrainingReport
+    ) -> None:
+        progress.job_id = report.job_id or progress.job_id
+        if report.promoted:
+            try:
+                await asyncio.to_thread(self.services.classifiers.reload)
+            except Exception:
+                logger.exception("model %s was promoted but could not be loaded", report.model_id)
+            progress.outcome = f":white_check_mark: Done: `{report.model_id}` is now serving."
+        else:
+            kept = report.previous_model_id
+            progress.outcome = (
+                f":information_source: Done: `{report.model_id}` was not promoted "
+                f"({report.reason})" + (f"; `{kept}` is still serving." if kept else ".")
+            )
+        await self._update_audit(
+            audit_id,
+            status="promoted" if report.promoted else "not_promoted",
+            job_id=report.job_id,
+            model_id=report.model_id,
+            message=report.reason,
+        )
+
+    async def _post_results(self, conversation: Conversation, report: TrainingReport) -> None:
+        """The metrics beside the previous model's, then the accuracy plot."""
+        previous_validation = await asyncio.to_thread(
+            self._validation_metrics_of, report.previous_model_id
+        )
+        text, blocks = metrics_message(report, previous_validation)
+        try:
+            await conversation.post(text, blocks)
+            plot = Path(report.plot_path) if report.plot_path else None
+            if plot is not None and plot.is_file():
+                await conversation.upload(plot, f"Accuracy of {report.model_id}")
+        except SlackApiError as error:
+            logger.warning("could not post the retrain's results: %s", _error_code(error))
+
+    # -- rollback ------------------------------------------------------------------------------
+
+    async def rollback(self, user_id: str, channel_id: str, client: AsyncWebClient) -> StartResult:
+        """Restore the previous model, unless a retrain holds the lock."""
+        owner = lock_owner_id("rollback")
+        if not await asyncio.to_thread(self._acquire_lock, owner):
+            await self._audit(
+                user_id, ROLLBACK_SOURCE, "refused_busy", message="a retrain was running"
+            )
+            return StartResult(False, "A retrain is running; roll back once it has finished.")
+        try:
+            restored = await asyncio.to_thread(self._rollback_registry)
+        except SportbotError as error:
+            await self._audit(user_id, ROLLBACK_SOURCE, "failed", message=str(error))
+            return StartResult(False, f"Rollback failed: {error}")
+        finally:
+            await asyncio.to_thread(self._release_lock, owner)
+        try:
+            await asyncio.to_thread(self.services.classifiers.reload)
+        except Exception:
+            logger.exception("rolled back to %s but could not load it", restored)
+        await self._audit(user_id, ROLLBACK_SOURCE, "rolled_back", model_id=restored)
+        conversation = Conversation(client, channel_id, user_id)
+        try:
+            await conversation.post(
+                f":rewind: <@{user_id}> rolled the model back: `{restored}` is serving again."
+            )
+        except SlackApiError as error:
+            logger.warning("could not announce the rollback: %s", _error_code(error))
+        return StartResult(True, f"Rolled back: `{restored}` is serving again.")
+
+    # -- blocking work (worker threads) --------------------------------------------------------
+
+    def _train(self, request: RetrainRequest, on_event: Callable[[Any], None]) -> TrainingReport:
+        train = self._train_function
+        if train is None:
+            from training.pipeline import run_training
+
+            train = run_training
+        examples = self._examples(request.source)
+        kwargs: dict[str, Any] = {
+            "examples": examples,
+            "force": request.force,
+            "on_event": on_event,
+        }
+        if self.n_epochs is not None:
+            kwargs["n_epochs"] = self.n_epochs
+        return train(self.home, **kwargs)
+
+    def _examples(self, source: str) -> list[Example]:
+        """The training examples of a source; never the 20 Newsgroups test split."""
+        from training.data import Example, load_newsgroups
+
+        examples: list[Example] = []
+        if source in ("20news", "all"):
+            examples.extend(load_newsgroups(subset="train"))
+        if source in ("feedback", "all"):
+            feedback = [
+                Example(text=row.text, label=row.label)
+                for row in self.services.store.feedback_examples()
+            ]
+            if source == "feedback" and not feedback:
+                raise RetrainSourceError(
+                    "there is no feedback to train on yet (people add some with the "
+                    "Right / Wrong buttons under /sport answers)"
+                )
+            examples.extend(feedback)
+        return examples
+
+    def _acquire_lock(self, owner: str) -> bool:
+        store = self.services.store
+        if store.acquire_lock(owner):
+            return True
+        holder = store.lock_owner()
+        if holder is not None and lock_holder_is_dead(holder):
+            logger.warning("the retrain lock's holder %s is gone; taking the lock over", holder)
+            store.release_lock(holder)
+            return bool(store.acquire_lock(owner))
+        return False
+
+    def _release_lock(self, owner: str) -> None:
+        try:
+            self.services.store.release_lock(owner)
+        except Exception:
+            logger.exception("could not release the retrain lock")
+
+    def _registry(self) -> Any:
+        from classifier.registry import ModelRegistry
+
+        return ModelRegistry(self.home)
+
+    def _rollback_registry(self) -> str:
+        return str(self._registry().rollback())
+
+    def _current_model_id(self) -> str | None:
+        try:
+            current = self._registry().current_id()
+        except SportbotError:
+            return None
+        return str(current) if current else None
+
+    def _validation_metrics_of(self, model_id: str | None) -> Any:
+        """The validation metrics in a model's card, when it has any."""
+        if not model_id:
+            return None
+        try:
+            card = self._registry().card(model_id)
+        except SportbotError:
+            return None
+        metrics = (
+            card.get("metrics") if isinstance(card, Mapping) else getattr(card, "metrics", None)
+        )
+        if isinstance(metrics, Mapping) and isinstance(metrics.get("validation"), Mapping):
+            return metrics["validation"]
+        return metrics
+
+    async def _audit(
+        self,
+        user_id: str,
+        source: str,
+        status: str,
+        *,
+        model_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        try:
+            await asyncio.to_thread(
+                self.services.store.record_retrain,
+                user_id,
+                source,
+                status,
+                model_id=model_id,
+                message=message,
+            )
+        except Exception:
+            logger.exception("could not record a retrain attempt in the audit log")
+
+    async def _update_audit(self, audit_id: int, **fields: str | None) -> None:
+        try:
+            await asyncio.to_thread(self.services.store.update_retrain, audit_id, **fields)
+        except Exception:
+            logger.exception("could not update retrain %s in the audit log", audit_id)
+
+
+def lock_owner_id(action: str) -> str:
+    """A lock owner naming this process: ``host:pid:action-random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{action}-{uuid.uuid4().hex[:12]}"
+
+
+def lock_holder_is_dead(owner: str) -> bool:
+    """Whether a lock owner written by ``lock_owner_id`` is a process of this host that is gone.
+
+    A bot killed mid-retrain leaves its lock behind; on the same host its pid tells. Owners of
+    other hosts are never presumed dead here (the store takes over locks that are very old).
+    """
+    host, _, rest = owner.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def metric_value(metrics: Any, name: str) -> float | None:
+    """Read one metric off a mapping (a report's or a card's metrics) or an object; None if absent."""
+    if metrics is None:
+        return None
+    value = metrics.get(name) if isinstance(metrics, Mapping) else getattr(metrics, name, None)
+    return None if value is None else float(value)
+
+
+def metrics_message(
+    report: TrainingReport, previous_validation: Any = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The new model's metrics beside the current one's, as text and Block Kit."""
+    new_id = str(report.model_id)
+    old_id = str(report.previous_model_id) if report.previous_model_id else None
+    columns = {"validation": report.validation_metrics, "test": report.test_metrics}
+    old_columns = {"validation": previous_validation, "test": report.previous_test_metrics}
+    width = max(len(label) for label, _, _ in METRIC_ROWS)
+    rows = [f"{'':<{width}}  {'current':>9}  {'new':>9}"]
+    for label, split, name in METRIC_ROWS:
+        old = metric_value(old_columns[split], name)
+        new = metric_value(columns[split], name)
+        rows.append(f"{label:<{width}}  {_cell(old):>9}  {_cell(new):>9}")
+    verdict = "promoted" if report.promoted else "not promoted"
+    before = f"current: `{old_id}`" if old_id else "no model was serving before"
+    summary = (
+        f"*Retrain finished* (job `{report.job_id}`): `{new_id}` {verdict} ({report.reason})\n"
+        f"{before}; new: `{new_id}`"
+    )
+    table = "```\n" + "\n".join(rows) + "\n```"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": table}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Test metrics: the 20 Newsgroups test split, which no model trains on.",
+                }
+            ],
+        },
+    ]
+    return f"{summary}\n{table}", blocks
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _error_code(error: SlackApiError) -> str:
+    return str(error.response.get("error", "unknown error"))
