@@ -6,8 +6,9 @@ cancel is pending, a ``cancel`` flag file. Another process may read a job while 
 the last complete ``job.json`` and every complete event line.
 
 A job whose status is not final is owned by the process (``pid`` on ``host``) that runs it; the
-runner refreshes ``heartbeat_at`` as it trains. When that process is gone (same host, pid not
-alive) or has been silent for ``STALE_AFTER_S`` seconds, readers mark the job failed.
+runner refreshes ``heartbeat_at`` as it trains. When that process is gone (same host: its pid is
+not alive; another host: a running job silent for ``STALE_AFTER_S`` seconds), readers mark the
+job failed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 STALE_AFTER_S = 600.0
-"""A live job whose runner has not written a heartbeat for this long is taken as dead."""
+"""A running job of another host whose runner has not written a heartbeat for this long is dead."""
 
 
 class UnknownJobError(SportbotError, LookupError):
@@ -319,11 +320,12 @@ class JobStore:
 
 
 def _owner_alive(job: FineTuneJob) -> bool:
-    """Whether the process that owns a live job still looks alive."""
-    if job.heartbeat_at is not None and time.time() - job.heartbeat_at > STALE_AFTER_S:
-        return False
+    """Whether the process that owns a live job still looks alive: on this host, whether its pid
+    is; on another host (a shared ``SPORTBOT_HOME``), whether a running job's heartbeat is recent
+    (a queued job there may wait its turn without a heartbeat)."""
     if job.pid is None or job.host != socket.gethostname():
-        return True  # another host: only the heartbeat can tell
+        silent = job.heartbeat_at is not None and time.time() - job.heartbeat_at > STALE_AFTER_S
+        return not (job.status == "running" and silent)
     try:
         os.kill(job.pid, 0)
     except ProcessLookupError:

@@ -128,22 +128,29 @@ def test_cancelling_a_dead_job_marks_it_cancelled(tmp_path: Path) -> None:
     assert store.request_cancel(job.id).status == "failed"
 
 
-def test_a_silent_runner_is_stale_after_the_heartbeat_timeout(tmp_path: Path) -> None:
+def test_a_silent_runner_on_another_host_is_stale_after_the_heartbeat_timeout(
+    tmp_path: Path,
+) -> None:
     store = JobStore(tmp_path)
     job = _new_job(store)
+    job.host, job.pid = "some-other-replica", _dead_pid()
     store.set_status(job, "running")
-    assert store.get(job.id).status == "running"
+    assert store.get(job.id).status == "running"  # another host: the pid says nothing
     job.heartbeat_at = time.time() - jobs_module.STALE_AFTER_S - 1
     store.save(job)
     assert store.get(job.id).status == "failed"
 
 
-def test_a_live_job_on_another_host_is_trusted_until_silent(tmp_path: Path) -> None:
+def test_a_queued_job_may_wait_without_a_heartbeat(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
     job = _new_job(store)
-    job.host, job.pid = "some-other-replica", _dead_pid()
-    store.set_status(job, "running")
-    assert store.get(job.id).status == "running"
+    store.set_status(job, "queued")
+    job.heartbeat_at = time.time() - jobs_module.STALE_AFTER_S - 1
+    store.save(job)
+    assert store.get(job.id).status == "queued"  # its process (this one) is alive
+    job.host = "some-other-replica"
+    store.save(job)
+    assert store.get(job.id).status == "queued"
 
 
 def test_job_json_is_never_seen_half_written(tmp_path: Path) -> None:
