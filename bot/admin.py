@@ -77,9 +77,7 @@ async def is_admin(
             client.users_info(user=user_id), timeout=USERS_INFO_TIMEOUT_SECONDS
         )
     except SlackApiError as error:
-        logger.warning(
-            "users.info failed for %s: %s", user_id, error.response.get("error", "unknown error")
-        )
+        logger.warning("users.info failed for %s: %s", user_id, slack_error_code(error))
         return False
     except (ClientError, TimeoutError) as error:
         logger.warning("users.info could not be reached for %s: %r", user_id, error)
@@ -89,6 +87,14 @@ async def is_admin(
     if cache is not None:
         cache.put(user_id, answer)
     return answer
+
+
+def slack_error_code(error: SlackApiError) -> str:
+    """Slack's error code (``not_in_channel``…), or the HTTP status when the answer was not JSON."""
+    data = error.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {error.response.status_code}"
 
 
 class AdminGate:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admin import slack_error_code
 from classifier.errors import SportbotError
 
 if TYPE_CHECKING:
@@ -139,10 +140,12 @@ class Conversation:
                 channel=self.channel, text=text, blocks=blocks
             )
         except SlackApiError as error:
-            if self.moved_to_dm or _error_code(error) not in FALLBACK_TO_DM_ERRORS:
+            if self.moved_to_dm or slack_error_code(error) not in FALLBACK_TO_DM_ERRORS:
                 raise
             logger.info(
-                "cannot post in %s (%s); writing to the admin", self.channel, _error_code(error)
+                "cannot post in %s (%s); writing to the admin",
+                self.channel,
+                slack_error_code(error),
             )
             opened = await self.client.conversations_open(users=self.user_id)
             self.channel = str(opened["channel"]["id"])
@@ -247,7 +250,7 @@ class RetrainOrchestrator:
             try:
                 progress_ts = await conversation.post(progress.text())
             except SlackApiError as error:
-                logger.warning("could not post the retrain progress: %s", _error_code(error))
+                logger.warning("could not post the retrain progress: %s", slack_error_code(error))
             else:
                 relay = asyncio.create_task(
                     self._relay(events, progress, conversation, progress_ts)
@@ -306,7 +309,7 @@ class RetrainOrchestrator:
             try:
                 await conversation.update(ts, progress.text())
             except SlackApiError as error:
-                logger.warning("could not update the retrain progress: %s", _error_code(error))
+                logger.warning("could not update the retrain progress: %s", slack_error_code(error))
             last_update = loop.time()
         return last_update
 
@@ -330,7 +333,7 @@ class RetrainOrchestrator:
                 await asyncio.sleep(wait)
             await conversation.update(ts, progress.text())
         except SlackApiError as error:
-            logger.warning("could not report the retrain's outcome: %s", _error_code(error))
+            logger.warning("could not report the retrain's outcome: %s", slack_error_code(error))
 
     async def _record_failure(self, progress: RetrainProgress, audit_id: int, reason: str) -> None:
         current = await asyncio.to_thread(self._current_model_id)
@@ -374,7 +377,7 @@ class RetrainOrchestrator:
             if plot is not None and plot.is_file():
                 await conversation.upload(plot, f"Accuracy of {report.model_id}")
         except SlackApiError as error:
-            logger.warning("could not post the retrain's results: %s", _error_code(error))
+            logger.warning("could not post the retrain's results: %s", slack_error_code(error))
 
     # -- rollback ------------------------------------------------------------------------------
 
@@ -404,7 +407,7 @@ class RetrainOrchestrator:
                 f":rewind: <@{user_id}> rolled the model back: `{restored}` is serving again."
             )
         except SlackApiError as error:
-            logger.warning("could not announce the rollback: %s", _error_code(error))
+            logger.warning("could not announce the rollback: %s", slack_error_code(error))
         return StartResult(True, f"Rolled back: `{restored}` is serving again.")
 
     # -- blocking work (worker threads) --------------------------------------------------------
@@ -594,7 +597,3 @@ def metrics_message(
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
-
-
-def _error_code(error: SlackApiError) -> str:
-    return str(error.response.get("error", "unknown error"))
