@@ -19,7 +19,11 @@ from bot.slack_text import plain_text
         ("   \n\t ", ""),
         (None, ""),
         ("שער בהארכה", "שער בהארכה"),
-        ("🏒🏒", "🏒🏒"),
+        ("🏒🏒 !!", ""),
+        (":baseball: :ice_hockey_stick_and_puck:", ""),
+        (":+1::skin-tone-2: Rays won", "Rays won"),
+        ("Face-off at 7:30pm: be there", "Face-off at 7:30pm: be there"),
+        ("Final 3:2:1 count", "Final 3:2:1 count"),
     ],
 )
 def test_plain_text(raw: str | None, expected: str) -> None:

@@ -13,10 +13,12 @@ from bot.web import EVENTS_PATH, build_web_app
 class RunningBot:
     """``await RunningBot.start(services)``; ``events_url`` is its ``/slack/events``."""
 
-    def __init__(self, app: AsyncApp, runner: web.AppRunner, port: int) -> None:
+    def __init__(self, services: Services, app: AsyncApp, runner: web.AppRunner, port: int) -> None:
+        self.services = services
         self.app = app
         self.runner = runner
         self.port = port
+        self.stopped = False
 
     @classmethod
     async def start(cls, services: Services) -> RunningBot:
@@ -25,7 +27,7 @@ class RunningBot:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        return cls(app, runner, runner.addresses[0][1])
+        return cls(services, app, runner, runner.addresses[0][1])
 
     @property
     def url(self) -> str:
@@ -36,4 +38,7 @@ class RunningBot:
         return self.url + EVENTS_PATH
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        """Stop serving (again is a no-op), as a process that exits would."""
+        if not self.stopped:
+            self.stopped = True
+            await self.runner.cleanup()

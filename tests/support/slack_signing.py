@@ -55,10 +55,18 @@ def new_event_id() -> str:
 class SlackSender:
     """Posts signed requests to the bot at ``url`` (its ``/slack/events``)."""
 
-    def __init__(self, url: str, secret: str, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        session: aiohttp.ClientSession,
+        response_url: str = "https://hooks.slack.com/commands/T0001/1/x",
+    ) -> None:
         self.url = url
         self.secret = secret
         self.session = session
+        self.response_url = response_url
+        """Where commands say to respond (the Web API stand-in's ``/response/…`` in tests)."""
 
     async def post(
         self,
@@ -98,7 +106,7 @@ class SlackSender:
         *,
         user_id: str = "U0USER01",
         channel_id: str = "C0GENERAL",
-        response_url: str = "https://hooks.slack.com/commands/T0001/1/x",
+        response_url: str | None = None,
         **kwargs: Any,
     ) -> SlackReply:
         form = {
@@ -113,7 +121,7 @@ class SlackSender:
             "text": text,
             "api_app_id": "A0SPORTBOT",
             "is_enterprise_install": "false",
-            "response_url": response_url,
+            "response_url": response_url or self.response_url,
             "trigger_id": "1.2.3",
         }
         body = urlencode(form).encode()
