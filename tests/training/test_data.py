@@ -1,0 +1,116 @@
+"""The notebook's dataset from scikit-learn's 20 Newsgroups cache (real data, no network)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.error import URLError
+
+import pytest
+
+from classifier.errors import SportbotError
+from tests.conftest import REFERENCE
+from training.data import (
+    DataUnavailableError,
+    Example,
+    UnknownCategoryError,
+    jsonl_text,
+    load_newsgroups,
+    notebook_rows,
+    write_jsonl,
+)
+
+
+@pytest.fixture(scope="session")
+def sport_train() -> list[Example]:
+    return load_newsgroups()
+
+
+def test_default_dataset_is_the_notebooks_sport2_byte_for_byte(
+    sport_train: list[Example], tmp_path: Path
+) -> None:
+    written = write_jsonl(notebook_rows(sport_train), tmp_path / "sport2.jsonl")
+    assert written.read_bytes() == (REFERENCE / "sport2.jsonl").read_bytes()
+
+
+def test_examples_are_stripped_and_labelled_by_the_groups_last_name(
+    sport_train: list[Example],
+) -> None:
+    assert len(sport_train) == 1197
+    assert {example.label for example in sport_train} == {"baseball", "hockey"}
+    assert all(example.text == example.text.strip() for example in sport_train)
+    first = json.loads((REFERENCE / "sport2.jsonl").read_text().splitlines()[0])
+    assert sport_train[0] == Example(text=first["prompt"], label=first["completion"])
+
+
+def test_test_split_is_the_held_out_documents_of_the_same_groups(
+    sport_train: list[Example],
+) -> None:
+    test = load_newsgroups(subset="test")
+    assert len(test) == 796
+    assert {example.label for example in test} == {"baseball", "hockey"}
+    train_texts = {example.text for example in sport_train}
+    assert sum(example.text in train_texts for example in test) < 5
+
+
+def test_any_categories_label_by_last_name_part() -> None:
+    examples = load_newsgroups(categories=("sci.space", "rec.autos"))
+    assert {example.label for example in examples} == {"space", "autos"}
+
+
+def test_unknown_category_is_one_clear_line() -> None:
+    with pytest.raises(UnknownCategoryError) as caught:
+        load_newsgroups(categories=("rec.sport.cricket", "rec.sport.hockey"))
+    message = str(caught.value)
+    assert isinstance(caught.value, SportbotError)
+    assert "rec.sport.cricket" in message
+    assert "rec.sport.baseball" in message
+    assert "\n" not in message
+
+
+def test_no_data_and_no_download_names_scikit_learn_data(tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailableError) as caught:
+        load_newsgroups(data_home=tmp_path, download_if_missing=False)
+    message = str(caught.value)
+    assert isinstance(caught.value, SportbotError)
+    assert "SCIKIT_LEARN_DATA" in message
+    assert str(tmp_path) in message
+    assert "\n" not in message
+
+
+def test_no_data_and_network_failing_names_scikit_learn_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sklearn.datasets._twenty_newsgroups as twenty
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(twenty, "_download_20newsgroups", offline)
+    with pytest.raises(DataUnavailableError) as caught:
+        load_newsgroups(data_home=tmp_path)
+    message = str(caught.value)
+    assert "SCIKIT_LEARN_DATA" in message
+    assert "could not be downloaded" in message
+    assert "Name or service not known" in message
+    assert "\n" not in message
+
+
+def test_notebook_rows_are_prompt_and_completion() -> None:
+    rows = notebook_rows([Example("Go Jays", "baseball")])
+    assert rows == [{"prompt": "Go Jays", "completion": "baseball"}]
+
+
+def test_jsonl_writes_like_pandas_records_lines() -> None:
+    rows = [{"prompt": 'caf\u00e9 a/b "q"\n', "completion": "x"}]
+    assert jsonl_text(rows) == '{"prompt":"caf\\u00e9 a\\/b \\"q\\"\\n","completion":"x"}\n'
+    assert (
+        jsonl_text(rows, ascii=False)
+        == '{"prompt":"caf\u00e9 a\\/b \\"q\\"\\n","completion":"x"}\n'
+    )
+    assert jsonl_text([]) == ""
+
+
+def test_write_jsonl_leaves_no_temporary_file(tmp_path: Path) -> None:
+    write_jsonl([{"prompt": "a", "completion": "b"}], tmp_path / "out.jsonl")
+    assert [path.name for path in tmp_path.iterdir()] == ["out.jsonl"]

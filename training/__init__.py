@@ -1,0 +1,1 @@
+"""Training: data loading, prepare-data, fine-tune jobs (local, OpenAI), metrics, plots, the pipeline."""
