@@ -17,10 +17,12 @@ from classifier.openai_backend import (
     LABEL_TOKEN_IDS,
     OpenAIBackend,
     OpenAIBackendError,
+    OpenAISettingsError,
     encoding_for_model,
+    openai_backend_from_env,
 )
 from classifier.prompt import build_prompt
-from tests.openai_standin import RunningStandIn, StandIn
+from tests.support.openai_standin import RunningStandIn, StandIn
 
 TWEET = (
     "Thank you to the @Canes and all you amazing Caniacs! Excited to join the @DetroitRedWings !!"
@@ -238,3 +240,39 @@ async def test_fallback_async_and_primary_answers_when_up(
     dead = OpenAIBackend("m", api_key="k", base_url=_dead_url(), max_retries=0)
     down = Classifier(FallbackBackend(dead, backend(server, model="spare")))
     assert (await down.aclassify(TWEET)).model == "spare (fallback: unreachable)"
+
+
+def test_settings_build_the_backend(server: RunningStandIn, standin: StandIn) -> None:
+    env = {
+        "SPORTBOT_MODEL": "ft:davinci-002:acme::x1",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": server.base_url,
+        "SPORTBOT_OPENAI_TIMEOUT": "0.2",
+        "SPORTBOT_OPENAI_MAX_RETRIES": "0",
+    }
+    built = openai_backend_from_env(environ=env)
+    assert (built.model_id, built.labels) == ("ft:davinci-002:acme::x1", ("baseball", "hockey"))
+    assert built.client.timeout == 0.2 and built.client.max_retries == 0
+    assert built.complete([build_prompt(TWEET)])[0].text == " hockey"
+    assert standin.requests[0]["model"] == "ft:davinci-002:acme::x1"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"OPENAI_API_KEY": "k"}, "SPORTBOT_MODEL"),
+        ({"SPORTBOT_MODEL": "m", "OPENAI_API_KEY": " "}, "OPENAI_API_KEY"),
+        (
+            {"SPORTBOT_MODEL": "m", "OPENAI_API_KEY": "k", "SPORTBOT_OPENAI_TIMEOUT": "soon"},
+            "SPORTBOT_OPENAI_TIMEOUT",
+        ),
+        (
+            {"SPORTBOT_MODEL": "m", "OPENAI_API_KEY": "k", "SPORTBOT_OPENAI_MAX_RETRIES": "-1"},
+            "SPORTBOT_OPENAI_MAX_RETRIES",
+        ),
+    ],
+)
+def test_a_missing_or_malformed_setting_is_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(OpenAISettingsError) as caught:
+        openai_backend_from_env(environ=env)
+    assert str(caught.value).startswith(named)

@@ -153,7 +153,7 @@ class RunningStandIn:
             state.requests.append(await request.json())
             return web.json_response(TRAINING_NOT_AVAILABLE, status=403)
 
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/completions", completions)
         app.router.add_post("/v1/files", upload)
         app.router.add_post("/v1/fine_tuning/jobs", create_job)
