@@ -4,17 +4,23 @@ SQLite under ``SPORTBOT_HOME`` by default, PostgreSQL (or any SQLAlchemy URL) th
 ``DATABASE_URL``. Every method is synchronous and short; async callers run them in a thread.
 Everything that must hold across processes (event dedupe, the retrain lock) is decided by the
 database, never by process memory.
+
+The ``a…`` twins are for the event loop's hot path: on SQLite (a local file, a fraction of a
+millisecond) they run inline, because handing work to a thread and back costs more than the
+query; on a networked database they run in a worker thread so that the loop never waits on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -23,6 +29,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -38,8 +45,13 @@ from sqlalchemy.types import TypeDecorator
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 RETRAIN_LOCK = "retrain"
 """Name of the one lock row that allows a single retrain at a time."""
+
+AUTOTAG_CACHE_SECONDS = 2.0
+"""How long a channel's auto-tag switch is remembered: another replica's change shows within it."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -156,7 +168,16 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.inline = engine.dialect.name == "sqlite"
+        """Whether the async twins run queries inline on the loop (SQLite) or in a thread."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._autotag: dict[str, tuple[float, bool]] = {}
+        # Hot-path statements, built once (SQLAlchemy's statement building costs more than
+        # SQLite's insert itself).
+        self._claim = insert(ProcessedEvent.__table__)
+        self._read_autotag = select(ChannelSetting.__table__.c.autotag).where(
+            ChannelSetting.__table__.c.channel_id == bindparam("channel_id")
+        )
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -177,6 +198,26 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    async def _offload(self, function: Callable[..., T], *args: Any) -> T:
+        if self.inline:
+            return function(*args)
+        return await asyncio.to_thread(function, *args)
+
+    async def aautotag_enabled(self, channel_id: str) -> bool:
+        """``autotag_enabled`` for the event loop (answered from memory when fresh)."""
+        cached = self.cached_autotag(channel_id)
+        if cached is not None:
+            return cached
+        return await self._offload(self.autotag_enabled, channel_id)
+
+    async def aclaim_event(self, event_id: str) -> bool:
+        """``claim_event`` for the event loop."""
+        return await self._offload(self.claim_event, event_id)
+
+    async def arelease_event(self, event_id: str) -> None:
+        """``release_event`` for the event loop."""
+        await self._offload(self.release_event, event_id)
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with self._sessions.begin() as session:
@@ -186,11 +227,18 @@ class Store:
 
     def autotag_enabled(self, channel_id: str) -> bool:
         """Whether auto-tagging is on in a channel (on unless an admin turned it off)."""
-        with self._session() as session:
-            value = session.scalar(
-                select(ChannelSetting.autotag).where(ChannelSetting.channel_id == channel_id)
-            )
-        return True if value is None else bool(value)
+        with self.engine.connect() as connection:
+            value = connection.execute(self._read_autotag, {"channel_id": channel_id}).scalar()
+        enabled = True if value is None else bool(value)
+        self._autotag[channel_id] = (time.monotonic(), enabled)
+        return enabled
+
+    def cached_autotag(self, channel_id: str) -> bool | None:
+        """The switch as read less than ``AUTOTAG_CACHE_SECONDS`` ago, or None (ask the database)."""
+        entry = self._autotag.get(channel_id)
+        if entry is None or time.monotonic() - entry[0] > AUTOTAG_CACHE_SECONDS:
+            return None
+        return entry[1]
 
     def set_autotag(self, channel_id: str, enabled: bool, user_id: str) -> None:
         with self._session() as session:
@@ -203,6 +251,7 @@ class Store:
                 row.autotag = enabled
                 row.updated_by = user_id
                 row.updated_at = utcnow()
+        self._autotag[channel_id] = (time.monotonic(), enabled)
 
     # feedback --------------------------------------------------------------------------------
 
@@ -254,8 +303,8 @@ class Store:
         Insert-if-absent on the primary key: two processes (or a restart) can never both claim.
         """
         try:
-            with self._session() as session:
-                session.execute(insert(ProcessedEvent).values(event_id=event_id))
+            with self.engine.begin() as connection:
+                connection.execute(self._claim, {"event_id": event_id, "processed_at": utcnow()})
         except IntegrityError:
             return False
         return True

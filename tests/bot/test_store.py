@@ -129,3 +129,28 @@ def test_a_retrain_left_running_by_a_dead_process_shows_as_failed(store: Store) 
     assert store.fail_unfinished_retrains("the bot stopped during the retrain") == 1
     assert store.get_retrain(running).status == "failed"
     assert store.get_retrain(done).status == "succeeded"
+
+
+async def test_async_twins_share_the_database_with_the_plain_methods(store: Store) -> None:
+    assert store.inline  # SQLite: queries run on the loop, cheaper than a thread hop
+    assert await store.aclaim_event("EvA")
+    assert not store.claim_event("EvA")
+    await store.arelease_event("EvA")
+    assert store.claim_event("EvA")
+    store.set_autotag("C9", False, "UADMIN")
+    assert await store.aautotag_enabled("C9") is False
+
+
+def test_autotag_changed_by_another_process_shows_within_the_cache_time(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.store
+
+    assert store.autotag_enabled("C7")
+    assert store.cached_autotag("C7") is True
+    other = Store.open(db_url)
+    other.set_autotag("C7", False, "UADMIN")
+    other.close()
+    monkeypatch.setattr(bot.store, "AUTOTAG_CACHE_SECONDS", 0.0)
+    assert store.cached_autotag("C7") is None
+    assert not store.autotag_enabled("C7")

@@ -23,6 +23,7 @@ from classifier.errors import SportbotError
 logger = logging.getLogger(__name__)
 
 AUTOTAG_USAGE = "Use `/sport autotag on` or `/sport autotag off`."
+SORRY = "Sorry, something went wrong while reading that; the error is logged for the bot's admins."
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -60,6 +61,9 @@ async def answer_sport_command(
     except SportbotError as error:
         await ack(text=str(error), blocks=notice_blocks(str(error)))
         return
+    except Exception:
+        await ack(text=SORRY)
+        raise
     if answer is None:
         note = "There are no words to classify in that."
         await ack(text=note, blocks=usage_blocks(note))
@@ -73,6 +77,9 @@ async def _send_answer(task: asyncio.Task[Any], respond: AsyncRespond) -> None:
     except SportbotError as error:
         await respond(text=str(error), response_type="ephemeral")
         return
+    except Exception:
+        await respond(text=SORRY, response_type="ephemeral")
+        raise
     if answer is None:
         await respond(text="There are no words to classify in that.", response_type="ephemeral")
     else:

@@ -6,7 +6,6 @@ with an insert-if-absent, which holds across restarts and across processes shari
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -62,7 +61,7 @@ async def tag_message(
         return None
     channel, ts = str(event["channel"]), str(event["ts"])
     store = services.store
-    if not await asyncio.to_thread(store.autotag_enabled, channel):
+    if not await store.aautotag_enabled(channel):
         return None
     classifier = await services.classifiers.get()
     prediction = await classifier.aclassify(text)
@@ -70,7 +69,7 @@ async def tag_message(
     if emoji is None:
         return None
     event_id = str(body.get("event_id") or f"{channel}:{ts}")
-    if not await asyncio.to_thread(store.claim_event, event_id):
+    if not await store.aclaim_event(event_id):
         logger.debug("event %s already handled", event_id)
         return None
     try:
@@ -80,9 +79,9 @@ async def tag_message(
         if code in HARMLESS_ERRORS:
             logger.info("no reaction on %s in %s: %s", ts, channel, code)
             return None
-        await asyncio.to_thread(store.release_event, event_id)
+        await store.arelease_event(event_id)
         raise
     except Exception:
-        await asyncio.to_thread(store.release_event, event_id)
+        await store.arelease_event(event_id)
         raise
     return emoji
