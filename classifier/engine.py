@@ -25,6 +25,10 @@ import numpy as np
 TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?"
 """Lowercase words and numbers (single characters included: scores like 4-3 are informative)."""
 
+DEFAULT_N_EPOCHS = 4
+DEFAULT_BATCH_SIZE = 16
+"""Defaults of ``SportEngine`` (chosen by cross-validation, benchmarks/engine_selection.py)."""
+
 HEADER_FIELDS = ("from", "organization", "subject", "keywords", "summary", "distribution")
 """Usenet header fields whose words get their own, tagged features (``subject:rays``)."""
 
@@ -72,14 +76,16 @@ class SportEngine:
         headers: ``"tagged"`` adds tagged features for the words of known header fields (they
             still count as plain words too); ``"plain"`` treats the header as text.
         min_df: minimum number of training texts a feature must occur in.
-        nb_power: exponent of the naive-Bayes log-count ratio used to scale each feature (0: off).
+        nb_power: exponent of the naive-Bayes log-count ratio that scales each feature after the
+            l2 normalisation (NB-SVM; 0: off).
+        nb_alpha: smoothing of the per-class document counts behind that ratio.
     """
 
     def __init__(
         self,
         *,
-        n_epochs: int = 4,
-        batch_size: int = 16,
+        n_epochs: int = DEFAULT_N_EPOCHS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         random_state: int = 0,
         learning_rate: float = 0.05,
         alpha: float = 1e-5,
@@ -87,6 +93,7 @@ class SportEngine:
         headers: str = "tagged",
         min_df: int = 1,
         nb_power: float = 0.0,
+        nb_alpha: float = 0.5,
     ) -> None:
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -97,6 +104,7 @@ class SportEngine:
         self.headers = headers
         self.min_df = min_df
         self.nb_power = nb_power
+        self.nb_alpha = nb_alpha
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -112,6 +120,7 @@ class SportEngine:
             "headers": self.headers,
             "min_df": self.min_df,
             "nb_power": self.nb_power,
+            "nb_alpha": self.nb_alpha,
         }
 
     def __repr__(self) -> str:
@@ -141,43 +150,43 @@ class SportEngine:
         return terms
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """Sparse rows of the texts: feature indices, tf-idf values (l2-normalised), row starts.
+        """Sparse rows of the texts: feature indices, values, row starts, and the token count.
 
-        Every row starts with a zero-valued entry on feature 0, so no row is empty and
-        ``np.add.reduceat`` over ``starts`` sums exactly the row's entries.
-        Also returns the number of word tokens seen.
+        A value is the sublinear tf-idf weight, l2-normalised over the row, times the feature's
+        naive-Bayes scale. Every row starts with an entry on the padding feature 0 (idf 0, so its
+        value is 0): no row is empty and ``np.add.reduceat`` over ``starts`` sums each row.
+        Unknown terms map to feature 0 as well. The Python work is one ``findall`` per text, a
+        ``Counter`` and one dict lookup per distinct term; the arithmetic runs in numpy over the
+        whole batch.
         """
+        return self._encode_terms([self._terms(text) for text in texts])
+
+    def _encode_terms(
+        self, term_lists: Sequence[list[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         vocab_get = self._vocab.get
-        scale = self._scale_list
-        indices: list[int] = []
-        values: list[float] = []
+        ids: list[int] = []
+        counts: list[int] = []
         starts: list[int] = []
         n_tokens = 0
-        log = math.log
-        for text in texts:
-            starts.append(len(indices))
-            indices.append(0)
-            values.append(0.0)
-            terms = self._terms(text)
+        for terms in term_lists:
             n_tokens += len(terms)
-            counts = Counter(terms)
-            row_i = []
-            row_v = []
-            for term, count in counts.items():
-                j = vocab_get(term)
-                if j is not None:
-                    row_i.append(j)
-                    row_v.append((1.0 + log(count)) * scale[j])
-            if row_v:
-                norm = math.sqrt(sum(v * v for v in row_v))
-                indices.extend(row_i)
-                values.extend([v / norm for v in row_v])
-        return (
-            np.asarray(indices, dtype=np.intp),
-            np.asarray(values, dtype=np.float64),
-            np.asarray(starts, dtype=np.intp),
-            n_tokens,
-        )
+            counter = Counter(terms)
+            starts.append(len(ids))
+            ids.append(0)
+            counts.append(1)
+            ids.extend([vocab_get(term, 0) for term in counter])
+            counts.extend(counter.values())
+        index = np.array(ids, dtype=np.intp)
+        starts_arr = np.array(starts, dtype=np.intp)
+        tf = np.log(np.array(counts, dtype=np.float64))
+        tf += 1.0
+        weight = tf * self._idf[index]
+        sq = np.add.reduceat(weight * weight, starts_arr)
+        sq[sq == 0.0] = 1.0
+        lengths = np.diff(np.append(starts_arr, len(ids)))
+        values = tf * self._idfr[index] / np.repeat(np.sqrt(sq), lengths)
+        return index, values, starts_arr, n_tokens
 
     def _scores(self, indices: np.ndarray, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
         contrib = self._coef[indices] * values[:, None]
@@ -194,8 +203,9 @@ class SportEngine:
     ) -> SportEngine:
         """Learn the vocabulary, then train for ``n_epochs`` epochs over shuffled mini-batches.
 
-        ``on_step`` is called after every update; the engine is usable (``predict_log_proba``)
-        inside it.
+        Each mini-batch is one (lazy) Adam update of the softmax regression on the batch's mean
+        log loss plus the L2 penalty of the rows it touches. ``on_step`` is called after every
+        update; the engine is usable (``predict_log_proba``) inside it.
         """
         if isinstance(texts, str) or isinstance(labels, str):
             raise TypeError("fit takes sequences of texts and labels, not single strings")
@@ -210,13 +220,16 @@ class SportEngine:
             raise ValueError("n_epochs and batch_size must be at least 1")
         self.classes_ = classes
         y = np.array([classes.index(str(label)) for label in labels], dtype=np.intp)
-        self._build_vocabulary(texts, y)
+        term_lists = [self._terms(text) for text in texts]
+        self._build_vocabulary(term_lists, y)
         n_features = len(self.feature_names_)
         n_classes = len(classes)
         self._coef = np.zeros((n_features, n_classes))
         self._intercept = np.zeros(n_classes)
 
-        rows = [self._encode([text]) for text in texts]
+        index, values, starts, _ = self._encode_terms(term_lists)
+        ends = np.append(starts[1:], len(index))
+        tokens_of = np.array([len(terms) for terms in term_lists])
         rng = np.random.default_rng(self.random_state)
         onehot = np.eye(n_classes)[y]
         m_w = np.zeros_like(self._coef)
@@ -224,38 +237,47 @@ class SportEngine:
         m_b = np.zeros_like(self._intercept)
         v_b = np.zeros_like(self._intercept)
         beta1, beta2, eps = 0.9, 0.999, 1e-8
-        step = 0
-        seen = 0
-        tokens = 0
+        step = seen = tokens = 0
         for epoch in range(1, self.n_epochs + 1):
             order = rng.permutation(len(texts))
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                idx, val, starts, _n_tok = _stack([rows[i] for i in batch])
-                scores = self._scores(idx, val, starts)
-                logp = _log_softmax(scores)
+            for first in range(0, len(order), self.batch_size):
+                batch = order[first : first + self.batch_size]
+                lengths = ends[batch] - starts[batch]
+                entries = np.concatenate([np.arange(starts[i], ends[i]) for i in batch])
+                idx = index[entries]
+                val = values[entries]
+                row_starts = np.zeros(len(batch), dtype=np.intp)
+                row_starts[1:] = np.cumsum(lengths[:-1])
+                logp = _log_softmax(self._scores(idx, val, row_starts))
                 target = y[batch]
                 loss = float(-logp[np.arange(len(batch)), target].mean())
                 accuracy = float((logp.argmax(axis=1) == target).mean())
                 delta = (np.exp(logp) - onehot[batch]) / len(batch)
-                row_of = np.repeat(np.arange(len(batch)), np.diff(np.append(starts, len(idx))))
-                grad_w = np.empty_like(self._coef)
+                touched, where = np.unique(idx, return_inverse=True)
+                weighted = val[:, None] * np.repeat(delta, lengths, axis=0)
+                grad_w = np.empty((len(touched), n_classes))
                 for c in range(n_classes):
                     grad_w[:, c] = np.bincount(
-                        idx, weights=val * delta[row_of, c], minlength=n_features
+                        where, weights=weighted[:, c], minlength=len(touched)
                     )
-                grad_w += self.alpha * self._coef
                 grad_b = delta.sum(axis=0)
                 step += 1
-                m_w = beta1 * m_w + (1 - beta1) * grad_w
-                v_w = beta2 * v_w + (1 - beta2) * grad_w * grad_w
+                # Dense Adam: the L2 term reaches every weight, the data term the touched rows.
+                m_w *= beta1
+                m_w += (1 - beta1) * self.alpha * self._coef
+                m_w[touched] += (1 - beta1) * grad_w
+                full = self.alpha * self._coef
+                full[touched] += grad_w
+                v_w *= beta2
+                v_w += (1 - beta2) * full * full
                 m_b = beta1 * m_b + (1 - beta1) * grad_b
                 v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
                 lr = self.learning_rate * math.sqrt(1 - beta2**step) / (1 - beta1**step)
                 self._coef -= lr * m_w / (np.sqrt(v_w) + eps)
+                self._coef[0] = 0.0
                 self._intercept -= lr * m_b / (np.sqrt(v_b) + eps)
                 seen += len(batch)
-                tokens += sum(rows[i][3] for i in batch)
+                tokens += int(tokens_of[batch].sum())
                 if on_step is not None:
                     on_step(
                         TrainingStep(
@@ -270,40 +292,37 @@ class SportEngine:
                     )
         return self
 
-    def _build_vocabulary(self, texts: Sequence[str], y: np.ndarray) -> None:
+    def _build_vocabulary(self, term_lists: Sequence[list[str]], y: np.ndarray) -> None:
         n_classes = len(self.classes_)
+        per_class: list[Counter[str]] = [Counter() for _ in range(n_classes)]
+        for terms, label in zip(term_lists, y, strict=True):
+            per_class[label].update(set(terms))
         df: Counter[str] = Counter()
-        class_counts: dict[str, np.ndarray] = {}
-        for text, label in zip(texts, y, strict=True):
-            counts = Counter(self._terms(text))
-            df.update(counts.keys())
-            if self.nb_power:
-                for term, count in counts.items():
-                    per_class = class_counts.get(term)
-                    if per_class is None:
-                        per_class = class_counts[term] = np.zeros(n_classes)
-                    per_class[label] += 1.0 + math.log(count)
+        for counts in per_class:
+            df.update(counts)
         names = sorted(term for term, n in df.items() if n >= self.min_df)
-        n_docs = len(texts)
-        idf = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in names])
-        scale = idf
+        n_docs = len(term_lists)
+        idf = np.log((1 + n_docs) / (1 + np.array([df[t] for t in names], dtype=float))) + 1.0
+        ratio = np.ones(len(names))
         if self.nb_power:
-            counts = np.array([class_counts[t] for t in names]) + 1.0
+            counts = np.array([[c[t] for c in per_class] for t in names], dtype=float)
+            counts += self.nb_alpha
             logp = np.log(counts / counts.sum(axis=0))
-            # Log-count ratio of each class against the mean of the others; its largest magnitude
-            # says how much the feature separates some class from the rest.
-            others = (logp.sum(axis=1, keepdims=True) - logp) / max(n_classes - 1, 1)
-            ratio = np.abs(logp - others).max(axis=1)
-            scale = idf * ratio**self.nb_power
+            # Log-count ratio of each class against the mean of the others (NB-SVM); its largest
+            # magnitude says how much the feature sets some class apart from the rest.
+            others = (logp.sum(axis=1, keepdims=True) - logp) / (n_classes - 1)
+            ratio = np.abs(logp - others).max(axis=1) ** self.nb_power
         # Feature 0 is a padding slot: every encoded row starts with a zero-valued entry on it.
         self.feature_names_ = np.array(["", *names])
-        self._scale = np.concatenate([[0.0], scale])
+        self._idf = np.concatenate([[0.0], idf])
+        self._ratio = np.concatenate([[0.0], ratio])
         self._index()
 
     def _index(self) -> None:
-        """Rebuild the lookup structures from ``feature_names_`` and ``_scale``."""
-        self._vocab = {name: j for j, name in enumerate(self.feature_names_.tolist()) if j}
-        self._scale_list = self._scale.tolist()
+        """Rebuild the lookup structures from ``feature_names_``, ``_idf`` and ``_ratio``."""
+        names = self.feature_names_.tolist()
+        self._vocab = {name: j for j, name in enumerate(names) if j}
+        self._idfr = self._idf * self._ratio
 
     # -- prediction ----------------------------------------------------------------------------
 
@@ -353,12 +372,19 @@ class SportEngine:
     # -- persistence (skops reads and writes the state through these) -------------------------
 
     def __getstate__(self) -> dict[str, Any]:
+        """Learned state without the lookup tables; feature names as one newline-joined string
+        (terms never hold a newline), which skops stores compactly."""
         state = dict(self.__dict__)
         state.pop("_vocab", None)
-        state.pop("_scale_list", None)
+        state.pop("_idfr", None)
+        if "feature_names_" in state:
+            state["feature_names_"] = "\n".join(self.feature_names_.tolist())
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        if isinstance(state.get("feature_names_"), str):
+            state["feature_names_"] = np.array(state["feature_names_"].split("\n"))
         self.__dict__.update(state)
         if "feature_names_" in state:
             self._index()
@@ -371,22 +397,6 @@ _HEADER_LINE_RE = re.compile(r"[a-z][a-z-]*:")
 
 def _looks_like_header(head: str) -> bool:
     return _HEADER_LINE_RE.match(head) is not None
-
-
-def _stack(
-    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Concatenate single-row encodings into one batch."""
-    lengths = [len(r[0]) for r in rows]
-    starts = np.zeros(len(rows), dtype=np.intp)
-    if len(rows) > 1:
-        starts[1:] = np.cumsum(lengths[:-1])
-    return (
-        np.concatenate([r[0] for r in rows]),
-        np.concatenate([r[1] for r in rows]),
-        starts,
-        sum(r[3] for r in rows),
-    )
 
 
 def _log_softmax(scores: np.ndarray) -> np.ndarray:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
+from classifier.backend import CompletionBackend
 from classifier.core import Classifier
+from classifier.errors import NoModelError, SportbotError
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
+
+BACKENDS = ("local",)
+"""Values ``SPORTBOT_BACKEND`` may take (``openai`` joins when its backend lands)."""
+
+
+class SettingError(SportbotError, ValueError):
+    """An environment setting has a value that cannot be used."""
 
 
 def default_home() -> Path:
@@ -20,9 +30,57 @@ def load_classifier(
     home: Path | None = None,
     threshold: float | None = None,
 ) -> Classifier:
-    """Return a classifier over the local model ``model`` (None: the registry's current one).
+    """Return a classifier over the model the arguments, or else the settings, name.
 
-    TODO(core): local backend from the registry; TODO(openai): SPORTBOT_BACKEND=openai.
+    ``model``: a model id, ``"current"``, or None for ``SPORTBOT_MODEL`` if set, else the
+    registry's current model. ``threshold``: None for ``SPORTBOT_TAG_THRESHOLD`` if set, else
+    ``DEFAULT_TAG_THRESHOLD``. Raises ``NoModelError`` when nothing is registered yet,
+    ``UnknownModelError`` for an id the registry does not have, ``ModelFileError`` for a model
+    file that fails its checks, ``SettingError`` for a malformed setting.
     """
-    raise NotImplementedError("load_classifier is being built")
-    _ = (model, home, threshold, DEFAULT_TAG_THRESHOLD)
+    home = default_home() if home is None else Path(home).expanduser()
+    if threshold is None:
+        threshold = tag_threshold_from_env()
+    elif not 0.0 <= threshold <= 1.0:
+        raise SettingError(f"The tag threshold must be between 0 and 1, got {threshold}.")
+    return Classifier(choose_backend(model, home), threshold=threshold)
+
+
+def tag_threshold_from_env() -> float:
+    """``SPORTBOT_TAG_THRESHOLD`` as a number in 0..1, or ``DEFAULT_TAG_THRESHOLD`` when unset."""
+    raw = os.environ.get("SPORTBOT_TAG_THRESHOLD", "").strip()
+    if not raw:
+        return DEFAULT_TAG_THRESHOLD
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise SettingError(
+            f"SPORTBOT_TAG_THRESHOLD must be a number between 0 and 1 (e.g. 0.8), got {raw!r}."
+        )
+    return value
+
+
+def choose_backend(model: str | None, home: Path) -> CompletionBackend:
+    """The completion backend ``SPORTBOT_BACKEND`` names (default ``local``)."""
+    kind = os.environ.get("SPORTBOT_BACKEND", "").strip().lower() or "local"
+    if kind == "local":
+        return local_backend(model, home)
+    raise SettingError(
+        f"SPORTBOT_BACKEND={kind!r} is not a backend sportbot knows; use one of: {', '.join(BACKENDS)}."
+    )
+
+
+def local_backend(model: str | None, home: Path) -> CompletionBackend:
+    """A ``LocalBackend`` over a model of the registry under ``home``."""
+    from classifier.local_backend import LocalBackend
+    from classifier.registry import ModelRegistry
+
+    registry = ModelRegistry(home)
+    model_id = model or os.environ.get("SPORTBOT_MODEL", "").strip() or None
+    if model_id in (None, "current"):
+        model_id = registry.current_id()
+    if model_id is None:
+        raise NoModelError(f"There is no model in {home} yet: run `sportbot train` first.")
+    return LocalBackend(registry.load_engine(model_id), model_id)

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from classifier.engine import SportEngine, TrainingStep
-from classifier.prompt import strip_prompt
-from tests.conftest import REFERENCE
 
 
-def _rows(path: Path) -> tuple[list[str], list[str]]:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [strip_prompt(r["prompt"]) for r in rows], [r["completion"].strip() for r in rows]
-
-
-@pytest.fixture(scope="session")
-def train_rows() -> tuple[list[str], list[str]]:
-    return _rows(REFERENCE / "sport2_prepared_train.jsonl")
-
-
-@pytest.fixture(scope="session")
-def valid_rows() -> tuple[list[str], list[str]]:
-    return _rows(REFERENCE / "sport2_prepared_valid.jsonl")
+def _accuracy(engine: SportEngine, texts: list[str], labels: list[str]) -> float:
+    predicted = engine.predict(texts)
+    return float(np.mean([p == t for p, t in zip(predicted, labels, strict=True)]))
 
 
 def test_fit_runs_real_epochs_and_loss_goes_down(train_rows, valid_rows) -> None:
@@ -38,20 +24,75 @@ def test_fit_runs_real_epochs_and_loss_goes_down(train_rows, valid_rows) -> None
     def on_step(step: TrainingStep) -> None:
         steps.append(step)
         if step.step % 10 == 0:
-            predicted = engine.predict(valid_rows[0])
-            valid_acc.append(
-                float(np.mean([p == t for p, t in zip(predicted, valid_rows[1], strict=True)]))
-            )
+            valid_acc.append(_accuracy(engine, *valid_rows))
 
     engine.fit(texts, labels, on_step=on_step)
     per_epoch = math.ceil(len(texts) / 32)
     assert len(steps) == 3 * per_epoch
     assert [s.step for s in steps] == list(range(1, 3 * per_epoch + 1))
     assert [s.epoch for s in steps[::per_epoch]] == [1, 2, 3]
+    assert all(s.n_epochs == 3 for s in steps)
     assert steps[-1].elapsed_examples == 3 * len(texts)
     assert steps[-1].elapsed_tokens > steps[0].elapsed_tokens > 0
     first = np.mean([s.training_loss for s in steps[:per_epoch]])
     last = np.mean([s.training_loss for s in steps[-per_epoch:]])
     assert last < first / 2
-    assert valid_acc and valid_acc[-1] > 0.9
+    assert steps[0].training_loss == pytest.approx(math.log(2))  # before the first update
+    assert valid_acc[0] < valid_acc[-1] or valid_acc[0] > 0.95
     assert engine.classes_ == ("baseball", "hockey")
+
+
+def test_default_engine_generalises_to_the_held_out_validation_rows(
+    trained_engine, valid_rows
+) -> None:
+    assert trained_engine.n_epochs == 4
+    assert _accuracy(trained_engine, *valid_rows) >= 0.98
+
+
+def test_log_probabilities_are_normalised_per_text(trained_engine, valid_rows) -> None:
+    logp = trained_engine.predict_log_proba(valid_rows[0][:20])
+    assert logp.shape == (20, 2)
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0)
+    assert trained_engine.predict_log_proba([]).shape == (0, 2)
+
+
+def test_the_batch_path_scores_each_text_as_it_would_alone(trained_engine, valid_rows) -> None:
+    texts = [*valid_rows[0][:30], "", "zzzz qqqq"]
+    together = trained_engine.predict_log_proba(texts)
+    alone = np.vstack([trained_engine.predict_log_proba([t]) for t in texts])
+    np.testing.assert_allclose(together, alone)
+    # text without known words: the intercept's prior alone
+    np.testing.assert_allclose(together[-1], together[-2])
+
+
+def test_explain_names_the_words_that_pushed_the_decision(trained_engine) -> None:
+    text = "The goalie stopped the puck and the Penguins won in overtime of the playoffs."
+    assert trained_engine.predict([text]) == ["hockey"]
+    reasons = trained_engine.explain(text, top=5)
+    assert 0 < len(reasons) <= 5
+    words = [w for w, _ in reasons]
+    assert {"puck", "goalie"} & set(words)
+    weights = [abs(w) for _, w in reasons]
+    assert weights == sorted(weights, reverse=True)
+    assert reasons[0][1] > 0
+
+
+def test_more_than_two_labels() -> None:
+    texts = ["the pitcher threw a strike", "the goalie stopped the puck", "lunch at noon today"] * 8
+    labels = ["baseball", "hockey", "other"] * 8
+    engine = SportEngine(n_epochs=6, batch_size=4).fit(texts, labels)
+    assert engine.classes_ == ("baseball", "hockey", "other")
+    assert engine.predict(["pitcher strike", "puck goalie", "lunch noon"]) == [
+        "baseball",
+        "hockey",
+        "other",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("texts", "labels"),
+    [(["a b", "c d"], ["x"]), ([], []), (["a", "b"], ["x", "x"])],
+)
+def test_fit_refuses_unusable_training_data(texts, labels) -> None:
+    with pytest.raises(ValueError):
+        SportEngine().fit(texts, labels)

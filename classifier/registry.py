@@ -1,0 +1,358 @@
+"""The model registry under ``SPORTBOT_HOME``: one folder per model, a ``current`` pointer, rollback.
+
+Layout::
+
+    <home>/models/<id>/model.skops     the engine (skops, loaded with an explicit trusted-types list)
+    <home>/models/<id>/card.json       the ModelCard (sha256 of model.skops included)
+    <home>/models/<id>/results.csv ... extra files the fine-tune job hands over
+    <home>/models/.staging-*           a registration in progress (never listed)
+    <home>/current.json                {"current": id, "history": [older current ids, newest last]}
+
+A model folder is written in full under a staging name and renamed into place, so other
+processes (or a crash) never see half a model. The pointer file is replaced atomically
+(write a temporary file, ``os.replace``) under an exclusive lock, so concurrent promotes from
+several replicas sharing ``SPORTBOT_HOME`` do not lose each other's history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from classifier.errors import ModelFileError, NoModelError, UnknownModelError
+
+if TYPE_CHECKING:
+    from classifier.engine import SportEngine
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "card.json"
+POINTER_FILE = "current.json"
+STAGING_PREFIX = ".staging-"
+
+TRUSTED_TYPES = ["classifier.engine.SportEngine"]
+"""The only non-default type a model file may hold; skops refuses anything else."""
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+
+
+@dataclass
+class ModelCard:
+    """What the registry knows about a model (``card.json``)."""
+
+    id: str
+    created: str
+    """ISO 8601, UTC."""
+    provider: str
+    """``"local"`` or ``"openai"``."""
+    base_model: str
+    labels: list[str]
+    separator: str
+    data_hash: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    job_id: str | None = None
+    remote_model: str | None = None
+    sha256: str | None = None
+    """Of ``model.skops``; set by ``ModelRegistry.register``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
+        """Build a card from ``card.json`` contents; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def utc_now_iso() -> str:
+    """The current time as ISO 8601 UTC, e.g. ``2026-11-25T16:05:01.123456Z`` (microseconds, so
+    models registered within one second still sort in order)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _created_key(card: ModelCard) -> tuple[datetime, str]:
+    try:
+        created = datetime.fromisoformat(card.created.replace("Z", "+00:00"))
+    except ValueError:
+        created = datetime.min.replace(tzinfo=UTC)
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created, card.id
+
+
+class ModelRegistry:
+    """Models registered under ``home``; see the module docstring for the layout."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home).expanduser()
+        self.models_dir = self.home / "models"
+
+    # -- ids and folders ------------------------------------------------------------------------
+
+    def new_model_id(self, base_model: str, suffix: str | None = None) -> str:
+        """A fresh id: ``sportbot-<base>[-<suffix>]-<UTC yyyymmdd-hhmmss>-<4 hex>``.
+
+        Filesystem-safe (lowercase letters, digits, ``-``), unique in this registry, and ids of
+        the same base model sort by creation time.
+        """
+        base = _slug(base_model) or "model"
+        prefix = base if base.startswith("sportbot") else f"sportbot-{base}"
+        if suffix and _slug(suffix):
+            prefix = f"{prefix}-{_slug(suffix)}"
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        while True:
+            model_id = f"{prefix}-{stamp}-{secrets.token_hex(2)}"
+            if not (self.models_dir / model_id).exists():
+                return model_id
+
+    def model_dir(self, model_id: str) -> Path:
+        """The folder of a model id (it may not exist)."""
+        if not _ID_RE.match(model_id):
+            raise UnknownModelError(
+                f"'{model_id}' is not a model id: ids are lowercase letters, digits, '.', '_' and '-'. "
+                "Run `sportbot models list` to see the registered ones."
+            )
+        return self.models_dir / model_id
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def card(self, model_id: str) -> ModelCard:
+        """The card of a registered model; ``UnknownModelError`` when there is none."""
+        path = self.model_dir(model_id) / CARD_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UnknownModelError(
+                f"There is no model '{model_id}' in {self.models_dir}. "
+                "Run `sportbot models list` to see the registered ones."
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(
+                f"The card of model '{model_id}' ({path}) is unreadable: {exc}"
+            ) from exc
+        return ModelCard.from_dict(data)
+
+    def list_models(self) -> list[ModelCard]:
+        """Registered models, oldest first (staging leftovers and stray folders are skipped)."""
+        cards = []
+        if not self.models_dir.is_dir():
+            return cards
+        for entry in self.models_dir.iterdir():
+            if entry.name.startswith(".") or not (entry / CARD_FILE).is_file():
+                continue
+            try:
+                cards.append(self.card(entry.name))
+            except (UnknownModelError, ModelFileError) as exc:
+                logger.warning("skipping %s: %s", entry, exc)
+        return sorted(cards, key=_created_key)
+
+    def current_id(self) -> str | None:
+        """The current model's id, or None when no model was made current yet."""
+        return self._read_pointer().get("current")
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def register(
+        self,
+        card: ModelCard,
+        engine: SportEngine | None = None,
+        files: Mapping[str, Path] | None = None,
+        make_current: bool | None = None,
+    ) -> ModelCard:
+        """Write a model folder atomically and return its card (with ``sha256`` set).
+
+        ``files`` maps names in the folder to files to copy in (``{"results.csv": path}``).
+        ``make_current`` None makes the model current only when no model is current yet.
+        """
+        final = self.model_dir(card.id)
+        if final.exists():
+            raise ModelFileError(f"A model '{card.id}' is already registered in {self.models_dir}.")
+        for name in files or {}:
+            if name in (MODEL_FILE, CARD_FILE) or "/" in name or name.startswith("."):
+                raise ValueError(f"cannot register an extra file named {name!r}")
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        staging = self.models_dir / f"{STAGING_PREFIX}{card.id}-{secrets.token_hex(4)}"
+        staging.mkdir()
+        try:
+            if engine is not None:
+                from skops.io import dump
+
+                model_path = staging / MODEL_FILE
+                dump(engine, model_path)
+                card.sha256 = _sha256(model_path)
+            for name, source in (files or {}).items():
+                shutil.copyfile(source, staging / name)
+            _write_text(staging / CARD_FILE, json.dumps(card.to_dict(), indent=2) + "\n")
+            _fsync_dir(staging)
+            os.rename(staging, final)
+            _fsync_dir(self.models_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        logger.info("registered model %s", card.id)
+        if make_current or (make_current is None and self.current_id() is None):
+            with self._locked():
+                pointer = self._read_pointer()
+                if make_current or pointer.get("current") is None:
+                    self._set_current(pointer, card.id)
+        return card
+
+    def promote(self, model_id: str) -> None:
+        """Make a registered model current; the previous one is remembered for ``rollback``."""
+        self.card(model_id)
+        with self._locked():
+            pointer = self._read_pointer()
+            if pointer.get("current") != model_id:
+                self._set_current(pointer, model_id)
+
+    def rollback(self) -> str:
+        """Make the previously current model current again; return its id."""
+        with self._locked():
+            pointer = self._read_pointer()
+            history = list(pointer.get("history", []))
+            while history:
+                previous = history.pop()
+                if (self.model_dir(previous) / CARD_FILE).is_file():
+                    self._write_pointer({"current": previous, "history": history})
+                    logger.info("rolled back to model %s", previous)
+                    return previous
+            if pointer.get("current") is None:
+                raise NoModelError(
+                    "There is no current model to roll back from: run `sportbot train` first."
+                )
+            raise NoModelError(
+                f"There is nothing to roll back to: '{pointer['current']}' is the only model "
+                "that has been current."
+            )
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load_engine(self, model_id: str) -> SportEngine:
+        """Load a model's engine, after checking the file against the sha256 on its card.
+
+        skops loads it with ``TRUSTED_TYPES`` only: a file holding any other type is refused.
+        """
+        card = self.card(model_id)
+        path = self.model_dir(model_id) / MODEL_FILE
+        if not path.is_file():
+            raise ModelFileError(
+                f"Model '{model_id}' has no {MODEL_FILE} (provider {card.provider!r}): "
+                "it cannot run on the local engine."
+            )
+        if card.sha256 is None or _sha256(path) != card.sha256:
+            raise ModelFileError(
+                f"The file of model '{model_id}' ({path}) does not match the sha256 on its card: "
+                "it was changed or corrupted. Promote another model or train a new one."
+            )
+        from skops.io import load
+        from skops.io.exceptions import UntrustedTypesFoundException
+
+        from classifier.engine import SportEngine
+
+        try:
+            engine = load(path, trusted=TRUSTED_TYPES)
+        except UntrustedTypesFoundException as exc:
+            raise ModelFileError(
+                f"The file of model '{model_id}' holds types that are not trusted ({exc}); "
+                "it was not loaded."
+            ) from exc
+        except Exception as exc:
+            raise ModelFileError(
+                f"The file of model '{model_id}' ({path}) cannot be read: {exc}"
+            ) from exc
+        if not isinstance(engine, SportEngine):
+            raise ModelFileError(f"The file of model '{model_id}' does not hold a SportEngine.")
+        return engine
+
+    # -- the pointer ---------------------------------------------------------------------------
+
+    def _read_pointer(self) -> dict[str, Any]:
+        path = self.home / POINTER_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"current": None, "history": []}
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(
+                f"The registry's pointer file {path} is unreadable: {exc}"
+            ) from exc
+        return {"current": data.get("current"), "history": list(data.get("history", []))}
+
+    def _set_current(self, pointer: dict[str, Any], model_id: str) -> None:
+        history = list(pointer.get("history", []))
+        if pointer.get("current"):
+            history.append(pointer["current"])
+        self._write_pointer({"current": model_id, "history": history})
+        logger.info("model %s is now current", model_id)
+
+    def _write_pointer(self, pointer: dict[str, Any]) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        path = self.home / POINTER_FILE
+        temp = self.home / f".{POINTER_FILE}.{secrets.token_hex(4)}.tmp"
+        try:
+            _write_text(temp, json.dumps(pointer, indent=2) + "\n")
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+        _fsync_dir(self.home)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on the pointer across processes (POSIX ``flock``; none elsewhere)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / ".lock", "a+") as handle:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - not POSIX
+                yield
+                return
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
