@@ -123,7 +123,14 @@ class JobEvent:
     id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "created_at": self.created_at,
+            "level": self.level,
+            "message": self.message,
+            "data": self.data,
+            "type": self.type,
+            "id": self.id,
+        }
 
     def to_openai(self) -> dict[str, Any]:
         return {

@@ -77,18 +77,24 @@ def classification_metrics(
     of ``positive_class`` (a name, with or without the leading space).
     """
     positive = label_name(positive_class)
-    y_true = np.array([label_name(label) == positive for label in labels])
-    y_pred = np.array([label_name(label) == positive for label in predicted])
+    y_true = np.array([label_name(label) == positive for label in labels], dtype=bool)
+    y_pred = np.array([label_name(label) == positive for label in predicted], dtype=bool)
     scores = np.asarray(positive_scores, dtype=float)
     correct = [label_name(a) == label_name(b) for a, b in zip(labels, predicted, strict=True)]
+    # Precision, recall and F1 are counts of the confusion matrix (zero when undefined, as
+    # sklearn's zero_division=0); the ranking metrics come from sklearn.metrics.
+    true_pos = int(np.sum(y_true & y_pred))
+    precision = true_pos / int(y_pred.sum()) if y_pred.any() else 0.0
+    recall = true_pos / int(y_true.sum()) if y_true.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     both_classes = bool(y_true.any() and not y_true.all())
     return ClassificationMetrics(
         n=len(labels),
         positive_class=positive,
         accuracy=float(np.mean(correct)),
-        precision=float(skm.precision_score(y_true, y_pred, zero_division=0.0)),
-        recall=float(skm.recall_score(y_true, y_pred, zero_division=0.0)),
-        f1=float(skm.f1_score(y_true, y_pred, zero_division=0.0)),
+        precision=float(precision),
+        recall=float(recall),
+        f1=float(f1),
         auroc=float(skm.roc_auc_score(y_true, scores)) if both_classes else math.nan,
         auprc=float(skm.average_precision_score(y_true, scores)) if both_classes else math.nan,
     )

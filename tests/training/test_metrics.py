@@ -68,3 +68,24 @@ def test_metrics_from_log_proba() -> None:
     assert m.recall == pytest.approx(1 / 2)
     assert m.precision == pytest.approx(1.0)
     assert m.auroc == pytest.approx(1.0)  # hockey scores 0.8, 0.4 above baseball's 0.1
+
+
+def test_agrees_with_sklearn_on_real_sized_random_cases() -> None:
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        truth = rng.choice(["baseball", "hockey"], size=200)
+        scores = np.clip(rng.normal(0.5, 0.3, size=200) + (truth == "baseball") * 0.2, 0, 1)
+        predicted = np.where(scores >= 0.5, "baseball", "hockey")
+        m = classification_metrics(list(truth), list(predicted), scores, "baseball")
+        y, p = truth == "baseball", predicted == "baseball"
+        assert m.precision == pytest.approx(skm.precision_score(y, p))
+        assert m.recall == pytest.approx(skm.recall_score(y, p))
+        assert m.f1 == pytest.approx(skm.f1_score(y, p))
+        assert m.accuracy == pytest.approx(skm.accuracy_score(y, p))
+
+
+def test_no_positive_predictions_gives_zero_precision() -> None:
+    m = classification_metrics(["a", "b"], ["b", "b"], [0.4, 0.1], "a")
+    assert m.precision == 0.0 and m.recall == 0.0 and m.f1 == 0.0
