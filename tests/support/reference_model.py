@@ -1,0 +1,52 @@
+"""A model fine-tuned once per test process on the reference 948/238 files.
+
+Training takes seconds, so tests share one trained ``SPORTBOT_HOME``: read it through
+``trained_home()``, or take a private copy with ``copy_trained_home(dest)`` before changing it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import REFERENCE
+
+TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
+VALID = REFERENCE / "sport2_prepared_valid.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainedHome:
+    home: Path
+    job_id: str
+    model_id: str
+    messages: tuple[str, ...]
+    """The job's message events, in order."""
+
+
+@functools.cache
+def trained_home() -> TrainedHome:
+    from training.local_provider import fine_tune
+
+    home = Path(tempfile.mkdtemp(prefix="sportbot-trained-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    messages: list[str] = []
+    job = fine_tune(
+        home,
+        TRAIN,
+        VALID,
+        compute_classification_metrics=True,
+        classification_positive_class=" baseball",
+        on_event=lambda event: messages.append(event.message) if event.type == "message" else None,
+    )
+    return TrainedHome(home, job.id, str(job.fine_tuned_model), tuple(messages))
+
+
+def copy_trained_home(dest: Path) -> TrainedHome:
+    trained = trained_home()
+    shutil.copytree(trained.home, dest)
+    return TrainedHome(dest, trained.job_id, trained.model_id, trained.messages)

@@ -1,0 +1,202 @@
+"""The local fine-tune: a real job on the reference 948/238 files, and every way it can fail."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from classifier.registry import ModelRegistry
+from tests.support.reference_model import TRAIN, VALID, trained_home
+from training.jobs import FineTuneError, JobCancelledError, JobStore
+from training.local_provider import (
+    CLASSIFICATION_COLUMNS,
+    TRAINING_COLUMNS,
+    VALIDATION_COLUMNS,
+    create_local_job,
+    fine_tune,
+    run_local_job,
+    total_steps,
+)
+from training.prepared import PreparedDataError
+
+
+def _rows(home: Path, job_id: str) -> list[dict[str, str]]:
+    with JobStore(home).results_path(job_id).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_job_succeeds_and_says_so_in_order() -> None:
+    trained = trained_home()
+    job = JobStore(trained.home).get(trained.job_id)
+    assert job.status == "succeeded"
+    assert job.fine_tuned_model == trained.model_id
+    assert job.finished_at is not None and job.trained_tokens and job.trained_tokens > 0
+    assert job.result_files == [JobStore(trained.home).result_file_id(job.id)]
+    expected = [
+        f"Created fine-tune: {job.id}",
+        "Fine-tune enqueued",
+        "Fine-tune started",
+        "Completed epoch 1/4",
+        "Completed epoch 2/4",
+        "Completed epoch 3/4",
+        "Completed epoch 4/4",
+        f"Uploaded model: {trained.model_id}",
+        f"Uploaded result file: {job.result_files[0]}",
+        "Fine-tune succeeded",
+    ]
+    assert list(trained.messages) == expected
+    stored = [e.message for e in JobStore(trained.home).events(job.id) if e.type == "message"]
+    assert stored == expected
+
+
+def test_result_file_has_the_legacy_columns_and_real_steps() -> None:
+    trained = trained_home()
+    rows = _rows(trained.home, trained.job_id)
+    assert list(rows[0]) == TRAINING_COLUMNS + VALIDATION_COLUMNS + CLASSIFICATION_COLUMNS
+    assert len(rows) == total_steps(948, 16, 4) == 240
+    assert [int(r["step"]) for r in rows] == list(range(1, 241))
+    examples = [int(r["elapsed_examples"]) for r in rows]
+    assert examples[59] == 948 and examples[-1] == 4 * 948
+    tokens = [int(r["elapsed_tokens"]) for r in rows]
+    assert all(b > a for a, b in itertools.pairwise(tokens))
+    losses = [float(r["training_loss"]) for r in rows]
+    assert losses[0] == pytest.approx(math.log(2), rel=1e-4)  # zero weights: chance on 2 labels
+    assert sum(losses[-60:]) / 60 < sum(losses[:60]) / 60 / 3  # it learns
+    scored = [r for r in rows if r["classification/accuracy"]]
+    # every 10 steps; epoch ends (60, 120, 180, 240) are multiples of 10
+    assert [int(r["step"]) for r in scored] == list(range(10, 241, 10))
+    assert all(r["validation_loss"] for r in scored)
+    assert not any(r["validation_loss"] for r in rows if r not in scored)
+    final = scored[-1]
+    assert float(final["classification/accuracy"]) >= 0.98  # 238 held-out validation rows
+    for column in CLASSIFICATION_COLUMNS:
+        assert 0.0 <= float(final[column]) <= 1.0
+
+
+def test_model_is_registered_current_with_its_card_and_files() -> None:
+    trained = trained_home()
+    registry = ModelRegistry(trained.home)
+    assert registry.current_id() == trained.model_id
+    card = registry.card(trained.model_id)
+    assert card.provider == "local"
+    assert card.job_id == trained.job_id
+    assert card.labels == ["baseball", "hockey"]
+    assert card.data_hash == hashlib.sha256(TRAIN.read_bytes()).hexdigest()
+    final = [r for r in _rows(trained.home, trained.job_id) if r["classification/accuracy"]][-1]
+    assert card.metrics["accuracy"] == pytest.approx(
+        float(final["classification/accuracy"]), abs=1e-5
+    )
+    assert card.metrics["auroc"] == pytest.approx(float(final["classification/auroc"]), abs=1e-5)
+    model_dir = registry.model_dir(trained.model_id)
+    assert (model_dir / "results.csv").read_bytes() == JobStore(trained.home).results_path(
+        trained.job_id
+    ).read_bytes()
+    assert (model_dir / "accuracy.png").read_bytes().startswith(b"\x89PNG")
+    engine = registry.load_engine(trained.model_id)
+    assert engine.predict(["The Red Wings won in overtime, two goals on the power play."]) == [
+        "hockey"
+    ]
+
+
+def test_a_second_model_does_not_replace_the_current_one(tmp_path: Path) -> None:
+    first = fine_tune(tmp_path, TRAIN, VALID, n_epochs=1)
+    second = fine_tune(tmp_path, TRAIN, n_epochs=1)
+    registry = ModelRegistry(tmp_path)
+    assert registry.current_id() == first.fine_tuned_model
+    assert {c.id for c in registry.list_models()} == {
+        first.fine_tuned_model,
+        second.fine_tuned_model,
+    }
+    header = JobStore(tmp_path).results_path(second.id).read_text().splitlines()[0]
+    assert header == ",".join(TRAINING_COLUMNS)  # no validation file: training columns only
+    assert registry.card(str(second.fine_tuned_model)).metrics == {}
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"compute_classification_metrics": True, "validation_file": None}, "needs a validation"),
+        (
+            {"compute_classification_metrics": True, "classification_positive_class": " soccer"},
+            "not a completion",
+        ),
+        ({"n_epochs": 0}, "at least 1"),
+        ({"model": "babbage-002"}, "--provider openai"),
+    ],
+)
+def test_bad_requests_create_no_job(tmp_path: Path, kwargs: dict, message: str) -> None:
+    store = JobStore(tmp_path)
+    arguments = {"validation_file": VALID, **kwargs}
+    with pytest.raises(FineTuneError, match=message):
+        create_local_job(store, TRAIN, **arguments)
+    assert store.list() == []
+
+
+def test_bad_files_create_no_job(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    one_label = _write(
+        tmp_path / "one.jsonl", [{"prompt": f"text {i}", "completion": " a"} for i in range(3)]
+    )
+    with pytest.raises(PreparedDataError, match="only 1 label"):
+        create_local_job(store, one_label)
+    with pytest.raises(PreparedDataError, match="does not exist"):
+        create_local_job(store, tmp_path / "missing.jsonl")
+    other = _write(tmp_path / "other.jsonl", [{"prompt": "x", "completion": " soccer"}])
+    with pytest.raises(PreparedDataError, match="labels the training file lacks: soccer"):
+        create_local_job(store, TRAIN, other)
+    assert store.list() == []
+
+
+def test_a_failure_during_the_run_fails_the_job_and_registers_nothing(tmp_path: Path) -> None:
+    store, registry = JobStore(tmp_path), ModelRegistry(tmp_path)
+    train = _write(
+        tmp_path / "train.jsonl",
+        [
+            {"prompt": "the rays won", "completion": " baseball"},
+            {"prompt": "a goal", "completion": " hockey"},
+        ],
+    )
+    job = create_local_job(store, train)
+    train.write_text("{broken\n")  # the file changes between creation and the run
+    with pytest.raises(FineTuneError, match="not valid JSONL"):
+        run_local_job(job, store, registry)
+    failed = store.get(job.id)
+    assert failed.status == "failed"
+    assert "not valid JSONL" in failed.error["message"]
+    assert store.events(job.id)[-1].message.startswith("Fine-tune failed:")
+    assert registry.list_models() == []
+    assert registry.current_id() is None
+
+
+def test_cancel_stops_the_job_between_steps(tmp_path: Path) -> None:
+    store, registry = JobStore(tmp_path), ModelRegistry(tmp_path)
+    job = create_local_job(store, TRAIN, n_epochs=2)
+
+    def cancel_at_step_5(event) -> None:
+        if event.type == "metrics" and event.data["step"] == 5:
+            store.request_cancel(job.id)
+
+    with pytest.raises(JobCancelledError):
+        run_local_job(job, store, registry, on_event=cancel_at_step_5)
+    assert store.get(job.id).status == "cancelled"
+    assert len(_rows(tmp_path, job.id)) == 5
+    assert registry.list_models() == []
+
+
+def test_metrics_events_carry_progress() -> None:
+    trained = trained_home()
+    metrics = [e for e in JobStore(trained.home).events(trained.job_id) if e.type == "metrics"]
+    assert [e.data["step"] for e in metrics] == list(range(1, 241))
+    assert {e.data["total_steps"] for e in metrics} == {240}
+    assert "classification/accuracy" in metrics[9].data

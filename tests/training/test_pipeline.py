@@ -1,0 +1,93 @@
+"""``run_training``: the notebook end to end on the real 20 Newsgroups data."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from classifier.registry import ModelRegistry
+from tests.conftest import REFERENCE
+from training.data import Example, load_newsgroups
+from training.jobs import JobEvent, JobStore
+from training.pipeline import TrainingError, TrainingReport, run_training
+
+
+@pytest.fixture(scope="module")
+def first_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, TrainingReport, list[JobEvent]]:
+    home = tmp_path_factory.mktemp("pipeline-home")
+    events: list[JobEvent] = []
+    report = run_training(home, on_event=events.append)
+    return home, report, events
+
+
+def test_first_model_is_trained_evaluated_and_current(first_run) -> None:
+    home, report, _ = first_run
+    registry = ModelRegistry(home)
+    assert report.promoted and report.reason == "it is the first model"
+    assert report.previous_model_id is None and report.previous_test_metrics is None
+    assert registry.current_id() == report.model_id
+    assert registry.card(report.model_id).job_id == report.job_id
+    assert JobStore(home).get(report.job_id).status == "succeeded"
+    assert report.validation_metrics["n"] == 238
+    assert report.test_metrics["n"] == 796  # every test document of the two groups
+    assert report.test_metrics["positive_class"] == "baseball"
+    assert report.test_metrics["accuracy"] >= 0.95
+    assert report.plot_path.read_bytes().startswith(b"\x89PNG")
+    with report.results_path.open(newline="") as handle:
+        assert "classification/auroc" in next(csv.reader(handle))
+
+
+def test_the_work_folder_holds_the_notebook_files(first_run) -> None:
+    _, report, _ = first_run
+    for name in ("sport2.jsonl", "sport2_prepared_train.jsonl", "sport2_prepared_valid.jsonl"):
+        assert (report.work_dir / name).read_bytes() == (REFERENCE / name).read_bytes(), name
+
+
+def test_progress_events_cover_every_stage(first_run) -> None:
+    _, report, events = first_run
+    messages = [e.message for e in events if e.type == "message"]
+    for expected in (
+        "Loading 20 Newsgroups",
+        "Wrote sport2.jsonl: 1197 rows",
+        "Fine-tune started",
+        "Completed epoch 4/4",
+        "Fine-tune succeeded",
+        "Validation (238 rows)",
+        "20 Newsgroups test split (796 documents",
+        f"Promoted {report.model_id}",
+    ):
+        assert any(m.startswith(expected) for m in messages), expected
+
+
+def _few(n: int) -> list[Example]:
+    examples = load_newsgroups(subset="train")
+    return examples[:n]
+
+
+def test_a_worse_model_is_kept_out_unless_forced(first_run, tmp_path: Path) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(first_run[0], home)
+    first = first_run[1]
+    weak = run_training(home, examples=_few(60), n_epochs=1)
+    assert weak.previous_model_id == first.model_id
+    assert weak.previous_test_metrics == pytest.approx(first.test_metrics)
+    assert weak.test_metrics["accuracy"] < first.test_metrics["accuracy"]
+    assert not weak.promoted and weak.reason.startswith("worse than the current model")
+    assert ModelRegistry(home).current_id() == first.model_id
+    forced = run_training(home, examples=_few(60), n_epochs=1, force=True)
+    assert forced.promoted and forced.reason == "promotion was forced"
+    assert ModelRegistry(home).current_id() == forced.model_id
+
+
+def test_one_label_fails_cleanly_and_leaves_the_registry_alone(tmp_path: Path) -> None:
+    examples = [Example(f"a baseball text number {i}", "baseball") for i in range(20)]
+    with pytest.raises(TrainingError, match="fewer than two labels"):
+        run_training(tmp_path, examples=examples)
+    assert ModelRegistry(tmp_path).list_models() == []
+    assert ModelRegistry(tmp_path).current_id() is None
