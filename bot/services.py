@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
@@ -116,3 +117,47 @@ class Services:
 
     async def is_admin(self, user_id: str, client: AsyncWebClient) -> bool:
         return await self.admins.is_admin(user_id, client)
+
+
+def build_services(settings: Settings) -> Services:
+    """Open the store and the classifier holder the settings name (nothing loaded yet)."""
+    from bot.admin import AdminGate
+    from classifier import load_classifier
+    from classifier.registry import ModelRegistry
+
+    home = settings.sportbot_home
+    registry = ModelRegistry(home)
+    pinned = settings.sportbot_model
+    follows_registry = settings.sportbot_backend == "local" and pinned is None
+
+    def load(model_id: str | None) -> Classifier:
+        return load_classifier(
+            model_id if follows_registry else pinned,
+            home=home,
+            threshold=settings.sportbot_tag_threshold,
+        )
+
+    def current_id() -> str | None:
+        return registry.current_id() if follows_registry else pinned
+
+    def card(model_id: str) -> dict[str, Any]:
+        return _as_dict(registry.card(model_id))
+
+    return Services(
+        settings=settings,
+        store=Store.open(settings.sqlalchemy_url()),
+        classifiers=ClassifierHolder(
+            load, current_id, card=card if settings.sportbot_backend == "local" else None
+        ),
+        admins=AdminGate(settings),
+    )
+
+
+def _as_dict(card: Any) -> dict[str, Any]:
+    if isinstance(card, dict):
+        return card
+    if hasattr(card, "to_dict"):
+        return dict(card.to_dict())
+    if dataclasses.is_dataclass(card) and not isinstance(card, type):
+        return dataclasses.asdict(card)
+    return dict(vars(card))

@@ -26,6 +26,8 @@ WHERE_TO_FIND = {
     "SPORTBOT_ADMINS": "give Slack user ids separated by commas, e.g. U0123ABC,U0456DEF",
     "SPORTBOT_TAG_THRESHOLD": "give a number between 0 and 1, e.g. 0.8",
     "SPORTBOT_BACKEND": "give local or openai",
+    "SPORTBOT_OPENAI_TIMEOUT": "give a number of seconds, e.g. 10",
+    "SPORTBOT_OPENAI_MAX_RETRIES": "give a whole number of at least 0, e.g. 2",
     "DATABASE_URL": "give an SQLAlchemy URL, e.g. postgresql+psycopg://user:password@host/sportbot",
 }
 
@@ -35,7 +37,8 @@ class SettingsError(SportbotError):
 
 
 class Settings(BaseSettings):
-    """Every setting of DESIGN.md's Configuration section; field names are the variables' names."""
+    """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout and
+    retries); field names are the variables' names."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     sportbot_model: str | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    sportbot_openai_timeout: float = Field(default=10.0, ge=0.0)
+    sportbot_openai_max_retries: int = Field(default=2, ge=0)
     database_url: str | None = None
     sportbot_api_key: SecretStr | None = None
 

@@ -21,6 +21,8 @@ ALL_VARIABLES = (
     "SPORTBOT_MODEL",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
+    "SPORTBOT_OPENAI_TIMEOUT",
+    "SPORTBOT_OPENAI_MAX_RETRIES",
     "DATABASE_URL",
     "SPORTBOT_API_KEY",
 )
@@ -73,6 +75,7 @@ def test_sqlite_under_home_unless_database_url(
         ("SPORTBOT_TAG_THRESHOLD", "1.5", "SPORTBOT_TAG_THRESHOLD is malformed"),
         ("SPORTBOT_BACKEND", "bert", "SPORTBOT_BACKEND is malformed"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
+        ("SPORTBOT_OPENAI_MAX_RETRIES", "-1", "SPORTBOT_OPENAI_MAX_RETRIES is malformed"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(

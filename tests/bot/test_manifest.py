@@ -1,0 +1,92 @@
+"""manifest.yml asks for every command, shortcut, event and scope the code uses, and no more."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BOT = ROOT / "bot"
+
+SCOPES_OF_METHOD = {
+    "chat_postMessage": {"chat:write"},
+    "chat_update": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
+    "reactions_add": {"reactions:write"},
+    "users_info": {"users:read"},
+    "views_publish": set(),
+    "conversations_open": {"im:write"},
+    "files_upload_v2": {"files:write"},
+    "auth_test": set(),
+}
+"""The bot scope each Web API method needs (https://api.slack.com/methods)."""
+
+SCOPES_OF_EVENT = {
+    "message.channels": {"channels:history"},
+    "message.groups": {"groups:history"},
+    "app_home_opened": set(),
+}
+
+
+def manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def source() -> str:
+    return "\n".join(path.read_text() for path in sorted(BOT.rglob("*.py")))
+
+
+def string_constants(text: str) -> dict[str, str]:
+    return dict(re.findall(r'^([A-Z_]+) = "([^"]*)"', text, flags=re.MULTILINE))
+
+
+def registered(kind: str) -> set[str]:
+    """Names given to app.<kind>(…) in the bot's code, constants resolved."""
+    text = source()
+    constants = string_constants(text)
+    names = set()
+    for argument in re.findall(rf"app\.{kind}\(([^)]*)\)", text):
+        argument = argument.strip()
+        names.add(argument.strip('"') if argument.startswith('"') else constants[argument])
+    return names
+
+
+def test_socket_mode_and_interactivity_are_on() -> None:
+    settings = manifest()["settings"]
+    assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True
+    assert manifest()["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_commands_match_the_code() -> None:
+    declared = {c["command"] for c in manifest()["features"]["slash_commands"]}
+    assert declared == registered("command")
+
+
+def test_shortcuts_match_the_code() -> None:
+    declared = {s["callback_id"] for s in manifest()["features"]["shortcuts"]}
+    assert all(s["type"] == "message" for s in manifest()["features"]["shortcuts"])
+    assert declared == registered("shortcut")
+
+
+def test_events_match_the_code() -> None:
+    declared = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    wanted = set()
+    for event in registered("event"):
+        # A message listener hears the channels the bot is in: public and private ones.
+        wanted |= {"message.channels", "message.groups"} if event == "message" else {event}
+    assert declared == wanted
+
+
+def test_scopes_are_exactly_what_the_code_needs() -> None:
+    methods = set(re.findall(r"client\.([A-Za-z0-9_]+)\(", source()))
+    unknown = methods - set(SCOPES_OF_METHOD)
+    assert not unknown, f"add the scopes of {unknown} to SCOPES_OF_METHOD and the manifest"
+    needed = {"commands"}
+    for method in methods:
+        needed |= SCOPES_OF_METHOD[method]
+    for event in manifest()["settings"]["event_subscriptions"]["bot_events"]:
+        needed |= SCOPES_OF_EVENT[event]
+    assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
