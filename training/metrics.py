@@ -24,6 +24,7 @@ LEGACY_COLUMNS = {
     "auprc": "classification/auprc",
     "f1": "classification/f1.0",
 }
+SCORES = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class ClassificationMetrics:
 
     def scores(self) -> dict[str, float]:
         """The six numbers alone (for a model card)."""
-        return {key: getattr(self, key) for key in LEGACY_COLUMNS}
+        return {key: getattr(self, key) for key in SCORES}
 
     def legacy_columns(self) -> dict[str, float]:
         """The numbers under the legacy result-file column names."""
