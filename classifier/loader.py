@@ -11,8 +11,10 @@ from classifier.core import Classifier
 from classifier.errors import NoModelError, SportbotError
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
 
-BACKENDS = ("local",)
-"""Values ``SPORTBOT_BACKEND`` may take (``openai`` joins when its backend lands)."""
+BACKENDS = ("local", "openai")
+"""Values ``SPORTBOT_BACKEND`` may take."""
+FALLBACKS = ("local",)
+"""Values ``SPORTBOT_OPENAI_FALLBACK`` may take (empty: no fallback)."""
 
 
 class SettingError(SportbotError, ValueError):
@@ -67,6 +69,8 @@ def choose_backend(model: str | None, home: Path) -> CompletionBackend:
     kind = os.environ.get("SPORTBOT_BACKEND", "").strip().lower() or "local"
     if kind == "local":
         return local_backend(model, home)
+    if kind == "openai":
+        return openai_backend(model, home)
     raise SettingError(
         f"SPORTBOT_BACKEND={kind!r} is not a backend sportbot knows; use one of: {', '.join(BACKENDS)}."
     )
@@ -83,4 +87,46 @@ def local_backend(model: str | None, home: Path) -> CompletionBackend:
         model_id = registry.current_id()
     if model_id is None:
         raise NoModelError(f"There is no model in {home} yet: run `sportbot train` first.")
+    card = registry.card(model_id)
+    if card.provider == "openai" and card.remote_model:  # fine-tuned with --provider openai
+        from classifier.openai_backend import openai_backend_from_env
+
+        return openai_backend_from_env(card.remote_model, card.labels, model_id=model_id)
     return LocalBackend(registry.load_engine(model_id), model_id)
+
+
+def openai_backend(model: str | None, home: Path) -> CompletionBackend:
+    """``SPORTBOT_BACKEND=openai``: the remote model ``model`` (or ``SPORTBOT_MODEL``).
+
+    A model registered by ``fine-tune --provider openai`` may be named by its id or by its
+    remote name; its card gives the labels (else ``baseball``/``hockey``). With
+    ``SPORTBOT_OPENAI_FALLBACK=local`` the registry's current local model answers whenever the
+    API fails, and predictions say so in ``model``.
+    """
+    from classifier.fallback_backend import FallbackBackend
+    from classifier.openai_backend import DEFAULT_LABELS, openai_backend_from_env
+    from classifier.registry import ModelRegistry
+
+    registry = ModelRegistry(home)
+    name = model or os.environ.get("SPORTBOT_MODEL", "").strip() or None
+    card = next(
+        (
+            c
+            for c in registry.list_models()
+            if name and c.provider == "openai" and c.remote_model and name in (c.id, c.remote_model)
+        ),
+        None,
+    )
+    if card is not None:
+        remote = openai_backend_from_env(card.remote_model, card.labels, model_id=name)
+    else:
+        remote = openai_backend_from_env(name, DEFAULT_LABELS)
+    fallback = os.environ.get("SPORTBOT_OPENAI_FALLBACK", "").strip().lower()
+    if not fallback:
+        return remote
+    if fallback not in FALLBACKS:
+        raise SettingError(
+            f"SPORTBOT_OPENAI_FALLBACK={fallback!r} is not a fallback sportbot knows; use local "
+            "(the registry's current model) or leave it empty."
+        )
+    return FallbackBackend(remote, local_backend("current", home))

@@ -86,6 +86,8 @@ class OpenAIBackend:
     ``OPENAI_BASE_URL``); ``timeout`` (seconds per attempt) and ``max_retries`` go to the client,
     which retries connection errors, 408, 409, 429 and 5xx answers with backoff. ``encoding``
     overrides the tokenizer guessed from the model's name (see the module's docstring).
+    ``model_id`` is the id predictions carry when it is not the remote name (a registered model
+    whose card points at the remote one).
     """
 
     def __init__(
@@ -98,10 +100,12 @@ class OpenAIBackend:
         timeout: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         encoding: str | None = None,
+        model_id: str | None = None,
     ) -> None:
         if not model:
             raise ValueError("an OpenAI model name is needed")
-        self.model_id = model
+        self.remote_model = model
+        self.model_id = model_id or model
         self.labels = tuple(labels)
         self._client_options: dict[str, Any] = {
             "api_key": api_key,
@@ -167,7 +171,7 @@ class OpenAIBackend:
 
     def _request(self, prompts: list[str], logprobs: int, *, bias: bool = False) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "model": self.model_id,
+            "model": self.remote_model,
             "prompt": prompts,
             "max_tokens": 1,
             "temperature": 0,
@@ -245,7 +249,7 @@ def _api_errors(backend: OpenAIBackend) -> Iterator[None]:
         yield
     except openai.OpenAIError as error:
         where = backend._client_options.get("base_url") or "the OpenAI API"
-        model = backend.model_id
+        model = backend.remote_model
         if isinstance(error, openai.APITimeoutError):
             reason, line = "timeout", f"{where} did not answer in time"
         elif isinstance(error, openai.APIConnectionError):
@@ -278,6 +282,8 @@ def openai_backend_from_env(
     model: str | None = None,
     labels: Sequence[str] = DEFAULT_LABELS,
     environ: Mapping[str, str] | None = None,
+    *,
+    model_id: str | None = None,
 ) -> OpenAIBackend:
     """The backend ``SPORTBOT_BACKEND=openai`` names.
 
@@ -305,6 +311,7 @@ def openai_backend_from_env(
         base_url=env.get("OPENAI_BASE_URL", "").strip() or None,
         timeout=_number(env, "SPORTBOT_OPENAI_TIMEOUT", DEFAULT_TIMEOUT_S, float),
         max_retries=int(_number(env, "SPORTBOT_OPENAI_MAX_RETRIES", DEFAULT_MAX_RETRIES, int)),
+        model_id=model_id,
     )
 
 

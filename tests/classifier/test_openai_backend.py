@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
 import socket
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
 from classifier.core import Classifier
+from classifier.engine import SportEngine
 from classifier.fallback_backend import FallbackBackend
+from classifier.loader import SettingError, load_classifier
 from classifier.openai_backend import (
     LABEL_BIAS,
     LABEL_TOKEN_IDS,
@@ -21,9 +25,12 @@ from classifier.openai_backend import (
     encoding_for_model,
     openai_backend_from_env,
 )
-from classifier.prompt import build_prompt
+from classifier.prompt import build_prompt, strip_prompt
+from classifier.registry import ModelCard, ModelRegistry
+from tests.conftest import REFERENCE
 from tests.support.openai_standin import RunningStandIn, StandIn
 
+TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
 TWEET = (
     "Thank you to the @Canes and all you amazing Caniacs! Excited to join the @DetroitRedWings !!"
 )
@@ -276,3 +283,89 @@ def test_a_missing_or_malformed_setting_is_named(env: dict[str, str], named: str
     with pytest.raises(OpenAISettingsError) as caught:
         openai_backend_from_env(environ=env)
     assert str(caught.value).startswith(named)
+
+
+# -- backend selection (classifier.loader) -----------------------------------------------------
+
+
+@pytest.fixture
+def local_model(sportbot_home: Path) -> str:
+    """A real local model on the first 300 reference training rows, current in the registry."""
+    rows = [json.loads(line) for line in TRAIN.read_text(encoding="utf-8").splitlines()[:300]]
+    engine = SportEngine(n_epochs=2).fit(
+        [strip_prompt(r["prompt"]) for r in rows], [r["completion"].strip() for r in rows]
+    )
+    registry = ModelRegistry(sportbot_home)
+    card = _card(registry.new_model_id("sport-engine"), "local", list(engine.classes_))
+    registry.register(card, engine, make_current=True)
+    return card.id
+
+
+def _card(model_id: str, provider: str, labels: list[str], remote: str | None = None) -> ModelCard:
+    return ModelCard(
+        id=model_id,
+        created="2026-11-25T16:00:00Z",
+        provider=provider,
+        base_model="babbage-002" if remote else "sport-engine",
+        labels=labels,
+        separator="\n\n###\n\n",
+        data_hash="0" * 64,
+        remote_model=remote,
+    )
+
+
+def _openai_env(monkeypatch: pytest.MonkeyPatch, base_url: str, model: str | None = None) -> None:
+    monkeypatch.setenv("SPORTBOT_BACKEND", "openai")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    monkeypatch.setenv("SPORTBOT_OPENAI_MAX_RETRIES", "0")
+    if model:
+        monkeypatch.setenv("SPORTBOT_MODEL", model)
+
+
+def test_sportbot_backend_openai_loads_the_remote_model(
+    server: RunningStandIn, standin: StandIn, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _openai_env(monkeypatch, server.base_url, "ft:babbage-002:acme::abc")
+    classifier = load_classifier()
+    prediction = classifier.classify(TWEET)
+    assert (prediction.label, prediction.model) == ("hockey", "ft:babbage-002:acme::abc")
+    assert standin.requests[0]["model"] == "ft:babbage-002:acme::abc"
+
+
+def test_a_model_registered_by_the_openai_provider_answers_through_the_api(
+    server: RunningStandIn, standin: StandIn, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = ModelRegistry(sportbot_home)
+    card = _card(
+        registry.new_model_id("babbage-002"),
+        "openai",
+        ["baseball", "hockey"],
+        "ft:babbage-002:acme::r1",
+    )
+    registry.register(card, make_current=True)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+
+    by_id = load_classifier(card.id).classify(TWEET)  # SPORTBOT_BACKEND=local: the card says openai
+    assert by_id.model == card.id
+    _openai_env(monkeypatch, server.base_url, card.id)
+    assert load_classifier().classify(TWEET).model == card.id
+    assert [r["model"] for r in standin.requests] == ["ft:babbage-002:acme::r1"] * 2
+
+
+def test_fallback_local_answers_with_the_current_model_when_the_api_is_down(
+    local_model: str, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _openai_env(monkeypatch, _dead_url(), "ft:babbage-002:acme::abc")
+    monkeypatch.setenv("SPORTBOT_OPENAI_FALLBACK", "local")
+
+    prediction = load_classifier().classify(
+        "The goalie made 40 saves and the Bruins won in overtime."
+    )
+
+    assert prediction.model == f"{local_model} (fallback: unreachable)"
+    assert prediction.label in ("baseball", "hockey")
+    monkeypatch.setenv("SPORTBOT_OPENAI_FALLBACK", "sometimes")
+    with pytest.raises(SettingError, match="SPORTBOT_OPENAI_FALLBACK"):
+        load_classifier()
