@@ -54,6 +54,7 @@ class ClassifierHolder:
         self._checked_at = -float("inf")
         self._swap_lock = threading.Lock()
         self._loading: asyncio.Task[Classifier] | None = None
+        self._failed_id: str | None = None
 
     @property
     def classifier(self) -> Classifier:
@@ -85,15 +86,28 @@ class ClassifierHolder:
         if now - self._checked_at >= self.refresh_seconds:
             self._checked_at = now
             wanted = self._current_id()
-            if wanted is not None and wanted != self._classifier.model_id and self._loading is None:
+            if (
+                wanted is not None
+                and wanted not in (self._classifier.model_id, self._failed_id)
+                and self._loading is None
+            ):
                 self._loading = asyncio.create_task(asyncio.to_thread(self.reload))
-                self._loading.add_done_callback(self._loaded)
+                self._loading.add_done_callback(lambda task: self._loaded(task, wanted))
         return self._classifier
 
-    def _loaded(self, task: asyncio.Task[Classifier]) -> None:
+    def _loaded(self, task: asyncio.Task[Classifier], wanted: str) -> None:
         self._loading = None
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("could not load the new current model", exc_info=task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            # Keep serving the model in use; try this one again only if current changes.
+            self._failed_id = wanted
+            logger.error(
+                "could not load model %s; still serving %s: %s",
+                wanted,
+                self.model_id,
+                error,
+                exc_info=error,
+            )
 
     def card(self) -> dict[str, Any] | None:
         """The serving model's card (id, created, metrics, labels…), when the registry has one."""
