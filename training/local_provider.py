@@ -137,7 +137,7 @@ def run_local_job(
     """
     try:
         return _run(job, store, registry, make_current, on_event, engine_params or {})
-    except JobCancelledError:
+    except (JobCancelledError, KeyboardInterrupt):
         store.set_status(job, "cancelled")
         _emit(store, job, on_event, "Fine-tune cancelled", level="warn")
         raise

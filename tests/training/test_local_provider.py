@@ -200,3 +200,25 @@ def test_metrics_events_carry_progress() -> None:
     assert [e.data["step"] for e in metrics] == list(range(1, 241))
     assert {e.data["total_steps"] for e in metrics} == {240}
     assert "classification/accuracy" in metrics[9].data
+
+
+def test_positive_class_defaults_to_the_most_frequent_completion(tmp_path: Path) -> None:
+    job = fine_tune(tmp_path, TRAIN, VALID, n_epochs=1, compute_classification_metrics=True)
+    # the 948 training rows: 475 baseball, 473 hockey
+    assert job.hyperparameters["classification_positive_class"] == " baseball"
+    card = ModelRegistry(tmp_path).card(str(job.fine_tuned_model))
+    assert set(card.metrics) >= {"accuracy", "precision", "recall", "f1", "auroc", "auprc"}
+
+
+def test_an_interrupt_marks_the_job_cancelled(tmp_path: Path) -> None:
+    store, registry = JobStore(tmp_path), ModelRegistry(tmp_path)
+    job = create_local_job(store, TRAIN, n_epochs=1)
+
+    def interrupt(event) -> None:
+        if event.type == "metrics":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_local_job(job, store, registry, on_event=interrupt)
+    assert store.get(job.id).status == "cancelled"
+    assert registry.list_models() == []
