@@ -41,6 +41,9 @@ UPDATE_INTERVAL_SECONDS = 1.0
 FALLBACK_TO_DM_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 """Answers to ``chat.postMessage`` that mean "the bot cannot post here": the admin gets a DM."""
 
+INTERRUPTED = "interrupted: the bot stopped before this retrain finished"
+"""The audit message of a retrain whose process died (killed, crashed) while it ran."""
+
 ROLLBACK_SOURCE = "rollback"
 """What the audit log's ``source`` column holds for a rollback."""
 
@@ -215,6 +218,7 @@ class RetrainOrchestrator:
                 "Try again when it has finished.",
             )
         try:
+            await asyncio.to_thread(self._fail_interrupted)
             audit_id = await asyncio.to_thread(
                 self.services.store.record_retrain,
                 request.user_id,
@@ -448,16 +452,38 @@ class RetrainOrchestrator:
             examples.extend(feedback)
         return examples
 
+    def recover(self) -> int:
+        """Mark retrains whose process died as failed and free their lock; return how many.
+
+        Safe with several replicas: it only acts while holding the lock, and a retrain that is
+        really running holds it.
+        """
+        owner = lock_owner_id("recover")
+        if not self._acquire_lock(owner):
+            return 0
+        try:
+            return self._fail_interrupted()
+        finally:
+            self._release_lock(owner)
+
     def _acquire_lock(self, owner: str) -> bool:
+        """Take the lock, also over from a holder that died on this host."""
         store = self.services.store
-        if store.acquire_lock(owner):
-            return True
-        holder = store.lock_owner()
-        if holder is not None and lock_holder_is_dead(holder):
-            logger.warning("the retrain lock's holder %s is gone; taking the lock over", holder)
-            store.release_lock(holder)
-            return bool(store.acquire_lock(owner))
-        return False
+        taken = bool(store.acquire_lock(owner))
+        if not taken:
+            holder = store.lock_owner()
+            if holder is not None and lock_holder_is_dead(holder):
+                logger.warning("the retrain lock's holder %s is gone; taking the lock over", holder)
+                store.release_lock(holder)
+                taken = bool(store.acquire_lock(owner))
+        return taken
+
+    def _fail_interrupted(self) -> int:
+        """With the lock held no retrain runs: rows still "running" are from a dead process."""
+        count = self.services.store.fail_unfinished_retrains(INTERRUPTED)
+        if count:
+            logger.warning("marked %d interrupted retrain(s) as failed", count)
+        return count
 
     def _release_lock(self, owner: str) -> None:
         try:

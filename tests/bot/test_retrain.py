@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.listeners.commands.sport_retrain import (
     RetrainCommand,
     RetrainUsageError,
     parse_retrain_command,
 )
-from bot.retrain import RetrainProgress, RetrainRequest, lock_holder_is_dead, lock_owner_id
+from bot.retrain import (
+    RetrainOrchestrator,
+    RetrainProgress,
+    RetrainRequest,
+    lock_holder_is_dead,
+    lock_owner_id,
+    metrics_message,
+)
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.store import Store
+from classifier.registry import ModelRegistry
+from tests.support.slack_api import SlackAPIStandIn
 
 
 @pytest.mark.parametrize(
@@ -88,3 +107,295 @@ def test_lock_holder_of_a_finished_process_is_dead_a_live_one_is_not() -> None:
     assert not lock_holder_is_dead(lock_owner_id("retrain"))
     assert not lock_holder_is_dead(f"another-host.example:{child.stdout.strip()}:retrain-x")
     assert not lock_holder_is_dead("not a lock owner id")
+
+
+# -- the orchestrator, with the real pipeline, store and Web API stand-in ------------------------
+
+ADMIN = "U0ADMIN01"
+CHANNEL = "C0RETRAIN"
+TOKEN = "xoxb-1-2-retrain-test"
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry whose current model the real pipeline trained (one epoch, to stay quick)."""
+    from training.pipeline import run_training
+
+    home = tmp_path_factory.mktemp("retrain-base")
+    report = run_training(home, n_epochs=1)
+    assert report.promoted
+    return home
+
+
+@pytest.fixture
+def home(trained_home: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "home"
+    shutil.copytree(trained_home, target, symlinks=True)
+    return target
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[SlackAPIStandIn]:
+    api = SlackAPIStandIn()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def client(slack_api: SlackAPIStandIn) -> AsyncWebClient:
+    return AsyncWebClient(token=TOKEN, base_url=slack_api.base_url)
+
+
+@pytest.fixture
+def services(home: Path, slack_api: SlackAPIStandIn, tmp_path: Path) -> Iterator[Services]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        slack_bot_token=TOKEN,
+        slack_api_url=slack_api.base_url,
+        sportbot_home=home,
+        sportbot_admins=ADMIN,
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    )
+    services = build_services(settings)
+    yield services
+    services.store.close()
+
+
+def registry_of(services: Services) -> ModelRegistry:
+    return ModelRegistry(services.settings.sportbot_home)
+
+
+async def test_a_forced_retrain_reports_progress_metrics_and_plot_then_rolls_back(
+    services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    registry = registry_of(services)
+    before = registry.current_id()
+    assert services.classifiers.model_id == before
+    orchestrator = RetrainOrchestrator(services, n_epochs=2)
+
+    result = await orchestrator.start(
+        RetrainRequest(ADMIN, CHANNEL, source="20news", force=True), client
+    )
+    assert result.started
+    # The event loop keeps running while the model trains in its worker thread.
+    loop = asyncio.get_running_loop()
+    worst_lag = 0.0
+    while orchestrator._tasks:
+        started = loop.time()
+        await asyncio.sleep(0.02)
+        worst_lag = max(worst_lag, loop.time() - started - 0.02)
+    await orchestrator.wait()
+    assert worst_lag < 0.5
+
+    after = registry.current_id()
+    assert after != before
+    assert services.classifiers.model_id == after  # swapped without a restart
+    record = services.store.recent_retrains(1)[0]
+    assert (record.user_id, record.source, record.status) == (ADMIN, "20news", "promoted")
+    assert record.model_id == after
+    assert record.job_id and record.job_id.startswith("ftjob-")
+    assert services.store.lock_owner() is None
+
+    posts = slack_api.calls_to("chat.postMessage")
+    progress, results = posts[0], posts[1]
+    assert progress.args["channel"] == CHANNEL
+    assert f"Retrain started by <@{ADMIN}>" in progress.args["text"]
+    updates = slack_api.calls_to("chat.update")
+    assert updates, "the progress message was never updated"
+    assert {(u.args["channel"], u.args["ts"]) for u in updates} == {
+        (CHANNEL, updates[0].args["ts"])
+    }
+    assert any(f"`{record.job_id}`" in u.args["text"] for u in updates)
+    assert any("Epoch 2/2" in u.args["text"] for u in updates)
+    assert f"`{after}` is now serving" in updates[-1].args["text"]
+    times = [progress.at] + [u.at for u in updates]
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.99  # at most one per second
+
+    table = results.args["text"]
+    assert f"current: `{before}`" in table and f"new: `{after}`" in table
+    for label in ("validation accuracy", "test accuracy", "test precision", "test recall"):
+        row = next(line for line in table.splitlines() if line.startswith(label))
+        current, new = row.split()[-2:]
+        assert 0.5 < float(current) <= 1.0 and 0.5 < float(new) <= 1.0
+    for label in ("test F1", "test AUROC", "test AUPRC"):
+        assert any(line.startswith(label) for line in table.splitlines())
+
+    plot = registry.model_dir(after) / "accuracy.png"
+    (asked,) = slack_api.calls_to("files.getUploadURLExternal")
+    assert asked.args["filename"] == "accuracy.png"
+    assert int(asked.args["length"]) == plot.stat().st_size
+    (completed,) = slack_api.calls_to("files.completeUploadExternal")
+    assert completed.args["channel_id"] == CHANNEL
+    (uploaded,) = slack_api.uploads.values()
+    assert uploaded == plot.read_bytes() and uploaded.startswith(b"\x89PNG")
+
+    rolled = await orchestrator.rollback(ADMIN, CHANNEL, client)
+    assert rolled.started
+    assert registry.current_id() == before
+    assert services.classifiers.model_id == before
+    record = services.store.recent_retrains(1)[0]
+    assert (record.source, record.status, record.model_id) == ("rollback", "rolled_back", before)
+    assert f"`{before}` is serving again" in slack_api.calls_to("chat.postMessage")[-1].args["text"]
+
+
+async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
+    services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    from training.pipeline import run_training
+
+    def train_until_the_first_epoch_ends(home: Path, **kwargs: Any) -> Any:
+        relay = kwargs.pop("on_event")
+
+        def on_event(event: Any) -> None:
+            relay(event)
+            if event.message.startswith("Completed epoch 1/"):
+                raise OSError("disk full (forced in the test)")
+
+        return run_training(home, on_event=on_event, **kwargs)
+
+    registry = registry_of(services)
+    before = registry.current_id()
+    models_before = {card.id for card in registry.list_models()}
+    orchestrator = RetrainOrchestrator(services, n_epochs=2, train=train_until_the_first_epoch_ends)
+    assert (await orchestrator.start(RetrainRequest(ADMIN, CHANNEL, "20news"), client)).started
+    await orchestrator.wait()
+
+    assert registry.current_id() == before
+    assert {card.id for card in registry.list_models()} == models_before
+    assert services.classifiers.model_id == before
+    final = slack_api.calls_to("chat.update")[-1].args["text"]
+    assert "Retrain failed" in final and "disk full" in final
+    assert f"`{before}` is still serving" in final
+    record = services.store.recent_retrains(1)[0]
+    assert record.status == "failed" and "disk full" in (record.message or "")
+    assert services.store.lock_owner() is None
+    assert not slack_api.calls_to("files.getUploadURLExternal")
+    assert len(slack_api.calls_to("chat.postMessage")) == 1  # no metrics for a failed run
+
+
+async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
+    services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    other_process = Store.open(services.settings.sqlalchemy_url())
+    try:
+        assert other_process.acquire_lock(lock_owner_id("retrain"))
+        orchestrator = RetrainOrchestrator(services)
+        result = await orchestrator.start(RetrainRequest(ADMIN, CHANNEL), client)
+        assert not result.started and "already running" in result.message
+        rolled = await orchestrator.rollback(ADMIN, CHANNEL, client)
+        assert not rolled.started and "retrain is running" in rolled.message
+    finally:
+        other_process.close()
+    await orchestrator.wait()
+    statuses = [(r.source, r.status) for r in services.store.recent_retrains(5)]
+    assert statuses == [("rollback", "refused_busy"), ("all", "refused_busy")]
+    assert slack_api.calls == []
+
+
+async def test_a_lock_left_by_a_dead_process_is_taken_over_and_reports_go_by_dm(
+    services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    assert services.store.acquire_lock(dead_lock_owner())
+    orphan = services.store.record_retrain(ADMIN, "all", "running")
+    slack_api.fail_next("chat.postMessage", error="not_in_channel")
+    before = registry_of(services).current_id()
+
+    orchestrator = RetrainOrchestrator(services)
+    result = await orchestrator.start(RetrainRequest(ADMIN, CHANNEL, "feedback"), client)
+    assert result.started
+    await orchestrator.wait()
+
+    (opened,) = slack_api.calls_to("conversations.open")
+    assert opened.args["users"] == ADMIN
+    refused, progress = slack_api.calls_to("chat.postMessage")
+    assert refused.args["channel"] == CHANNEL
+    dm = progress.args["channel"]
+    assert dm.startswith("D")
+    final = slack_api.calls_to("chat.update")[-1]
+    assert final.args["channel"] == dm
+    assert "no feedback to train on" in final.args["text"]
+    assert f"`{before}` is still serving" in final.args["text"]
+    assert services.store.lock_owner() is None
+    assert services.store.recent_retrains(1)[0].status == "failed"
+    assert services.store.get_retrain(orphan).status == "failed"  # type: ignore[union-attr]
+
+
+def dead_lock_owner() -> str:
+    """A lock owner id naming a process of this host that has exited."""
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    host, _, rest = lock_owner_id("retrain").partition(":")
+    return f"{host}:{child.stdout.strip()}:{rest.partition(':')[2]}"
+
+
+def test_recover_fails_the_retrain_of_a_dead_process_and_frees_its_lock(
+    services: Services,
+) -> None:
+    store = services.store
+    assert store.acquire_lock(dead_lock_owner())
+    interrupted = store.record_retrain(ADMIN, "all", "running", message="source all")
+    finished = store.record_retrain(ADMIN, "20news", "promoted", model_id="ft-x")
+
+    assert RetrainOrchestrator(services).recover() == 1
+    assert store.lock_owner() is None
+    record = store.get_retrain(interrupted)
+    assert record is not None and record.status == "failed"
+    assert record.message is not None and "interrupted" in record.message
+    assert store.get_retrain(finished).status == "promoted"  # type: ignore[union-attr]
+
+
+def test_recover_leaves_a_live_retrain_alone(services: Services) -> None:
+    store = services.store
+    live_owner = lock_owner_id("retrain")
+    assert store.acquire_lock(live_owner)
+    running = store.record_retrain(ADMIN, "all", "running")
+    assert RetrainOrchestrator(services).recover() == 0
+    assert store.lock_owner() == live_owner
+    assert store.get_retrain(running).status == "running"  # type: ignore[union-attr]
+
+
+def test_metrics_sit_beside_the_current_models() -> None:
+    from training.pipeline import TrainingReport
+
+    names = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
+    new = dict(zip(names, (0.97, 0.96, 0.98, 0.97, 0.995, 0.994), strict=True))
+    old = dict(zip(names, (0.95, 0.94, 0.96, 0.95, 0.99, 0.98), strict=True))
+    report = TrainingReport(
+        job_id="ftjob-abc",
+        model_id="ft-new",
+        validation_metrics={**new, "accuracy": 0.9916},
+        test_metrics=new,
+        previous_model_id="ft-old",
+        previous_test_metrics=old,
+        promoted=True,
+        reason="not worse than the current model",
+        plot_path=Path("accuracy.png"),
+        results_path=Path("results.csv"),
+    )
+    text, blocks = metrics_message(report, {"accuracy": 0.9874, "validation_loss": 0.1})
+    rows = {line[:19].strip(): line[19:].split() for line in text.splitlines()[4:-1]}
+    assert rows == {
+        "validation accuracy": ["0.9874", "0.9916"],
+        "test accuracy": ["0.9500", "0.9700"],
+        "test precision": ["0.9400", "0.9600"],
+        "test recall": ["0.9600", "0.9800"],
+        "test F1": ["0.9500", "0.9700"],
+        "test AUROC": ["0.9900", "0.9950"],
+        "test AUPRC": ["0.9800", "0.9940"],
+    }
+    assert "`ft-new` promoted" in text and "current: `ft-old`" in text
+    assert blocks[1]["text"]["text"].startswith("```")
+
+    first = TrainingReport(
+        **{**report.__dict__, "previous_model_id": None, "previous_test_metrics": None}
+    )
+    text, _ = metrics_message(first)
+    assert "no model was serving before" in text
+    assert (
+        next(line for line in text.splitlines() if line.startswith("test AUROC")).split()[-2] == "-"
+    )
