@@ -222,3 +222,37 @@ def test_an_interrupt_marks_the_job_cancelled(tmp_path: Path) -> None:
         run_local_job(job, store, registry, on_event=interrupt)
     assert store.get(job.id).status == "cancelled"
     assert registry.list_models() == []
+
+
+def test_a_job_in_a_worker_thread_is_watched_and_cancelled_from_outside(tmp_path: Path) -> None:
+    """How ``sportbot serve`` runs jobs: a worker thread trains, other code reads and cancels."""
+    import threading
+    import time
+
+    store = JobStore(tmp_path)
+    job = create_local_job(store, TRAIN, VALID, n_epochs=50)
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_local_job(job, JobStore(tmp_path), ModelRegistry(tmp_path))
+        except BaseException as error:  # the test inspects it
+            outcome.append(error)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    watcher = JobStore(tmp_path)
+    deadline = time.monotonic() + 60
+    while not any(e.type == "metrics" for e in watcher.events(job.id)):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.01)
+    assert watcher.get(job.id).status == "running"
+    rows_so_far = JobStore(tmp_path).results_path(job.id).read_text().splitlines()
+    assert rows_so_far[0].startswith("step,") and len(rows_so_far) >= 2
+    watcher.request_cancel(job.id)
+    worker.join(60)
+    assert not worker.is_alive()
+    assert isinstance(outcome[0], JobCancelledError)
+    assert watcher.get(job.id).status == "cancelled"
+    assert watcher.events(job.id)[-1].message == "Fine-tune cancelled"
+    assert ModelRegistry(tmp_path).list_models() == []
