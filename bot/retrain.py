@@ -233,7 +233,9 @@ class RetrainOrchestrator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return StartResult(
-            True, f"Retraining on `{request.source}` data; progress follows in this conversation."
+            True,
+            f"Retraining on `{request.source}` data. Progress follows in this channel "
+            "(or in a DM from me, if I am not a member here).",
         )
 
     async def wait(self) -> None:
