@@ -99,10 +99,18 @@ def _run(
     if examples is None:
         say(f"Loading 20 Newsgroups ({groups}), train split")
         examples = load_newsgroups(categories, subset="train")
+    labels = {e.label for e in examples}
+    if len(labels) < 2:
+        raise TrainingError("The training examples have fewer than two labels.")
+    missing = sorted({group.split(".")[-1] for group in categories} - labels)
+    if missing:
+        raise TrainingError(
+            f"The training examples have no {', '.join(missing)} rows, so the model could not "
+            "be tested on those newsgroups."
+        )
+
     say(f"Loading 20 Newsgroups ({groups}), test split (held out)")
     test_examples = load_newsgroups(categories, subset="test")
-    if len({e.label for e in examples}) < 2:
-        raise TrainingError("The training examples have fewer than two labels.")
 
     work = home / "work" / f"train-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     work.mkdir(parents=True)

@@ -91,3 +91,10 @@ def test_one_label_fails_cleanly_and_leaves_the_registry_alone(tmp_path: Path) -
         run_training(tmp_path, examples=examples)
     assert ModelRegistry(tmp_path).list_models() == []
     assert ModelRegistry(tmp_path).current_id() is None
+
+
+def test_examples_must_cover_every_newsgroup(tmp_path: Path) -> None:
+    examples = [Example(f"text {i}", "baseball" if i % 2 else "soccer") for i in range(20)]
+    with pytest.raises(TrainingError, match="no hockey rows"):
+        run_training(tmp_path, examples=examples)
+    assert ModelRegistry(tmp_path).list_models() == []
