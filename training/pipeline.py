@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,6 +31,9 @@ from training.prepare import prepare_dataset
 from training.prepared import read_prepared
 
 logger = logging.getLogger(__name__)
+
+KEEP_WORK_DIRS = 5
+"""Work folders of the latest runs kept under ``home/work`` (older ones are removed)."""
 
 
 class TrainingError(SportbotError):
@@ -166,6 +170,7 @@ def _run(
         say(f"Promoted {model_id}: {reason}")
     else:
         say(f"Kept {previous_id}: {reason}", level="warn")
+    _prune_work_dirs(work.parent, keep=KEEP_WORK_DIRS)
     return TrainingReport(
         job_id=job.id,
         model_id=model_id,
@@ -197,6 +202,12 @@ def _decide(
     if new.accuracy >= previous.accuracy:
         return True, f"not worse than the current model ({compare})"
     return False, f"worse than the current model ({compare})"
+
+
+def _prune_work_dirs(root: Path, keep: int) -> None:
+    """Remove all but the ``keep`` newest ``train-*`` folders (names sort by time)."""
+    for old in sorted(root.glob("train-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_prepared(examples: Sequence[Example], path: Path) -> None:

@@ -98,3 +98,15 @@ def test_examples_must_cover_every_newsgroup(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="no hockey rows"):
         run_training(tmp_path, examples=examples)
     assert ModelRegistry(tmp_path).list_models() == []
+
+
+def test_only_the_latest_work_folders_are_kept(tmp_path: Path) -> None:
+    from training.pipeline import _prune_work_dirs
+
+    for i in range(8):
+        (tmp_path / f"train-20261125-1600{i:02d}-abcdef").mkdir()
+    (tmp_path / "notes").mkdir()
+    _prune_work_dirs(tmp_path, keep=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"] + [
+        f"train-20261125-1600{i:02d}-abcdef" for i in range(3, 8)
+    ]
