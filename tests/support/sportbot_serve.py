@@ -1,0 +1,99 @@
+"""``sportbot serve`` on loopback for the tests, with one model fine-tuned through its API.
+
+``served()`` starts the real server on a free port over a fresh ``SPORTBOT_HOME`` and fine-tunes
+the notebook's prepared files through the official client, once per test process (the model is
+shared by every test that needs one); it is stopped and removed when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+
+from tests.conftest import REFERENCE
+from training.api import RunningServer, start_server
+
+API_KEY = "sk-sportbot-test-key"
+TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
+VALID = REFERENCE / "sport2_prepared_valid.jsonl"
+HOCKEY_TWEET = (
+    "Thank you to the @Canes and all you amazing Caniacs that have been so supportive! You guys "
+    "are some of the best fans in the NHL without a doubt! Really excited to start this new "
+    "chapter in my career with the @DetroitRedWings !!"
+)
+BASEBALL_TWEET = (
+    "BREAKING: The Tampa Bay Rays are finalizing a deal to acquire slugger Nelson Cruz from the "
+    "Minnesota Twins, sources tell ESPN."
+)
+
+
+@dataclass(frozen=True)
+class Served:
+    server: RunningServer
+    home: Path
+    model_id: str
+    job_id: str
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def client(self, **options: object) -> openai.OpenAI:
+        return openai.OpenAI(api_key=API_KEY, base_url=self.base_url, **options)  # type: ignore[arg-type]
+
+
+def wait_for_job(client: openai.OpenAI, job_id: str, timeout_s: float = 180.0) -> object:
+    """Poll a job until it ends; the ended job."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = client.fine_tuning.jobs.retrieve(job_id)
+        if job.status in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.2)
+    raise TimeoutError(f"fine-tune {job_id} did not end in {timeout_s} s")
+
+
+def upload(client: openai.OpenAI, path: Path) -> str:
+    with path.open("rb") as handle:
+        return client.files.create(file=(path.name, handle), purpose="fine-tune").id
+
+
+@functools.cache
+def served() -> Served:
+    home = Path(tempfile.mkdtemp(prefix="sportbot-serve-"))
+    server = start_server(home, API_KEY)
+
+    def stop() -> None:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+    atexit.register(stop)
+    client = openai.OpenAI(api_key=API_KEY, base_url=server.base_url)
+    job = client.fine_tuning.jobs.create(
+        model="babbage-002",
+        training_file=upload(client, TRAIN),
+        validation_file=upload(client, VALID),
+    )
+    ended = wait_for_job(client, job.id)
+    assert ended.status == "succeeded", ended  # type: ignore[attr-defined]
+    return Served(server, home, ended.fine_tuned_model, job.id)  # type: ignore[attr-defined]
+
+
+def http_get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+    """A plain GET (no OpenAI client): the status and the JSON body."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

@@ -1,0 +1,167 @@
+"""The OpenAI fine-tune provider against ``sportbot serve`` and against a stand-in of OpenAI that
+no longer fine-tunes."""
+
+from __future__ import annotations
+
+import base64
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+from bot.cli import main
+from classifier.registry import ModelRegistry
+from tests.support.openai_standin import RunningStandIn, StandIn
+from tests.support.sportbot_serve import API_KEY, TRAIN, VALID, Served, served
+from training.jobs import FineTuneError, JobEvent, JobStore
+from training.openai_provider import RESULT_COLUMNS, fine_tune, read_result_csv
+
+
+@pytest.fixture(scope="module")
+def api() -> Served:
+    return served()
+
+
+@pytest.fixture(scope="module")
+def refusing() -> Iterator[RunningStandIn]:
+    running = RunningStandIn(StandIn())
+    yield running
+    running.stop()
+
+
+def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_remote_model(
+    api: Served, sportbot_home: Path
+) -> None:
+    events: list[JobEvent] = []
+    job = fine_tune(
+        sportbot_home,
+        TRAIN,
+        VALID,
+        model="babbage-002",
+        n_epochs=2,
+        compute_classification_metrics=True,
+        suffix="sport",
+        on_event=events.append,
+        client=api.client(),
+        poll_interval_s=0.1,
+    )
+
+    assert job.status == "succeeded" and job.provider == "openai"
+    registry = ModelRegistry(sportbot_home)
+    card = registry.card(job.fine_tuned_model)  # type: ignore[arg-type]
+    assert (card.provider, card.base_model, card.job_id) == ("openai", "babbage-002", job.id)
+    remote = api.client().models.retrieve(card.remote_model)  # type: ignore[arg-type]
+    assert remote.id == card.remote_model != api.model_id
+    assert registry.current_id() == card.id
+
+    with JobStore(sportbot_home).results_path(job.id).open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames == RESULT_COLUMNS
+    assert float(rows[-1]["classification/accuracy"]) == pytest.approx(
+        card.metrics["accuracy"], abs=1e-6
+    )
+    assert card.metrics["accuracy"] >= 0.9
+    assert {"precision", "recall", "f1", "auroc", "auprc"} <= set(card.metrics)
+
+    messages = [e.message for e in events]
+    assert any(m.startswith("Created remote fine-tune: ftjob-") for m in messages)
+    assert "Fine-tune started" in messages  # mirrored from the server's job
+    assert any(m.startswith("Classification metrics on 238 validation rows") for m in messages)
+    assert messages[-1] == "Fine-tune succeeded"
+    assert messages.count("Fine-tune succeeded") == 1
+
+
+def test_cli_fine_tune_with_the_openai_provider_prints_the_model(
+    api: Served,
+    sportbot_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+    code = main(
+        [
+            "fine-tune",
+            "--provider",
+            "openai",
+            "-m",
+            "babbage-002",
+            "-t",
+            str(TRAIN),
+            "-v",
+            str(VALID),
+            "--n-epochs",
+            "1",
+        ]
+    )
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    model_id = out.out.strip().splitlines()[-1].removeprefix("fine_tuned_model: ")
+    assert ModelRegistry(sportbot_home).card(model_id).provider == "openai"
+    assert "Created remote fine-tune" in out.err
+
+
+def test_training_not_available_is_one_line_that_suggests_the_local_provider(
+    refusing: RunningStandIn, sportbot_home: Path
+) -> None:
+    client = openai.OpenAI(api_key="sk-test", base_url=refusing.base_url, max_retries=0)
+    with pytest.raises(FineTuneError) as caught:
+        fine_tune(sportbot_home, TRAIN, VALID, model="babbage-002", client=client)
+
+    line = str(caught.value)
+    assert "\n" not in line
+    assert "--provider local" in line
+    assert "does not fine-tune any more" in line
+    assert refusing.state.paths == ["/v1/files", "/v1/files", "/v1/fine_tuning/jobs"]
+    assert refusing.state.requests[-1]["method"] == {
+        "type": "supervised",
+        "supervised": {"hyperparameters": {"n_epochs": 4}},
+    }
+    [job] = JobStore(sportbot_home).list()
+    assert job.status == "failed" and job.provider == "openai"
+    assert ModelRegistry(sportbot_home).list_models() == []
+
+
+def test_cli_prints_the_one_line(
+    refusing: RunningStandIn,
+    sportbot_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", refusing.base_url)
+    code = main(["fine-tune", "--provider", "openai", "-m", "babbage-002", "-t", str(TRAIN)])
+    err = capsys.readouterr().err
+    assert code == 1
+    [line] = [line for line in err.splitlines() if line.startswith("sportbot: error:")]
+    assert "--provider local" in line
+
+
+def test_a_refused_key_and_a_missing_key_say_so(
+    api: Served, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = openai.OpenAI(api_key="sk-wrong", base_url=api.base_url, max_retries=0)
+    with pytest.raises(FineTuneError, match=r"OPENAI_API_KEY.*--provider local"):
+        fine_tune(sportbot_home, TRAIN, VALID, client=wrong)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(FineTuneError, match="OPENAI_API_KEY is not set"):
+        fine_tune(sportbot_home, TRAIN, VALID)
+
+
+def test_result_files_are_read_plain_or_base64_with_legacy_column_names() -> None:
+    today = b"step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n1,0.5,0.75,0.6,0.7\n2,0.25,1.0,,\n"
+    for content in (today, base64.b64encode(today)):
+        rows = read_result_csv(content)
+        assert rows[0] == {
+            "step": "1",
+            "training_loss": "0.5",
+            "training_token_accuracy": "0.75",
+            "training_sequence_accuracy": "0.75",
+            "validation_loss": "0.6",
+            "validation_token_accuracy": "0.7",
+        }
+        assert rows[1]["training_loss"] == "0.25" and "validation_loss" not in rows[1]
+    assert read_result_csv(b"") == []

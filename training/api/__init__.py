@@ -1,0 +1,12 @@
+"""``sportbot serve``: an OpenAI-compatible HTTP API over the local engine.
+
+Routes (all under ``/v1``, all needing ``Authorization: Bearer $SPORTBOT_API_KEY``):
+files (upload, list, retrieve, content, delete), ``fine_tuning/jobs`` (create, list, retrieve,
+events, cancel), models (list, retrieve) and the legacy ``completions`` with logprobs. Errors come
+in OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``.
+"""
+
+from training.api.app import create_app
+from training.api.server import RunningServer, serve, start_server
+
+__all__ = ["RunningServer", "create_app", "serve", "start_server"]

@@ -1,0 +1,41 @@
+"""The aiohttp application of ``sportbot serve``: OpenAI's routes over ``SPORTBOT_HOME``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from training.api import completions, files, jobs, models
+from training.api.errors import auth_middleware, error_middleware
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+"""OpenAI's per-file limit."""
+
+RUNNER_KEY: web.AppKey[jobs.JobRunner] = web.AppKey("job_runner", jobs.JobRunner)
+CATALOG_KEY: web.AppKey[models.ModelCatalog] = web.AppKey("model_catalog", models.ModelCatalog)
+
+
+def create_app(home: Path, api_key: str) -> web.Application:
+    """The API over the registry, jobs and files under ``home``; every route needs ``api_key``."""
+    if not api_key:
+        raise ValueError("an API key is needed")
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(api_key)],
+        client_max_size=MAX_UPLOAD_BYTES,
+    )
+    file_store = files.FileStore(home)
+    runner = jobs.JobRunner(home, file_store)
+    catalog = models.ModelCatalog(home)
+    app[RUNNER_KEY] = runner
+    app[CATALOG_KEY] = catalog
+    files.add_routes(app, file_store)
+    jobs.add_routes(app, runner)
+    models.add_routes(app, catalog)
+    completions.add_routes(app, catalog)
+
+    async def stop_jobs(_app: web.Application) -> None:
+        runner.shutdown()
+
+    app.on_cleanup.append(stop_jobs)
+    return app

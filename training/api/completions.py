@@ -1,0 +1,162 @@
+"""``POST /v1/completions``: the legacy completions endpoint over the local engine.
+
+The engine answers one token, a label (``" hockey"``), so every choice has ``max_tokens``'s first
+token only and ``finish_reason: "length"``, and ``logprobs`` is in the legacy shape (``tokens``,
+``token_logprobs``, ``top_logprobs``, ``text_offset``). ``prompt`` may be a string or a list of
+strings (one choice each, in order). ``logit_bias`` is honoured for the label tokens whose
+``cl100k_base`` ids are known (``classifier.openai_backend.LABEL_TOKEN_IDS``): the bias is added to
+their log-probabilities before they are normalised again, as OpenAI applies it. ``temperature`` is
+accepted and ignored (the answer is always the likeliest label); ``usage.prompt_tokens`` is an
+estimate (characters / 4), there being no tokenizer here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from classifier.backend import Completion
+from classifier.openai_backend import LABEL_TOKEN_IDS
+from training.api.errors import bad_request, json_body
+from training.api.models import ModelCatalog
+
+MAX_PROMPTS = 2048
+MAX_LOGPROBS = 5
+TOKENS_BY_ID = {i: token for token, i in LABEL_TOKEN_IDS["cl100k_base"].items()}
+
+
+def read_prompts(raw: object) -> list[str]:
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
+        if len(raw) > MAX_PROMPTS:
+            raise bad_request(f"At most {MAX_PROMPTS} prompts per request.", param="prompt")
+        return list(raw)
+    if isinstance(raw, list) and raw and all(isinstance(p, int | list) for p in raw):
+        raise bad_request(
+            "Token-id prompts are not supported here: send the prompt as text.", param="prompt"
+        )
+    raise bad_request("'prompt' must be a string or a non-empty list of strings.", param="prompt")
+
+
+def read_logprobs(raw: object) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_LOGPROBS:
+        raise bad_request(
+            f"'logprobs' must be an integer between 0 and {MAX_LOGPROBS}.", param="logprobs"
+        )
+    return raw
+
+
+def read_logit_bias(raw: object) -> dict[str, float]:
+    """``{token id: bias}`` -> ``{label token: bias}`` for the ids this server knows."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise bad_request("'logit_bias' must be an object of token id -> bias.", param="logit_bias")
+    biases: dict[str, float] = {}
+    for key, value in raw.items():
+        try:
+            token_id = int(key)
+        except ValueError:
+            raise bad_request(
+                f"Invalid key in 'logit_bias': {key!r}.", param="logit_bias"
+            ) from None
+        if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 100:
+            raise bad_request(
+                f"Invalid value for token {key} in 'logit_bias': between -100 and 100.",
+                param="logit_bias",
+            )
+        if token_id in TOKENS_BY_ID:
+            biases[TOKENS_BY_ID[token_id]] = float(value)
+    return biases
+
+
+def biased_distribution(
+    top_logprobs: dict[str, float], biases: dict[str, float]
+) -> dict[str, float]:
+    """Add ``biases`` to the listed tokens' log-probabilities and normalise them again."""
+    if not biases:
+        return dict(top_logprobs)
+    shifted = {token: lp + biases.get(token, 0.0) for token, lp in top_logprobs.items()}
+    top = max(shifted.values())
+    norm = top + math.log(sum(math.exp(lp - top) for lp in shifted.values()))
+    return {token: lp - norm for token, lp in shifted.items()}
+
+
+def choice(
+    index: int, prompt: str, completion: Completion, logprobs: int | None, biases: dict[str, float]
+) -> dict[str, Any]:
+    """One legacy choice: the likeliest token and, when asked, its logprobs."""
+    distribution = biased_distribution(completion.top_logprobs, biases)
+    ranked = sorted(distribution.items(), key=lambda item: item[1], reverse=True)
+    token, token_logprob = ranked[0] if ranked else (completion.text, 0.0)
+    answer: dict[str, Any] = {
+        "text": token,
+        "index": index,
+        "logprobs": None,
+        "finish_reason": "length",
+    }
+    if logprobs is not None:
+        answer["logprobs"] = {
+            "tokens": [token],
+            "token_logprobs": [token_logprob],
+            "top_logprobs": [dict(ranked[: max(logprobs, 1)])],
+            "text_offset": [len(prompt)],
+        }
+    return answer
+
+
+def estimate_tokens(prompts: Sequence[str]) -> int:
+    return sum(max(1, math.ceil(len(prompt) / 4)) for prompt in prompts)
+
+
+def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
+    async def create_completion(request: web.Request) -> web.Response:
+        body = await json_body(request)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise bad_request("You must provide a model parameter.", param="model")
+        prompts = read_prompts(body.get("prompt"))
+        logprobs = read_logprobs(body.get("logprobs"))
+        biases = read_logit_bias(body.get("logit_bias"))
+        if body.get("stream"):
+            raise bad_request("Streaming is not supported by sportbot serve.", param="stream")
+        if body.get("echo"):
+            raise bad_request("'echo' is not supported by sportbot serve.", param="echo")
+        if body.get("n", 1) not in (1, None) or body.get("best_of", 1) not in (1, None):
+            raise bad_request("Only n=1 (and best_of=1) is supported.", param="n")
+        max_tokens = body.get("max_tokens", 16)
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise bad_request("'max_tokens' must be a positive integer.", param="max_tokens")
+
+        backend = await catalog.abackend(model)
+        every_token = max(len(backend.engine.classes_), 1)  # all of them: logit_bias may reorder
+        completions = await backend.acomplete(prompts, every_token)  # inline for small batches
+        choices = [
+            choice(i, prompt, completion, logprobs, biases)
+            for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True))
+        ]
+        prompt_tokens = estimate_tokens(prompts)
+        return web.json_response(
+            {
+                "id": f"cmpl-{uuid.uuid4().hex[:24]}",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": backend.model_id if model == "current" else model,
+                "choices": choices,
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": len(prompts),
+                    "total_tokens": prompt_tokens + len(prompts),
+                },
+            }
+        )
+
+    app.router.add_post("/v1/completions", create_completion)

@@ -1,0 +1,78 @@
+"""Running the API: in the foreground (``sportbot serve``) or on a thread (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from training.api.app import create_app
+
+logger = logging.getLogger(__name__)
+
+
+def serve(home: Path, api_key: str, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve until interrupted; running jobs are asked to stop on the way out."""
+    web.run_app(create_app(home, api_key), host=host, port=port, print=None)
+
+
+@dataclass
+class RunningServer:
+    """A server started by ``start_server``; ``base_url`` ends in ``/v1``."""
+
+    host: str
+    port: int
+    _loop: asyncio.AbstractEventLoop
+    _runner: web.AppRunner
+    _thread: threading.Thread
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def stop(self) -> None:
+        """Stop serving, stop the jobs, and join the thread."""
+        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        future.result(timeout=60)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=60)
+
+
+def start_server(home: Path, api_key: str, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    """Start the API on a thread of its own (port 0: a free one) and return once it listens."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(home, api_key))
+    ready = threading.Event()
+    failure: list[BaseException] = []
+    bound: list[int] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, host, port)
+            loop.run_until_complete(site.start())
+            bound.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        except BaseException as error:
+            failure.append(error)
+            ready.set()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=run, name=f"sportbot-serve-{port}", daemon=True)
+    thread.start()
+    ready.wait(timeout=60)
+    if failure:
+        raise failure[0]
+    if not bound:
+        raise RuntimeError("the API server did not start in time")
+    logger.info("serving the OpenAI-compatible API on http://%s:%d/v1", host, bound[0])
+    return RunningServer(host, bound[0], loop, runner, thread)
