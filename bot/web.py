@@ -18,6 +18,11 @@ def build_web_app(app: AsyncApp, path: str = EVENTS_PATH) -> web.Application:
     """An aiohttp application that hands every signed Slack request to ``app``."""
 
     async def handle_slack(request: web.Request) -> web.Response:
+        if not _timestamp_readable(request.headers.get("X-Slack-Request-Timestamp")):
+            # slack_sdk's verifier raises on a non-integer timestamp (a 500 and a traceback
+            # per unsigned request): such a request cannot be signed, refuse it as unsigned.
+            logger.warning("refused a request whose signature timestamp is not a number")
+            return web.json_response({"error": "invalid signature"}, status=401)
         try:
             bolt_request = await to_bolt_request(request)
         except (ValueError, TypeError, AttributeError):  # not JSON, a form, or UTF-8
@@ -42,3 +47,14 @@ def _readable(body: object) -> bool:
     return all(
         key not in body or isinstance(body[key], dict) for key in ("event", "view", "message")
     )
+
+
+def _timestamp_readable(value: str | None) -> bool:
+    """Whether ``X-Slack-Request-Timestamp`` is absent (Bolt refuses that) or an integer."""
+    if value is None:
+        return True
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
