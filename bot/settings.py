@@ -28,6 +28,7 @@ WHERE_TO_FIND = {
     "SPORTBOT_BACKEND": "give local or openai",
     "SPORTBOT_OPENAI_TIMEOUT": "give a number of seconds, e.g. 10",
     "SPORTBOT_OPENAI_MAX_RETRIES": "give a whole number of at least 0, e.g. 2",
+    "SPORTBOT_OPENAI_FALLBACK": "give local, or leave it empty for no fallback",
     "DATABASE_URL": "give an SQLAlchemy URL, e.g. postgresql+psycopg://user:password@host/sportbot",
 }
 
@@ -37,8 +38,8 @@ class SettingsError(SportbotError):
 
 
 class Settings(BaseSettings):
-    """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout and
-    retries); field names are the variables' names."""
+    """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout,
+    retries and fallback); field names are the variables' names."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     sportbot_openai_timeout: float = Field(default=10.0, ge=0.0)
     sportbot_openai_max_retries: int = Field(default=2, ge=0)
+    sportbot_openai_fallback: Literal["local"] | None = None
     database_url: str | None = None
     sportbot_api_key: SecretStr | None = None
 
@@ -79,7 +81,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("sportbot_model", "database_url", "openai_base_url", mode="before")
+    @field_validator(
+        "sportbot_model",
+        "database_url",
+        "openai_base_url",
+        "sportbot_openai_fallback",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

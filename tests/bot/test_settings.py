@@ -23,6 +23,7 @@ ALL_VARIABLES = (
     "OPENAI_BASE_URL",
     "SPORTBOT_OPENAI_TIMEOUT",
     "SPORTBOT_OPENAI_MAX_RETRIES",
+    "SPORTBOT_OPENAI_FALLBACK",
     "DATABASE_URL",
     "SPORTBOT_API_KEY",
 )
@@ -76,6 +77,7 @@ def test_sqlite_under_home_unless_database_url(
         ("SPORTBOT_BACKEND", "bert", "SPORTBOT_BACKEND is malformed"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
         ("SPORTBOT_OPENAI_MAX_RETRIES", "-1", "SPORTBOT_OPENAI_MAX_RETRIES is malformed"),
+        ("SPORTBOT_OPENAI_FALLBACK", "cloud", "SPORTBOT_OPENAI_FALLBACK is malformed"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(

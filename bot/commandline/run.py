@@ -1,0 +1,132 @@
+"""``sportbot run``: the Slack bot, in Socket Mode (``SLACK_APP_TOKEN`` set) or HTTP on ``PORT``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dotenv import load_dotenv
+
+from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+def run(args: argparse.Namespace) -> int:
+    # The classifier's loader reads its settings from the environment: let .env reach it too
+    # (variables already set win, as they do for the bot's own settings).
+    load_dotenv(".env", override=False)
+    settings = load_settings()
+    settings.require_slack()
+    ensure_model(settings)
+    from bot.services import build_services
+
+    services = build_services(settings)
+    services.classifiers.reload()
+    print(f"sportbot: serving model {services.classifiers.model_id}", file=sys.stderr)
+    try:
+        asyncio.run(serve(services))
+    finally:
+        services.store.close()
+    return 0
+
+
+def ensure_model(settings: Settings) -> None:
+    """With the local backend and no model registered yet, train the default one first."""
+    if settings.sportbot_backend != "local" or settings.sportbot_model:
+        return
+    from classifier.registry import ModelRegistry
+
+    if ModelRegistry(settings.sportbot_home).current_id() is not None:
+        return
+    print(
+        "sportbot: no model registered yet; training the default one on 20 Newsgroups "
+        f"into {settings.sportbot_home} (about a minute)…",
+        file=sys.stderr,
+    )
+    report = train_default_model(settings.sportbot_home)
+    print(f"sportbot: trained {report}", file=sys.stderr)
+
+
+def train_default_model(home: Path) -> str:
+    """Run the training pipeline with progress on stderr; return a one-line summary."""
+    from tqdm import tqdm
+
+    from training.jobs import JobEvent
+    from training.pipeline import run_training
+
+    bar: tqdm | None = None
+
+    def show(event: JobEvent) -> None:
+        nonlocal bar
+        data = event.data or {}
+        if event.type == "metrics" and data.get("total_steps"):
+            if bar is None:
+                bar = tqdm(total=int(data["total_steps"]), unit="step", file=sys.stderr)
+            bar.n = int(data.get("step", bar.n))
+            bar.refresh()
+            if bar.n >= bar.total:
+                bar.close()
+            return
+        if bar is not None and not bar.disable and bar.n < bar.total:
+            bar.write(f"  {event.message}")
+        else:
+            _eprint(f"  {event.message}")
+
+    try:
+        report = run_training(home, on_event=show)
+    finally:
+        if bar is not None:
+            bar.close()
+    accuracy = (report.test_metrics or {}).get("accuracy")
+    scored = f", test accuracy {accuracy:.3f}" if isinstance(accuracy, float) else ""
+    return f"{report.model_id}{scored}"
+
+
+async def serve(services: Services) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    from bot.app import build_app
+
+    settings = services.settings
+    app = build_app(services)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if settings.socket_mode and settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+        await handler.connect_async()
+        print("sportbot: connected to Slack in Socket Mode", file=sys.stderr)
+        try:
+            await stop.wait()
+        finally:
+            await handler.close_async()
+        return
+    from aiohttp import web
+
+    from bot.web import EVENTS_PATH, build_web_app
+
+    runner = web.AppRunner(build_web_app(app), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+    print(
+        f"sportbot: listening on http://0.0.0.0:{settings.port}{EVENTS_PATH} (health: /healthz)",
+        file=sys.stderr,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _eprint(line: str) -> None:
+    print(line, file=sys.stderr)
