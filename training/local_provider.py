@@ -275,11 +275,11 @@ class _ResultRecorder:
         on_event: EventCallback | None,
         batch_size: int,
     ) -> None:
-        columns = list(TRAINING_COLUMNS)
+        columns = list(TRAINING_COLUMNS)  # in the legacy file's order
         if valid is not None:
-            columns += VALIDATION_COLUMNS
             if positive is not None:
                 columns += CLASSIFICATION_COLUMNS
+            columns += VALIDATION_COLUMNS
         self.writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         self.writer.writeheader()
         handle.flush()

@@ -59,7 +59,9 @@ def test_results_prints_the_csv(
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("step,elapsed_tokens,elapsed_examples,training_loss,")
-    assert lines[0].endswith(",classification/f1.0")
+    assert lines[0].endswith(
+        ",classification/f1.0,validation_loss,validation_sequence_accuracy,validation_token_accuracy"
+    )
     assert len(lines) == 241
     assert out == JobStore(trained.home).results_path(trained.job_id).read_text()
 

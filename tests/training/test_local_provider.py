@@ -58,7 +58,7 @@ def test_job_succeeds_and_says_so_in_order() -> None:
 def test_result_file_has_the_legacy_columns_and_real_steps() -> None:
     trained = trained_home()
     rows = _rows(trained.home, trained.job_id)
-    assert list(rows[0]) == TRAINING_COLUMNS + VALIDATION_COLUMNS + CLASSIFICATION_COLUMNS
+    assert list(rows[0]) == TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
     assert len(rows) == total_steps(948, 16, 4) == 240
     assert [int(r["step"]) for r in rows] == list(range(1, 241))
     examples = [int(r["elapsed_examples"]) for r in rows]
