@@ -1,0 +1,193 @@
+"""Latency and throughput of ``Classifier.classify`` / ``classify_many`` over the local engine,
+side by side with a plain scikit-learn TF-IDF + logistic regression pipeline behind the same
+``Classifier`` (same prompts, same Prediction reading), measured in one run.
+
+The machine is shared and noisy: rounds of the two are interleaved and the ratio between them is
+the number to trust; absolute numbers move with the load (printed at start and end).
+
+    .venv/bin/python benchmarks/classify_latency.py [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from classifier.backend import Completion  # noqa: E402
+from classifier.core import Classifier  # noqa: E402
+from classifier.engine import SportEngine  # noqa: E402
+from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.prompt import label_token, strip_prompt  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+
+
+def load(path: Path) -> tuple[list[str], list[str]]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [strip_prompt(r["prompt"]) for r in rows], [r["completion"].strip() for r in rows]
+
+
+class SklearnBackend:
+    """The plain pipeline, answering in the same completion shape as LocalBackend."""
+
+    def __init__(self, pipeline, model_id: str) -> None:
+        self.pipeline = pipeline
+        self.model_id = model_id
+        self.labels = tuple(pipeline.classes_)
+        self._tokens = [label_token(c) for c in self.labels]
+
+    def complete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
+        logp = self.pipeline.predict_log_proba([strip_prompt(p) for p in prompts])
+        k = min(logprobs, len(self.labels))
+        out = []
+        for row in logp.tolist():
+            order = sorted(range(len(row)), key=lambda j: -row[j])[:k]
+            out.append(Completion(self._tokens[order[0]], {self._tokens[j]: row[j] for j in order}))
+        return out
+
+    async def acomplete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
+        return self.complete(prompts, logprobs)
+
+
+def per_message_ms(classify: Callable[[str], object], texts: list[str]) -> list[float]:
+    times = []
+    clock = time.perf_counter
+    for text in texts:
+        start = clock()
+        classify(text)
+        times.append((clock() - start) * 1e3)
+    return times
+
+
+def throughput(
+    classify_many: Callable[[list[str]], object], texts: list[str], repeat: int
+) -> float:
+    batch = texts * repeat
+    start = time.perf_counter()
+    classify_many(batch)
+    return len(batch) / (time.perf_counter() - start)
+
+
+def cold_start_s(home: Path) -> float:
+    """Wall time of a fresh process: import, load_classifier (registry + skops load), classify."""
+    code = (
+        "import time; t = time.perf_counter(); "
+        "from classifier import load_classifier; c = load_classifier(); c.classify('puck'); "
+        "print(time.perf_counter() - t)"
+    )
+    env = {**os.environ, "SPORTBOT_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env.pop("SPORTBOT_MODEL", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    train = load(REFERENCE / "sport2_prepared_train.jsonl")
+    messages, _ = load(REFERENCE / "sport2_prepared_valid.jsonl")
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}"
+    )
+    print(f"load average at start: {os.getloadavg()}")
+    print(
+        f"messages: {len(messages)} (validation file), median {statistics.median(map(len, messages)):.0f} chars"
+    )
+
+    start = time.perf_counter()
+    engine = SportEngine().fit(*train)
+    print(
+        f"SportEngine fit on {len(train[0])} rows ({engine.n_epochs} epochs): {time.perf_counter() - start:.3f} s"
+    )
+    start = time.perf_counter()
+    pipeline = make_pipeline(
+        TfidfVectorizer(sublinear_tf=True), LogisticRegression(C=100, max_iter=1000)
+    )
+    pipeline.fit(*train)
+    print(f"sklearn pipeline fit: {time.perf_counter() - start:.3f} s\n")
+
+    contenders = {
+        "local engine": Classifier(LocalBackend(engine, "engine")),
+        "sklearn tfidf+LR": Classifier(SklearnBackend(pipeline, "sklearn")),
+    }
+    for classifier in contenders.values():  # warm up
+        classifier.classify_many(messages)
+        per_message_ms(classifier.classify, messages[:50])
+
+    single: dict[str, list[float]] = {name: [] for name in contenders}
+    many: dict[str, list[float]] = {name: [] for name in contenders}
+    gc.disable()
+    try:
+        for _ in range(args.rounds):
+            for name, classifier in contenders.items():
+                single[name].extend(per_message_ms(classifier.classify, messages))
+                many[name].append(throughput(classifier.classify_many, messages, repeat=4))
+    finally:
+        gc.enable()
+
+    print(
+        "| path | classify p50 (ms) | classify p99 (ms) | classify_many median (msg/s) | classify_many best (msg/s) |"
+    )
+    print("|---|---|---|---|---|")
+    for name in contenders:
+        t = np.array(single[name])
+        print(
+            f"| {name} | {np.percentile(t, 50):.3f} | {np.percentile(t, 99):.3f} | "
+            f"{statistics.median(many[name]):,.0f} | {max(many[name]):,.0f} |"
+        )
+    e, s = np.array(single["local engine"]), np.array(single["sklearn tfidf+LR"])
+    print(
+        f"\nratios sklearn/engine: p50 {np.percentile(s, 50) / np.percentile(e, 50):.1f}x, "
+        f"p99 {np.percentile(s, 99) / np.percentile(e, 99):.1f}x, throughput "
+        f"{statistics.median(many['local engine']) / statistics.median(many['sklearn tfidf+LR']):.1f}x"
+    )
+
+    from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = ModelRegistry(Path(tmp))
+        card = ModelCard(
+            id=registry.new_model_id("sport-engine"),
+            created=utc_now_iso(),
+            provider="local",
+            base_model="sport-engine",
+            labels=list(engine.classes_),
+            separator="\n\n###\n\n",
+            data_hash="benchmark",
+            metrics={},
+        )
+        registry.register(card, engine)
+        size = (registry.model_dir(card.id) / "model.skops").stat().st_size
+        cold = [cold_start_s(Path(tmp)) for _ in range(3)]
+    print(
+        f"\nmodel.skops: {size / 1e6:.2f} MB; fresh process import + load_classifier + first classify: "
+        f"median {statistics.median(cold) * 1e3:.0f} ms (3 runs)"
+    )
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
