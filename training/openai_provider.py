@@ -58,8 +58,8 @@ MAX_POLL_S = 10.0
 TIMEOUT_S = 60.0
 MAX_RETRIES = 3
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-RESULT_COLUMNS = TRAINING_COLUMNS + VALIDATION_COLUMNS + CLASSIFICATION_COLUMNS
-"""The local provider's result-file columns, in its order."""
+RESULT_COLUMNS = TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
+"""The local provider's result-file columns with classification metrics, in its (the legacy) order."""
 RENAMED_COLUMNS = {
     "train_loss": "training_loss",
     "train_accuracy": "training_token_accuracy",
