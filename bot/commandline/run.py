@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,9 @@ from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from bot.services import Services
+
+EVENT_MEMORY = timedelta(days=1)
+HOUSEKEEPING_SECONDS = 3600.0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,6 +100,7 @@ async def serve(services: Services) -> None:
 
     settings = services.settings
     app = build_app(services)
+    housekeeping = asyncio.create_task(forget_old_events(services))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -109,6 +115,7 @@ async def serve(services: Services) -> None:
         try:
             await stop.wait()
         finally:
+            housekeeping.cancel()
             await handler.close_async()
         return
     from aiohttp import web
@@ -125,7 +132,20 @@ async def serve(services: Services) -> None:
     try:
         await stop.wait()
     finally:
+        housekeeping.cancel()
         await runner.cleanup()
+
+
+async def forget_old_events(services: Services) -> None:
+    """Drop processed-event ids older than a day, hourly (Slack redelivers for about an hour)."""
+    from bot.store import utcnow
+
+    while True:
+        try:
+            await asyncio.to_thread(services.store.forget_events_before, utcnow() - EVENT_MEMORY)
+        except Exception:
+            logging.getLogger(__name__).exception("could not forget old event ids")
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
 
 
 def _eprint(line: str) -> None:

@@ -173,3 +173,47 @@ async def test_with_no_model_yet_it_trains_the_default_one_first(
             process.kill()
             await process.wait()
         err.close()
+
+
+async def test_socket_mode_when_an_app_token_is_set(
+    model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
+) -> None:
+    from tests.support.slack_signing import event_envelope
+    from tests.support.socket_mode import SocketModeStandIn
+
+    server = SocketModeStandIn()
+    await server.start()
+    slack_api.socket_url = server.url
+    log = tmp_path / "stderr.log"
+    app_token = "xapp-1-A0SPORTBOT-1-0123456789abcdef"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=clean_env(
+            PYTHONPATH=str(ROOT),
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_APP_TOKEN=app_token,
+            SLACK_API_URL=slack_api.base_url,
+            SPORTBOT_HOME=str(model_home),
+        ),
+        stderr=(err := log.open("wb")),
+    )
+    try:
+        event = message_event(BASEBALL)
+        envelope_id = await server.send("events_api", event_envelope(event))
+        assert await server.wait_for_ack(envelope_id, timeout=30) == {"envelope_id": envelope_id}
+        await slack_api.wait_for("reactions.add")
+        assert slack_api.added_reactions == [("C0GENERAL", event["ts"], "baseball")]
+        assert slack_api.calls_to("apps.connections.open")[0].token == app_token
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        assert "connected to Slack in Socket Mode" in log.read_text()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        err.close()
+        await server.stop()

@@ -47,7 +47,7 @@ class SocketModeStandIn:
         self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
     ) -> str:
         """Push an envelope (``events_api``, ``slash_commands``, ``interactive``); return its id."""
-        await asyncio.wait_for(self.connected.wait(), timeout=10)
+        await asyncio.wait_for(self.connected.wait(), timeout=30)
         envelope_id = f"env-{next(self._ids):04d}"
         envelope = {
             "envelope_id": envelope_id,
