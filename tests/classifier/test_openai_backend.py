@@ -285,6 +285,30 @@ def test_a_missing_or_malformed_setting_is_named(env: dict[str, str], named: str
     assert str(caught.value).startswith(named)
 
 
+def test_after_a_failure_the_fallback_answers_alone_until_the_cooldown_ends(
+    server: RunningStandIn, standin: StandIn
+) -> None:
+    standin.fail_status, standin.fail_times = 503, 1
+    now = [100.0]
+    backend_ = FallbackBackend(
+        backend(server, model="primary", max_retries=0),
+        backend(server, model="spare"),
+        cooldown_s=30,
+        clock=lambda: now[0],
+    )
+    classifier = Classifier(backend_)
+
+    first = classifier.classify(TWEET)
+    now[0] += 10
+    second = classifier.classify(TWEET)
+    now[0] += 25
+    third = classifier.classify(TWEET)
+
+    assert [r["model"] for r in standin.requests] == ["primary", "spare", "spare", "primary"]
+    assert first.model == second.model == "spare (fallback: HTTP 503)"
+    assert third.model == "primary"
+
+
 # -- backend selection (classifier.loader) -----------------------------------------------------
 
 
