@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -172,6 +173,8 @@ class Store:
         """Whether the async twins run queries inline on the loop (SQLite) or in a thread."""
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._autotag: dict[str, tuple[float, bool]] = {}
+        self._raw: Any = None
+        self._raw_lock = threading.Lock()
         # Hot-path statements, built once (SQLAlchemy's statement building costs more than
         # SQLite's insert itself).
         self._claim = insert(ProcessedEvent.__table__)
@@ -196,6 +199,10 @@ class Store:
         return cls(engine)
 
     def close(self) -> None:
+        with self._raw_lock:
+            if self._raw is not None:
+                self._raw.close()
+                self._raw = None
         self.engine.dispose()
 
     async def _offload(self, function: Callable[..., T], *args: Any) -> T:
@@ -302,12 +309,32 @@ class Store:
 
         Insert-if-absent on the primary key: two processes (or a restart) can never both claim.
         """
+        if self.inline:
+            return self._claim_sqlite(event_id)
         try:
             with self.engine.begin() as connection:
                 connection.execute(self._claim, {"event_id": event_id, "processed_at": utcnow()})
         except IntegrityError:
             return False
         return True
+
+    def _claim_sqlite(self, event_id: str) -> bool:
+        # The auto-tag hot path: one DB-API connection kept open and a plain INSERT OR IGNORE
+        # (a third of the time SQLAlchemy takes for the same statement). Same table, same
+        # timestamp format as SQLAlchemy writes.
+        with self._raw_lock:
+            if self._raw is None:
+                self._raw = self.engine.raw_connection()
+            cursor = self._raw.cursor()
+            try:
+                cursor.execute(
+                    "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
+                    (event_id, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")),
+                )
+                self._raw.commit()
+                return cursor.rowcount == 1
+            finally:
+                cursor.close()
 
     def release_event(self, event_id: str) -> None:
         """Forget a claim whose work failed, so that Slack's redelivery can do it."""
