@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admin import slack_error_code
 from bot.emoji import emoji_for
 from bot.services import Services
 from bot.slack_text import plain_text
@@ -75,7 +76,7 @@ async def tag_message(
     try:
         await client.reactions_add(channel=channel, timestamp=ts, name=emoji)
     except SlackApiError as error:
-        code = error.response.get("error")
+        code = slack_error_code(error)  # also when a 5xx body is not JSON
         if code in HARMLESS_ERRORS:
             logger.info("no reaction on %s in %s: %s", ts, channel, code)
             return None
