@@ -6,11 +6,15 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
@@ -22,6 +26,28 @@ RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 2
 CONNECTION_ERROR_RETRIES = 2
 WEB_API_TIMEOUT_SECONDS = 15
+TIMEOUT_RETRIES = 2
+REPEATABLE_METHODS = frozenset(
+    {"reactions.add", "views.publish", "chat.update", "users.info", "conversations.info"}
+)
+"""Web API methods a timed-out call of may simply be made again: a second ``reactions.add``
+answers ``already_reacted``, the others set or read the same state again."""
+
+
+class AsyncRepeatableTimeoutRetryHandler(AsyncRetryHandler):
+    """Retries a call that timed out, for ``REPEATABLE_METHODS`` only (not ``chat.postMessage``:
+    Slack may have posted the message before the answer was lost)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.split("?", 1)[0].rsplit("/", 1)[-1]
+        return isinstance(error, TimeoutError) and method in REPEATABLE_METHODS
 
 
 def build_web_client(services: Services) -> AsyncWebClient:
@@ -36,6 +62,7 @@ def build_web_client(services: Services) -> AsyncWebClient:
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
             AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES),
+            AsyncRepeatableTimeoutRetryHandler(max_retry_count=TIMEOUT_RETRIES),
         ],
     )
 
