@@ -95,12 +95,16 @@ class JobRunner:
             logger.exception("fine-tune %s crashed", job.id)
 
     def get(self, job_id: str) -> FineTuneJob:
+        """A local job (jobs the openai provider mirrors from elsewhere are not this server's)."""
         try:
-            return self.store.get(job_id)
+            job = self.store.get(job_id)
         except UnknownJobError:
+            job = None
+        if job is None or job.provider != "local":
             raise not_found(
                 f"Could not find fine-tuning job {job_id!r}.", param="fine_tuning_job_id"
-            ) from None
+            )
+        return job
 
     def cancel(self, job_id: str) -> FineTuneJob:
         job = self.get(job_id)
