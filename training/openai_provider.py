@@ -36,7 +36,7 @@ from typing import Any
 import openai
 
 from classifier.core import Classifier
-from classifier.errors import SportbotError
+from classifier.errors import BackendError, SportbotError
 from classifier.openai_backend import OpenAIBackend
 from classifier.prompt import SEPARATOR, label_name
 from classifier.registry import ModelCard, ModelRegistry
@@ -139,13 +139,17 @@ def fine_tune(
         labels = tuple(sorted(set(train.labels)))
         metrics = None
         if valid is not None and positive is not None:
-            metrics = _classification_metrics(
-                client, remote.fine_tuned_model, labels, valid, positive
-            )
-            mirror.emit(
-                f"Classification metrics on {metrics.n} validation rows: "
-                f"accuracy={metrics.accuracy:.4f} f1={metrics.f1:.4f}"
-            )
+            try:
+                metrics = _classification_metrics(
+                    client, remote.fine_tuned_model, labels, valid, positive
+                )
+            except BackendError as error:  # the model exists and is paid for: keep it
+                mirror.emit(f"No classification metrics: {error}", level="warn")
+            else:
+                mirror.emit(
+                    f"Classification metrics on {metrics.n} validation rows: "
+                    f"accuracy={metrics.accuracy:.4f} f1={metrics.f1:.4f}"
+                )
         results_path = store.results_path(job.id)
         _write_results(results_path, rows, metrics)
         return _register(

@@ -2,14 +2,16 @@
 
 It answers ``POST /v1/completions`` from a fixed next-token distribution (applying ``logit_bias``
 to token ids it knows and listing the top ``logprobs`` tokens, as OpenAI does), can fail with any
-status and error body, or answer late, and records every request. Uploads are accepted and
-fine-tuning jobs refused with OpenAI's 403 ``training_not_available``, as for an account that can
-no longer fine-tune.
+status and error body, or answer late, and records every request. Uploads are accepted;
+fine-tuning jobs are refused with OpenAI's 403 ``training_not_available``, as for an account that
+can no longer fine-tune, or (``jobs_succeed``) succeed at once with today's result file: base64 of
+a CSV with today's column names.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import threading
 import time
@@ -28,6 +30,46 @@ TRAINING_NOT_AVAILABLE = {
 }
 
 
+TODAYS_RESULT_CSV = (
+    b"step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n"
+    b"1,0.69,0.5,0.7,0.5\n2,0.31,0.9,,\n3,0.12,1.0,0.2,0.95\n"
+)
+FINE_TUNED_MODEL = "ft:babbage-002:standin::abc123"
+
+
+def _job(body: dict[str, Any], status: str) -> dict[str, Any]:
+    done = status == "succeeded"
+    return {
+        "object": "fine_tuning.job",
+        "id": "ftjob-standin",
+        "created_at": 1764086400,
+        "model": body["model"],
+        "status": status,
+        "training_file": body["training_file"],
+        "validation_file": body.get("validation_file"),
+        "hyperparameters": body.get("method", {}).get("supervised", {}).get("hyperparameters", {}),
+        "fine_tuned_model": FINE_TUNED_MODEL if done else None,
+        "result_files": ["file-result"] if done else [],
+        "organization_id": "org-standin",
+        "seed": 42,
+        "trained_tokens": 123456 if done else None,
+        "finished_at": 1764086500 if done else None,
+        "error": None,
+    }
+
+
+def _event(event_id: str, message: str) -> dict[str, Any]:
+    return {
+        "object": "fine_tuning.job.event",
+        "id": event_id,
+        "created_at": 1764086400,
+        "level": "info",
+        "message": message,
+        "data": {},
+        "type": "message",
+    }
+
+
 @dataclass
 class StandIn:
     """What the stand-in answers; tests change the fields between calls."""
@@ -44,6 +86,8 @@ class StandIn:
     fail_times: int | None = None
     """Fail only the first this many completion requests (None: every one while fail_status)."""
     delay_s: float = 0.0
+    jobs_succeed: bool = False
+    job_body: dict[str, Any] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
 
@@ -150,11 +194,34 @@ class RunningStandIn:
 
         async def create_job(request: web.Request) -> web.Response:
             state.paths.append(request.path)
-            state.requests.append(await request.json())
-            return web.json_response(TRAINING_NOT_AVAILABLE, status=403)
+            body = await request.json()
+            state.requests.append(body)
+            state.job_body = body
+            if not state.jobs_succeed:
+                return web.json_response(TRAINING_NOT_AVAILABLE, status=403)
+            return web.json_response(_job(body, "queued"))
+
+        async def retrieve_job(request: web.Request) -> web.Response:
+            state.paths.append(request.path)
+            return web.json_response(_job(state.job_body or {}, "succeeded"))
+
+        async def job_events(request: web.Request) -> web.Response:
+            state.paths.append(request.path)
+            data = [
+                _event("ftevent-2", "The job has successfully completed"),
+                _event("ftevent-1", "Fine-tuning job started"),
+            ]
+            return web.json_response({"object": "list", "data": data, "has_more": False})
+
+        async def result_content(request: web.Request) -> web.Response:
+            state.paths.append(request.path)
+            return web.Response(body=base64.b64encode(TODAYS_RESULT_CSV))
 
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/completions", completions)
         app.router.add_post("/v1/files", upload)
         app.router.add_post("/v1/fine_tuning/jobs", create_job)
+        app.router.add_get("/v1/fine_tuning/jobs/{job_id}", retrieve_job)
+        app.router.add_get("/v1/fine_tuning/jobs/{job_id}/events", job_events)
+        app.router.add_get("/v1/files/file-result/content", result_content)
         return app

@@ -13,7 +13,7 @@ import pytest
 
 from bot.cli import main
 from classifier.registry import ModelRegistry
-from tests.support.openai_standin import RunningStandIn, StandIn
+from tests.support.openai_standin import FINE_TUNED_MODEL, RunningStandIn, StandIn
 from tests.support.sportbot_serve import API_KEY, TRAIN, VALID, Served, served
 from training.jobs import FineTuneError, JobEvent, JobStore
 from training.openai_provider import RESULT_COLUMNS, fine_tune, read_result_csv
@@ -25,10 +25,17 @@ def api() -> Served:
 
 
 @pytest.fixture(scope="module")
-def refusing() -> Iterator[RunningStandIn]:
+def standin_server() -> Iterator[RunningStandIn]:
     running = RunningStandIn(StandIn())
     yield running
     running.stop()
+
+
+@pytest.fixture
+def refusing(standin_server: RunningStandIn) -> RunningStandIn:
+    """The stand-in, fresh: it refuses to fine-tune (403 training_not_available)."""
+    standin_server.state.__dict__.update(StandIn().__dict__)
+    return standin_server
 
 
 def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_remote_model(
@@ -167,3 +174,37 @@ def test_result_files_are_read_plain_or_base64_with_legacy_column_names() -> Non
         }
         assert rows[1]["training_loss"] == "0.25" and "validation_loss" not in rows[1]
     assert read_result_csv(b"") == []
+
+
+def test_a_base64_result_file_is_read_and_a_model_that_cannot_be_scored_is_still_kept(
+    refusing: RunningStandIn, sportbot_home: Path
+) -> None:
+    state = refusing.state
+    state.__dict__.update(StandIn(jobs_succeed=True, fail_status=500).__dict__)
+    events: list[JobEvent] = []
+    client = openai.OpenAI(api_key="sk-test", base_url=refusing.base_url, max_retries=0)
+
+    job = fine_tune(
+        sportbot_home,
+        TRAIN,
+        VALID,
+        compute_classification_metrics=True,
+        client=client,
+        poll_interval_s=0.01,
+        on_event=events.append,
+    )
+
+    card = ModelRegistry(sportbot_home).card(job.fine_tuned_model)  # type: ignore[arg-type]
+    assert (card.provider, card.remote_model, card.metrics) == ("openai", FINE_TUNED_MODEL, {})
+    with JobStore(sportbot_home).results_path(job.id).open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["step"], r["training_loss"], r["validation_loss"]) for r in rows] == [
+        ("1", "0.69", "0.7"),
+        ("2", "0.31", ""),
+        ("3", "0.12", "0.2"),
+    ]
+    assert all(not r["classification/accuracy"] for r in rows)
+    warnings = [e.message for e in events if e.level == "warn"]
+    assert len(warnings) == 1 and warnings[0].startswith("No classification metrics: ")
+    assert "The job has successfully completed" in [e.message for e in events]
+    assert state.requests[-1]["model"] == FINE_TUNED_MODEL  # the validation file, classified here
