@@ -86,12 +86,12 @@ class SportEngine:
         n_epochs: int = DEFAULT_N_EPOCHS,
         batch_size: int = DEFAULT_BATCH_SIZE,
         random_state: int = 0,
-        learning_rate: float = 0.05,
-        alpha: float = 1e-5,
+        learning_rate: float = 0.1,
+        alpha: float = 1e-4,
         ngram_max: int = 1,
         headers: str = "tagged",
         min_df: int = 1,
-        nb_power: float = 0.0,
+        nb_power: float = 1.0,
         nb_alpha: float = 0.5,
     ) -> None:
         self.n_epochs = n_epochs

@@ -13,7 +13,7 @@ from classifier.prompt import label_token, strip_prompt
 if TYPE_CHECKING:
     from classifier.engine import SportEngine
 
-INLINE_BATCH = 256
+INLINE_BATCH = 32
 """``acomplete`` runs batches up to this size on the event loop itself.
 
 The engine is CPU-bound and takes well under a millisecond per message, far less than handing
