@@ -45,8 +45,10 @@ def prediction_from_completion(
     ``top_logprobs`` is treated as less likely than the least likely token listed (its
     log-probability is taken as that minimum minus ln 2); where no label is listed at all the
     completion text decides with confidence 1/len(labels).
-    When the completion lists the off-topic token (``" other"``) with probability >= 0.5, the
-    label is still the likelier sport but ``tag`` is ``None``: auto-tagging abstains.
+    When the model also knows the off-topic label (``" other"`` listed), the label is still the
+    likelier sport, but the tag needs the label's unconditional probability,
+    ``confidence * P(sport)`` with ``P(sport) = 1 - P(other)``, to reach ``threshold``: a text
+    about neither sport is not tagged however sure the model is which sport it is more like.
     """
     listed = {
         name: completion.top_logprobs[label_token(name)]
@@ -64,9 +66,8 @@ def prediction_from_completion(
     else:
         label = label_name(completion.text)
         confidence = 1.0 / max(len(labels), 1)
-    off_topic = completion.top_logprobs.get(label_token(OFF_TOPIC_LABEL), -math.inf)
-    abstain = math.exp(off_topic) >= 0.5
-    tag = None if abstain or confidence < threshold else label
+    off_topic = math.exp(completion.top_logprobs.get(label_token(OFF_TOPIC_LABEL), -math.inf))
+    tag = label if confidence * (1.0 - off_topic) >= threshold else None
     return Prediction(
         label=label,
         confidence=confidence,

@@ -38,3 +38,20 @@ def test_off_topic_abstains_but_keeps_likelier_sport() -> None:
     prediction = prediction_from_completion(completion, LABELS, "m1", threshold=0.5)
     assert prediction.label == "baseball"
     assert prediction.tag is None
+
+
+def test_off_topic_probability_scales_the_tag_decision() -> None:
+    # P(hockey | sport) = 0.95 and P(sport) = 0.8: tagged at 0.7 (0.76), not at 0.8.
+    completion = Completion(
+        " hockey",
+        {
+            " hockey": math.log(0.95 * 0.8),
+            " baseball": math.log(0.05 * 0.8),
+            " other": math.log(0.2),
+        },
+    )
+    assert prediction_from_completion(completion, LABELS, "m1", threshold=0.7).tag == "hockey"
+    assert prediction_from_completion(completion, LABELS, "m1", threshold=0.8).tag is None
+    assert prediction_from_completion(completion, LABELS, "m1", threshold=0.8).confidence == (
+        pytest.approx(0.95)
+    )
