@@ -5,22 +5,15 @@ the Web API stand-in recording what reached Slack, and a second bot on the same 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 
 from classifier.registry import ModelRegistry
-from tests.conftest import ROOT
-from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER, StartBot
+from tests.e2e.conftest import ADMIN, SIGNING_SECRET, USER, StartBot
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender
-from training.jobs import JobStore
 
 CHANNEL = "C0RETRAIN"
 HOCKEY = "The goalie made forty saves and the Bruins won it on a power play in overtime."
@@ -201,80 +194,3 @@ async def test_a_retrain_that_fails_half_way_keeps_the_current_model(
     assert await sport_model(slack) == before
     assert not slack_api.calls_to("files.getUploadURLExternal")
     assert bot.services.store.lock_owner() is None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def test_a_bot_killed_mid_retrain_restarts_on_the_previous_model(
-    start_bot: StartBot,
-    slack_api: SlackAPIStandIn,
-    model_home: Path,
-    database: Path,
-    http: aiohttp.ClientSession,
-    tmp_path: Path,
-) -> None:
-    registry = ModelRegistry(model_home)
-    before = registry.current_id()
-    models_before = {card.id for card in registry.list_models()}
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SLACK_")}
-    env.update(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack_api.base_url,
-        PORT=str(port),
-        SPORTBOT_HOME=str(model_home),
-        SPORTBOT_ADMINS=ADMIN,
-        DATABASE_URL=f"sqlite:///{database}",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    log = (tmp_path / "bot.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path, stdout=log, stderr=log
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "bot.log").read_text()
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        break
-            assert time.monotonic() < deadline, "the bot did not start"
-            await asyncio.sleep(0.1)
-        slack = SlackSender(f"{url}/slack/events", SIGNING_SECRET, http)
-        reply = await slack.command("/sport-retrain", "--force", user_id=ADMIN, channel_id=CHANNEL)
-        assert reply.status == 200
-
-        jobs = JobStore(model_home)
-        deadline = time.monotonic() + RETRAIN_SECONDS
-        while not any(job.status == "running" for job in jobs.list()):
-            assert time.monotonic() < deadline, "the fine-tune never started"
-            await asyncio.sleep(0.01)
-        process.kill()  # SIGKILL, in the middle of the fine-tune
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-        log.close()
-
-    # Nothing half-written is visible, and the previous model is still the current one.
-    assert registry.current_id() == before
-    assert {card.id for card in registry.list_models()} == models_before
-    (killed,) = jobs.list()
-    assert killed.status == "failed"  # its runner is gone
-
-    restarted = await start_bot()
-    store = restarted.services.store
-    (record,) = store.recent_retrains(5)
-    assert (record.user_id, record.status) == (ADMIN, "failed")
-    assert record.message is not None and "interrupted" in record.message
-    assert store.lock_owner() is None
-    slack = SlackSender(restarted.events_url, SIGNING_SECRET, http)
-    assert await sport_model(slack) == before
