@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -140,7 +141,7 @@ class SportEngine:
         if self.ngram_max >= 2 and len(words) > 1:
             words += [a + " " + b for a, b in itertools.pairwise(words)]
         if self.headers == "tagged" and _HEADER_LINE_RE.match(text):
-            words += _header_terms(lower.partition("\n\n"))
+            words += _header_terms(lower)
         return words
 
     def _encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -162,16 +163,16 @@ class SportEngine:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """``_encode`` for texts already split into terms by ``_terms``."""
         vocab_get = self._vocab.get
-        ids: list[int] = []
+        ids = array("q")  # filled from C iterators, then viewed by numpy without a copy
         lengths: list[int] = []
         for terms in term_lists:
             ids.append(0)
             ids.extend(map(vocab_get, terms, repeat(0)))
             lengths.append(len(terms) + 1)
         n_docs = len(lengths)
-        keys = np.array(ids, dtype=np.int64)
+        keys = np.frombuffer(ids, dtype=np.int64)
         if n_docs > 1:
-            keys += np.repeat(np.arange(n_docs, dtype=np.int64) * len(self._idf), lengths)
+            keys = keys + np.repeat(np.arange(n_docs, dtype=np.int64) * len(self._idf), lengths)
         return self._rows(keys, n_docs, len(ids) - n_docs)
 
     def _rows(
@@ -399,24 +400,20 @@ _SEPARATE = str.maketrans(
     {chr(i): " " for i in range(128) if not chr(i).isalnum() or not chr(i).isascii()}
 )
 """Maps every ASCII character but letters and digits to a space (one C-level pass per text)."""
-_HEADER_SET = frozenset(HEADER_FIELDS)
+_HEADER_FIELD_RE = re.compile(rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)", re.MULTILINE)
 _HEADER_LINE_RE = re.compile(r"[a-z][a-z-]*:", re.IGNORECASE)
 
 
-def _header_terms(parts: tuple[str, str, str]) -> list[str]:
-    """Tagged words (``subject:rays``) of the known fields of a Usenet header.
-
-    ``parts`` is ``text.partition("\\n\\n")``: the header, the blank line, the body.
-    """
-    head, sep, _body = parts
-    if not sep:
+def _header_terms(lower: str) -> list[str]:
+    """Tagged words (``subject:rays``) of the known fields of a lowercased text's Usenet header
+    (the lines before the first blank line)."""
+    end = lower.find("\n\n")
+    if end < 0:
         return []
     terms: list[str] = []
-    for line in head.lower().split("\n"):
-        key, colon, value = line.partition(":")
-        if colon and key in _HEADER_SET:
-            prefix = key + ":"
-            terms += [prefix + w for w in value.translate(_SEPARATE).split()]
+    for key, value in _HEADER_FIELD_RE.findall(lower, 0, end):
+        prefix = key + ":"
+        terms += [prefix + w for w in value.translate(_SEPARATE).split()]
     return terms
 
 

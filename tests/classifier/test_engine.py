@@ -96,3 +96,22 @@ def test_more_than_two_labels() -> None:
 def test_fit_refuses_unusable_training_data(texts, labels) -> None:
     with pytest.raises(ValueError):
         SportEngine().fit(texts, labels)
+
+
+def test_header_fields_get_tagged_features_and_plain_text_does_not(trained_engine) -> None:
+    post = "From: fan@pitt.edu\nSubject: Penguins win\nLines: 2\n\nWhat a game!"
+    terms = trained_engine._terms(post)
+    assert {"from:fan", "from:pitt", "subject:penguins", "subject:win", "penguins", "game"} <= set(
+        terms
+    )
+    assert not any(t.startswith("lines:") for t in terms)
+    assert not any(":" in t for t in trained_engine._terms("Subject: no header here\nat all"))
+
+
+def test_persisted_state_round_trips_through_getstate(trained_engine, valid_rows) -> None:
+    clone = SportEngine.__new__(SportEngine)
+    clone.__setstate__(trained_engine.__getstate__())
+    texts = valid_rows[0][:25]
+    np.testing.assert_array_equal(
+        clone.predict_log_proba(texts), trained_engine.predict_log_proba(texts)
+    )
