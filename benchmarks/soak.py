@@ -1,0 +1,213 @@
+"""Soak: the real bot in HTTP mode under a steady stream of message events for a long while.
+
+A real ``sportbot run`` process (HTTP mode, SQLite store, the local model) serves on loopback;
+the Web API stand-in of the tests (``tests/support/slack_api.py``) records every
+``reactions.add``. This script sends signed ``message`` events at ``--rate`` per second for
+``--duration`` seconds, each a new message (a new ``event_id`` and ``ts``), plus a share of
+Slack-style redeliveries (same ``event_id`` with ``X-Slack-Retry-Num``) that must never tag twice.
+
+At the end it reports:
+
+- lost: messages the model tags (classified beforehand, in this process, with the same model)
+  that never got their reaction, and requests not answered 200;
+- tagged twice: messages with more than one ``reactions.add`` call;
+- the bot's RSS sampled every ``--sample`` seconds, and its growth from the end of warm-up
+  (``--warmup`` seconds) to the end, and the largest sample after warm-up;
+- latency from sending the event to the stand-in receiving ``reactions.add`` (p50/p99).
+
+    .venv/bin/python benchmarks/soak.py [--duration 600] [--rate 100] [--warmup 60] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault(
+    "SCIKIT_LEARN_DATA", str(ROOT.parent / "shared" / "data" / "scikit_learn_data")
+)
+
+import aiohttp  # noqa: E402
+
+from bot.emoji import emoji_for  # noqa: E402
+from classifier.loader import load_classifier  # noqa: E402
+from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, read_prepared, train_and_register  # noqa: E402
+from tests.support.bot_process import BotProcess  # noqa: E402
+from tests.support.slack_api import SlackAPIStandIn  # noqa: E402
+from tests.support.slack_signing import SlackSender, message_event, new_event_id  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+
+
+def texts_and_tags(home: Path) -> list[tuple[str, str | None]]:
+    """The 238 validation texts and the tag the model puts on each (None: no tag)."""
+    texts, _labels = read_prepared(REFERENCE / "sport2_prepared_valid.jsonl")
+    texts = [text[:4000] for text in texts]
+    classifier = load_classifier(home=home)
+    return [(text, p.tag) for text, p in zip(texts, classifier.classify_many(texts), strict=True)]
+
+
+async def soak(args: argparse.Namespace) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="sportbot-soak-"))
+    home = work / "home"
+    if args.home:
+        shutil.copytree(args.home, home)
+    else:
+        train_and_register(home)
+    corpus = texts_and_tags(home)
+    api = SlackAPIStandIn()
+    await api.start()
+    bot = BotProcess.spawn(
+        work / "run",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=api.base_url,
+        SPORTBOT_HOME=str(home),
+    )
+    sent_at: dict[str, float] = {}
+    expected: dict[str, str] = {}
+    statuses: collections.Counter[int] = collections.Counter()
+    failures: collections.Counter[str] = collections.Counter()
+    rss: list[tuple[float, int]] = []
+    redeliveries = 0
+    try:
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            await bot.wait_healthy(http)
+            slack = SlackSender(bot.events_url, SIGNING_SECRET, http)
+            tasks: set[asyncio.Task[None]] = set()
+
+            async def send(event: dict, event_id: str, retry_num: int | None) -> None:
+                try:
+                    reply = await slack.event(event, event_id=event_id, retry_num=retry_num)
+                    statuses[reply.status] += 1
+                except Exception as error:
+                    failures[type(error).__name__] += 1
+
+            start = time.monotonic()
+            next_sample = start
+            total = int(args.duration * args.rate)
+            recent: collections.deque[tuple[dict, str]] = collections.deque(maxlen=200)
+            for i in range(total):
+                due = start + i / args.rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                now = time.monotonic()
+                if now >= next_sample:
+                    rss.append((now - start, bot.rss_bytes()))
+                    next_sample += args.sample
+                if recent and i % args.redeliver_every == 0:
+                    event, event_id = recent[len(recent) // 2]
+                    retry = 1
+                    redeliveries += 1
+                else:
+                    text, tag = corpus[i % len(corpus)]
+                    event = message_event(text, channel=f"C{i % 7:08d}")
+                    event_id, retry = new_event_id(), None
+                    sent_at[event["ts"]] = now
+                    if tag is not None:
+                        expected[event["ts"]] = emoji_for(tag)
+                    recent.append((event, event_id))
+                task = asyncio.create_task(send(event, event_id, retry))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            sending = time.monotonic() - start
+            await asyncio.gather(*tasks)
+            deadline = time.monotonic() + 30
+            while len(api.added_reactions) < len(expected) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            await api.settle(1.0)
+            rss.append((time.monotonic() - start, bot.rss_bytes()))
+    finally:
+        exit_code = bot.stop()
+        await api.stop()
+    calls = collections.Counter(
+        str(call.args.get("timestamp")) for call in api.calls_to("reactions.add")
+    )
+    reacted = {ts: name for _channel, ts, name in api.added_reactions}
+    first_call: dict[str, float] = {}
+    for call in api.calls_to("reactions.add"):
+        first_call.setdefault(str(call.args.get("timestamp")), call.at)
+    latencies = sorted((first_call[ts] - sent_at[ts]) * 1000 for ts in first_call if ts in sent_at)
+    warm = [value for at, value in rss if at >= args.warmup]
+    base = warm[0] if warm else rss[0][1]
+    result = {
+        "duration_s": args.duration,
+        "rate_per_s": args.rate,
+        "sending_s": round(sending, 1),
+        "achieved_rate_per_s": round(total / sending, 1),
+        "events_sent": total,
+        "new_messages": len(sent_at),
+        "redeliveries": redeliveries,
+        "messages_to_tag": len(expected),
+        "http_statuses": dict(statuses),
+        "send_errors": dict(failures),
+        "lost": sum(1 for ts, tag in expected.items() if reacted.get(ts) != tag),
+        "lost_examples": [
+            {"ts": ts, "expected": tag, "got": reacted.get(ts), "calls": calls.get(ts, 0)}
+            for ts, tag in list(expected.items())
+            if reacted.get(ts) != tag
+        ][:3],
+        "tagged_twice": sum(1 for count in calls.values() if count > 1),
+        "reactions_unexpected": sum(1 for ts in reacted if ts not in expected),
+        "latency_ms_p50": round(statistics.median(latencies), 2) if latencies else None,
+        "latency_ms_p99": round(latencies[int(0.99 * (len(latencies) - 1))], 2)
+        if latencies
+        else None,
+        "rss_mb_after_warmup": round(base / 2**20, 1),
+        "rss_mb_max_after_warmup": round(max(warm or [base]) / 2**20, 1),
+        "rss_mb_end": round(rss[-1][1] / 2**20, 1),
+        "rss_growth_after_warmup_pct": round(100 * (max(warm or [base]) - base) / base, 1),
+        "rss_samples_mb": [[round(at), round(value / 2**20, 1)] for at, value in rss],
+        "bot_exit_code": exit_code,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=600.0, help="seconds of load (600)")
+    parser.add_argument("--rate", type=float, default=100.0, help="events per second (100)")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds before RSS counts")
+    parser.add_argument("--sample", type=float, default=5.0, help="seconds between RSS samples")
+    parser.add_argument(
+        "--redeliver-every", type=int, default=20, help="every Nth event is a redelivery (20)"
+    )
+    parser.add_argument("--home", type=Path, help="a SPORTBOT_HOME to copy (default: train one)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+    args.warmup = min(args.warmup, args.duration / 2)
+    result = asyncio.run(soak(args))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            if key != "rss_samples_mb":
+                print(f"{key:>28}: {value}")
+    ok = (
+        result["lost"] == 0
+        and result["tagged_twice"] == 0
+        and result["rss_growth_after_warmup_pct"] <= 10
+        and set(result["http_statuses"]) == {200}
+    )
+    print("PASS" if ok else "FAIL", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
