@@ -18,13 +18,16 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import update
 
 from bot.admin import slack_error_code
+from bot.store import RETRAIN_LOCK, Lock, Store, utcnow
 from classifier.errors import SportbotError
 
 if TYPE_CHECKING:
@@ -37,6 +40,11 @@ logger = logging.getLogger(__name__)
 SOURCES = ("20news", "feedback", "all")
 UPDATE_INTERVAL_SECONDS = 1.0
 """At most one ``chat.update`` of the progress message per second."""
+
+LOCK_HEARTBEAT_SECONDS = 30.0
+"""How often a running retrain refreshes its lock in the database."""
+LOCK_STALE_AFTER = timedelta(minutes=5)
+"""A lock not refreshed for this long is taken over: its holder died (on any host)."""
 
 FALLBACK_TO_DM_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 """Answers to ``chat.postMessage`` that mean "the bot cannot post here": the admin gets a DM."""
@@ -186,9 +194,11 @@ class RetrainOrchestrator:
         update_interval: float = UPDATE_INTERVAL_SECONDS,
         n_epochs: int | None = None,
         train: Callable[..., TrainingReport] | None = None,
+        lock_heartbeat: float = LOCK_HEARTBEAT_SECONDS,
     ) -> None:
         self.services = services
         self.update_interval = update_interval
+        self.lock_heartbeat = lock_heartbeat
         self.n_epochs = n_epochs
         self._train_function = train
         self._tasks: set[asyncio.Task[None]] = set()
@@ -212,11 +222,7 @@ class RetrainOrchestrator:
             await self._audit(
                 request.user_id, request.source, "refused_busy", message="a retrain was running"
             )
-            return StartResult(
-                False,
-                "A retrain is already running, so this one was not started. "
-                "Try again when it has finished.",
-            )
+            return StartResult(False, await asyncio.to_thread(self._busy_message))
         try:
             await asyncio.to_thread(self._fail_interrupted)
             audit_id = await asyncio.to_thread(
@@ -252,11 +258,12 @@ class RetrainOrchestrator:
         relay: asyncio.Task[float] | None = None
         progress_ts: str | None = None
         report: TrainingReport | None = None
+        heartbeat = asyncio.create_task(self._keep_lock(owner))
         try:
             try:
                 progress_ts = await conversation.post(progress.text())
-            except SlackApiError as error:
-                logger.warning("could not post the retrain progress: %s", slack_error_code(error))
+            except Exception as error:
+                logger.warning("could not post the retrain progress: %s", failure_text(error))
             else:
                 relay = asyncio.create_task(
                     self._relay(events, progress, conversation, progress_ts)
@@ -279,10 +286,23 @@ class RetrainOrchestrator:
             else:
                 await self._record_success(progress, audit_id, report)
         finally:
+            heartbeat.cancel()
             await asyncio.to_thread(self._release_lock, owner)
             await self._finish_progress(progress, conversation, progress_ts, relay, events)
         if report is not None:
             await self._post_results(conversation, report)
+
+    async def _keep_lock(self, owner: str) -> None:
+        """Refresh the lock while the retrain runs, so no replica takes it over as stale."""
+        while True:
+            await asyncio.sleep(self.lock_heartbeat)
+            try:
+                held = await asyncio.to_thread(refresh_lock, self.services.store, owner)
+            except Exception:
+                logger.exception("could not refresh the retrain lock")
+                continue
+            if not held:
+                logger.error("the retrain lock %s was taken over while this retrain ran", owner)
 
     async def _relay(
         self,
@@ -314,8 +334,8 @@ class RetrainOrchestrator:
                 progress.apply(pending)
             try:
                 await conversation.update(ts, progress.text())
-            except SlackApiError as error:
-                logger.warning("could not update the retrain progress: %s", slack_error_code(error))
+            except Exception as error:
+                logger.warning("could not update the retrain progress: %s", failure_text(error))
             last_update = loop.time()
         return last_update
 
@@ -338,8 +358,8 @@ class RetrainOrchestrator:
             if wait > 0:
                 await asyncio.sleep(wait)
             await conversation.update(ts, progress.text())
-        except SlackApiError as error:
-            logger.warning("could not report the retrain's outcome: %s", slack_error_code(error))
+        except Exception as error:
+            logger.warning("could not report the retrain's outcome: %s", failure_text(error))
 
     async def _record_failure(self, progress: RetrainProgress, audit_id: int, reason: str) -> None:
         current = await asyncio.to_thread(self._current_model_id)
@@ -382,8 +402,8 @@ class RetrainOrchestrator:
             plot = Path(report.plot_path) if report.plot_path else None
             if plot is not None and plot.is_file():
                 await conversation.upload(plot, f"Accuracy of {report.model_id}")
-        except SlackApiError as error:
-            logger.warning("could not post the retrain's results: %s", slack_error_code(error))
+        except Exception as error:
+            logger.warning("could not post the retrain's results: %s", failure_text(error))
 
     # -- rollback ------------------------------------------------------------------------------
 
@@ -412,8 +432,8 @@ class RetrainOrchestrator:
             await conversation.post(
                 f":rewind: <@{user_id}> rolled the model back: `{restored}` is serving again."
             )
-        except SlackApiError as error:
-            logger.warning("could not announce the rollback: %s", slack_error_code(error))
+        except Exception as error:
+            logger.warning("could not announce the rollback: %s", failure_text(error))
         return StartResult(True, f"Rolled back: `{restored}` is serving again.")
 
     # -- blocking work (worker threads) --------------------------------------------------------
@@ -471,14 +491,28 @@ class RetrainOrchestrator:
     def _acquire_lock(self, owner: str) -> bool:
         """Take the lock, also over from a holder that died on this host."""
         store = self.services.store
-        taken = bool(store.acquire_lock(owner))
+        taken = bool(store.acquire_lock(owner, stale_after=LOCK_STALE_AFTER))
         if not taken:
             holder = store.lock_owner()
             if holder is not None and lock_holder_is_dead(holder):
                 logger.warning("the retrain lock's holder %s is gone; taking the lock over", holder)
                 store.release_lock(holder)
-                taken = bool(store.acquire_lock(owner))
+                taken = bool(store.acquire_lock(owner, stale_after=LOCK_STALE_AFTER))
         return taken
+
+    def _busy_message(self) -> str:
+        running = next(
+            (r for r in self.services.store.recent_retrains(20) if r.status == "running"), None
+        )
+        who = (
+            f" (started by <@{running.user_id}> at {running.created_at:%H:%M} UTC)"
+            if running is not None
+            else ""
+        )
+        return (
+            f"A retrain is already running{who}, so this one was not started. "
+            "Try again when it has finished."
+        )
 
     def _fail_interrupted(self) -> int:
         """With the lock held no retrain runs: rows still "running" are from a dead process."""
@@ -549,6 +583,17 @@ class RetrainOrchestrator:
             await asyncio.to_thread(self.services.store.update_retrain, audit_id, **fields)
         except Exception:
             logger.exception("could not update retrain %s in the audit log", audit_id)
+
+
+def refresh_lock(store: Store, owner: str) -> bool:
+    """Mark the retrain lock as still held by ``owner`` now; False when ``owner`` lost it."""
+    with store.engine.begin() as connection:
+        result = connection.execute(
+            update(Lock)
+            .where(Lock.name == RETRAIN_LOCK, Lock.owner == owner)
+            .values(acquired_at=utcnow())
+        )
+    return bool(result.rowcount)
 
 
 def lock_owner_id(action: str) -> str:
@@ -625,3 +670,10 @@ def metrics_message(
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def failure_text(error: BaseException) -> str:
+    """What went wrong talking to Slack, for the log (never a token or message text)."""
+    if isinstance(error, SlackApiError):
+        return slack_error_code(error)
+    return type(error).__name__

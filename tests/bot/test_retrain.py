@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select, update
 
 from bot.listeners.commands.sport_retrain import (
     RetrainCommand,
@@ -20,16 +22,18 @@ from bot.listeners.commands.sport_retrain import (
     parse_retrain_command,
 )
 from bot.retrain import (
+    LOCK_STALE_AFTER,
     RetrainOrchestrator,
     RetrainProgress,
     RetrainRequest,
     lock_holder_is_dead,
     lock_owner_id,
     metrics_message,
+    refresh_lock,
 )
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Lock, Store, utcnow
 from classifier.registry import ModelRegistry
 from tests.support.slack_api import SlackAPIStandIn
 
@@ -244,11 +248,14 @@ async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
 ) -> None:
     from training.pipeline import run_training
 
+    lock_times: list[datetime] = []
+
     def train_until_the_first_epoch_ends(home: Path, **kwargs: Any) -> Any:
         relay = kwargs.pop("on_event")
 
         def on_event(event: Any) -> None:
             relay(event)
+            lock_times.append(lock_acquired_at(services.store))
             if event.message.startswith("Completed epoch 1/"):
                 raise OSError("disk full (forced in the test)")
 
@@ -257,7 +264,9 @@ async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
     registry = registry_of(services)
     before = registry.current_id()
     models_before = {card.id for card in registry.list_models()}
-    orchestrator = RetrainOrchestrator(services, n_epochs=2, train=train_until_the_first_epoch_ends)
+    orchestrator = RetrainOrchestrator(
+        services, n_epochs=2, train=train_until_the_first_epoch_ends, lock_heartbeat=0.05
+    )
     assert (await orchestrator.start(RetrainRequest(ADMIN, CHANNEL, "20news"), client)).started
     await orchestrator.wait()
 
@@ -272,6 +281,7 @@ async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
     assert services.store.lock_owner() is None
     assert not slack_api.calls_to("files.getUploadURLExternal")
     assert len(slack_api.calls_to("chat.postMessage")) == 1  # no metrics for a failed run
+    assert lock_times[-1] > lock_times[0]  # the lock was kept fresh while it trained
 
 
 async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
@@ -280,17 +290,58 @@ async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
     other_process = Store.open(services.settings.sqlalchemy_url())
     try:
         assert other_process.acquire_lock(lock_owner_id("retrain"))
+        other_process.record_retrain("U0OTHER", "feedback", "running")
         orchestrator = RetrainOrchestrator(services)
         result = await orchestrator.start(RetrainRequest(ADMIN, CHANNEL), client)
         assert not result.started and "already running" in result.message
+        assert "started by <@U0OTHER>" in result.message
         rolled = await orchestrator.rollback(ADMIN, CHANNEL, client)
         assert not rolled.started and "retrain is running" in rolled.message
     finally:
         other_process.close()
     await orchestrator.wait()
     statuses = [(r.source, r.status) for r in services.store.recent_retrains(5)]
-    assert statuses == [("rollback", "refused_busy"), ("all", "refused_busy")]
+    assert statuses == [
+        ("rollback", "refused_busy"),
+        ("all", "refused_busy"),
+        ("feedback", "running"),  # the other process's, untouched
+    ]
     assert slack_api.calls == []
+
+
+def test_a_lock_not_refreshed_for_minutes_is_taken_over_from_any_host(
+    services: Services,
+) -> None:
+    store = services.store
+    elsewhere = "another-host.example:4242:retrain-0123456789ab"
+    assert store.acquire_lock(elsewhere)
+    orchestrator = RetrainOrchestrator(services)
+    assert not orchestrator._acquire_lock(lock_owner_id("retrain"))  # fresh: refused
+    set_lock_acquired_at(store, utcnow() - LOCK_STALE_AFTER - timedelta(seconds=5))
+    assert not refresh_lock(store, "someone-else")
+    assert orchestrator.recover() == 0
+    assert store.lock_owner() is None  # taken over, then released
+
+
+def test_refreshing_keeps_a_lock_from_going_stale(services: Services) -> None:
+    store = services.store
+    owner = lock_owner_id("retrain")
+    assert store.acquire_lock(owner)
+    set_lock_acquired_at(store, utcnow() - LOCK_STALE_AFTER - timedelta(seconds=5))
+    assert refresh_lock(store, owner)
+    assert not RetrainOrchestrator(services)._acquire_lock(lock_owner_id("retrain"))
+    assert store.lock_owner() == owner
+
+
+def lock_acquired_at(store: Store) -> datetime:
+    with store.engine.connect() as connection:
+        value = connection.execute(select(Lock.acquired_at)).scalar_one()
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def set_lock_acquired_at(store: Store, when: datetime) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(update(Lock).values(acquired_at=when))
 
 
 async def test_a_lock_left_by_a_dead_process_is_taken_over_and_reports_go_by_dm(
