@@ -1,5 +1,7 @@
-"""``/sport-retrain`` across real ``sportbot run`` processes: one killed in the middle of a retrain,
-and two replicas sharing one PostgreSQL database and one ``SPORTBOT_HOME``.
+"""``/sport-retrain`` across real ``sportbot run`` processes: two replicas sharing one PostgreSQL
+database and one ``SPORTBOT_HOME`` retrain one at a time and both serve the promoted model.
+
+(A bot killed with SIGKILL in the middle of a retrain: ``test_faults_retrain.py``.)
 """
 
 from __future__ import annotations
@@ -14,12 +16,11 @@ import pytest
 
 from bot.store import Store
 from classifier.registry import ModelRegistry
-from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER, StartBot
+from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support import postgres
 from tests.support.bot_process import BotProcess
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender
-from training.jobs import JobStore
 
 CHANNEL = "C0RETRAIN"
 HOCKEY = "The goalie made forty saves and the Bruins won it on a power play in overtime."
@@ -71,43 +72,6 @@ async def ready(bot: BotProcess, http: aiohttp.ClientSession) -> SlackSender:
 def postgres_url() -> str:
     """A fresh database on the session's real PostgreSQL server (skips when not installed)."""
     return postgres.shared_server().new_database()
-
-
-async def test_a_bot_killed_mid_retrain_restarts_on_the_previous_model(
-    start_bot: StartBot,
-    launch: Launch,
-    model_home: Path,
-    database: Path,
-    http: aiohttp.ClientSession,
-) -> None:
-    registry = ModelRegistry(model_home)
-    before = registry.current_id()
-    models_before = {card.id for card in registry.list_models()}
-    jobs = JobStore(model_home)
-    bot = launch(model_home, f"sqlite:///{database}")
-    slack = await ready(bot, http)
-    reply = await slack.command("/sport-retrain", "--force", user_id=ADMIN, channel_id=CHANNEL)
-    assert reply.status == 200
-    deadline = time.monotonic() + RETRAIN_SECONDS
-    while not any(job.status == "running" for job in jobs.list()):
-        assert time.monotonic() < deadline, "the fine-tune never started"
-        await asyncio.sleep(0.01)
-    bot.kill()  # SIGKILL, in the middle of the fine-tune
-
-    # Nothing half-written is visible, and the previous model is still the current one.
-    assert registry.current_id() == before
-    assert {card.id for card in registry.list_models()} == models_before
-    (killed,) = jobs.list()
-    assert killed.status == "failed"  # its runner is gone
-
-    restarted = await start_bot()
-    store = restarted.services.store
-    (record,) = store.recent_retrains(5)
-    assert (record.user_id, record.status) == (ADMIN, "failed")
-    assert record.message is not None and "interrupted" in record.message
-    assert store.lock_owner() is None
-    slack = SlackSender(restarted.events_url, SIGNING_SECRET, http)
-    assert await sport_model(slack) == before
 
 
 async def test_two_bot_processes_on_one_postgresql_retrain_one_at_a_time(

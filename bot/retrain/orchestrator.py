@@ -1,33 +1,31 @@
-"""Retrain orchestration for ``/sport-retrain``: one job at a time, off the event loop, reported in Slack.
+"""``RetrainOrchestrator``: ``/sport-retrain`` and its rollback, one at a time, off the event loop.
 
 The training pipeline runs in a worker thread while the bot keeps answering. Its events are relayed
 to one progress message (``chat.update``, at most once a second); at the end the new model's
 metrics are posted beside the current one's, with the accuracy plot. Whether the new model is
-promoted is the pipeline's decision. A lock in the store's database keeps retrains (and rollbacks)
-one at a time across every bot process sharing that database; every attempt, refused ones
-included, goes to the store's retrain audit log.
+promoted is the pipeline's decision. The lock in the store's database (``bot.retrain.lock``) keeps
+retrains and rollbacks one at a time across every bot process sharing that database; every
+attempt, refused ones included, goes to the store's retrain audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import re
-import socket
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import update
 
-from bot.admin import slack_error_code
-from bot.store import RETRAIN_LOCK, Lock, Store, utcnow
+from bot.retrain.lock import (
+    LOCK_HEARTBEAT_SECONDS,
+    acquire_retrain_lock,
+    lock_owner_id,
+    refresh_lock,
+)
+from bot.retrain.messages import Conversation, RetrainProgress, failure_text, metrics_message
 from classifier.errors import SportbotError
 
 if TYPE_CHECKING:
@@ -41,31 +39,11 @@ SOURCES = ("20news", "feedback", "all")
 UPDATE_INTERVAL_SECONDS = 1.0
 """At most one ``chat.update`` of the progress message per second."""
 
-LOCK_HEARTBEAT_SECONDS = 30.0
-"""How often a running retrain refreshes its lock in the database."""
-LOCK_STALE_AFTER = timedelta(minutes=5)
-"""A lock not refreshed for this long is taken over: its holder died (on any host)."""
-
-FALLBACK_TO_DM_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-"""Answers to ``chat.postMessage`` that mean "the bot cannot post here": the admin gets a DM."""
-
 INTERRUPTED = "interrupted: the bot stopped before this retrain finished"
 """The audit message of a retrain whose process died (killed, crashed) while it ran."""
 
 ROLLBACK_SOURCE = "rollback"
 """What the audit log's ``source`` column holds for a rollback."""
-
-METRIC_ROWS = (
-    ("validation accuracy", "validation", "accuracy"),
-    ("test accuracy", "test", "accuracy"),
-    ("test precision", "test", "precision"),
-    ("test recall", "test", "recall"),
-    ("test F1", "test", "f1"),
-    ("test AUROC", "test", "auroc"),
-    ("test AUPRC", "test", "auprc"),
-)
-_EPOCH = re.compile(r"\bepoch\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
-_JOB_ID = re.compile(r"\b(ftjob-[A-Za-z0-9]+)")
 
 
 class RetrainSourceError(SportbotError, ValueError):
@@ -95,88 +73,6 @@ class StartResult:
 
     started: bool
     message: str
-
-
-@dataclass
-class RetrainProgress:
-    """What the progress message shows, folded from the job's events."""
-
-    user_id: str
-    source: str
-    force: bool
-    job_id: str | None = None
-    epoch: int | None = None
-    n_epochs: int | None = None
-    status: str = "loading the training data"
-    outcome: str | None = None
-
-    def apply(self, message: str) -> None:
-        """Fold one job event's message in."""
-        if self.job_id is None:
-            found = _JOB_ID.search(message)
-            if found:
-                self.job_id = found.group(1)
-        epoch = _EPOCH.search(message)
-        if epoch:
-            self.epoch, self.n_epochs = int(epoch.group(1)), int(epoch.group(2))
-        first_line = message.strip().splitlines()[0] if message.strip() else ""
-        if first_line:
-            self.status = first_line[:200]
-
-    def text(self) -> str:
-        forced = ", forced" if self.force else ""
-        lines = [
-            f":gear: Retrain started by <@{self.user_id}> (source `{self.source}`{forced})",
-            f"Job: `{self.job_id}`" if self.job_id else "Job: not created yet",
-        ]
-        if self.n_epochs:
-            lines.append(f"Epoch {self.epoch}/{self.n_epochs}")
-        lines.append(self.outcome or f"Status: {self.status}")
-        return "\n".join(lines)
-
-
-@dataclass
-class Conversation:
-    """Where a retrain talks: the command's channel, or a DM with the admin when the bot can't post there."""
-
-    client: AsyncWebClient
-    channel: str
-    user_id: str
-    moved_to_dm: bool = False
-
-    async def post(self, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
-        """Post a message; return its ``ts``."""
-        try:
-            response = await self.client.chat_postMessage(
-                channel=self.channel, text=text, blocks=blocks
-            )
-        except SlackApiError as error:
-            if self.moved_to_dm or slack_error_code(error) not in FALLBACK_TO_DM_ERRORS:
-                raise
-            logger.info(
-                "cannot post in %s (%s); writing to the admin",
-                self.channel,
-                slack_error_code(error),
-            )
-            opened = await self.client.conversations_open(users=self.user_id)
-            self.channel = str(opened["channel"]["id"])
-            self.moved_to_dm = True
-            response = await self.client.chat_postMessage(
-                channel=self.channel, text=text, blocks=blocks
-            )
-        return str(response["ts"])
-
-    async def update(self, ts: str, text: str) -> None:
-        await self.client.chat_update(channel=self.channel, ts=ts, text=text)
-
-    async def upload(self, path: Path, title: str) -> None:
-        await self.client.files_upload_v2(
-            channel=self.channel,
-            file=str(path),
-            filename=path.name,
-            title=title,
-            request_file_info=False,
-        )
 
 
 class RetrainOrchestrator:
@@ -489,16 +385,7 @@ class RetrainOrchestrator:
             self._release_lock(owner)
 
     def _acquire_lock(self, owner: str) -> bool:
-        """Take the lock, also over from a holder that died on this host."""
-        store = self.services.store
-        taken = bool(store.acquire_lock(owner, stale_after=LOCK_STALE_AFTER))
-        if not taken:
-            holder = store.lock_owner()
-            if holder is not None and lock_holder_is_dead(holder):
-                logger.warning("the retrain lock's holder %s is gone; taking the lock over", holder)
-                store.release_lock(holder)
-                taken = bool(store.acquire_lock(owner, stale_after=LOCK_STALE_AFTER))
-        return taken
+        return acquire_retrain_lock(self.services.store, owner)
 
     def _busy_message(self) -> str:
         running = next(
@@ -583,97 +470,3 @@ class RetrainOrchestrator:
             await asyncio.to_thread(self.services.store.update_retrain, audit_id, **fields)
         except Exception:
             logger.exception("could not update retrain %s in the audit log", audit_id)
-
-
-def refresh_lock(store: Store, owner: str) -> bool:
-    """Mark the retrain lock as still held by ``owner`` now; False when ``owner`` lost it."""
-    with store.engine.begin() as connection:
-        result = connection.execute(
-            update(Lock)
-            .where(Lock.name == RETRAIN_LOCK, Lock.owner == owner)
-            .values(acquired_at=utcnow())
-        )
-    return bool(result.rowcount)
-
-
-def lock_owner_id(action: str) -> str:
-    """A lock owner naming this process: ``host:pid:action-random``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{action}-{uuid.uuid4().hex[:12]}"
-
-
-def lock_holder_is_dead(owner: str) -> bool:
-    """Whether a lock owner written by ``lock_owner_id`` is a process of this host that is gone.
-
-    A bot killed mid-retrain leaves its lock behind; on the same host its pid tells. Owners of
-    other hosts are never presumed dead here (the store takes over locks that are very old).
-    """
-    host, _, rest = owner.partition(":")
-    pid_text, _, _ = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def metric_value(metrics: Any, name: str) -> float | None:
-    """Read one metric off a mapping (a report's or a card's metrics) or an object; None if absent."""
-    if metrics is None:
-        return None
-    value = metrics.get(name) if isinstance(metrics, Mapping) else getattr(metrics, name, None)
-    return None if value is None else float(value)
-
-
-def metrics_message(
-    report: TrainingReport, previous_validation: Any = None
-) -> tuple[str, list[dict[str, Any]]]:
-    """The new model's metrics beside the current one's, as text and Block Kit."""
-    new_id = str(report.model_id)
-    old_id = str(report.previous_model_id) if report.previous_model_id else None
-    columns = {"validation": report.validation_metrics, "test": report.test_metrics}
-    old_columns = {"validation": previous_validation, "test": report.previous_test_metrics}
-    width = max(len(label) for label, _, _ in METRIC_ROWS)
-    rows = [f"{'':<{width}}  {'current':>9}  {'new':>9}"]
-    for label, split, name in METRIC_ROWS:
-        old = metric_value(old_columns[split], name)
-        new = metric_value(columns[split], name)
-        rows.append(f"{label:<{width}}  {_cell(old):>9}  {_cell(new):>9}")
-    verdict = "promoted" if report.promoted else "not promoted"
-    before = f"current: `{old_id}`" if old_id else "no model was serving before"
-    summary = (
-        f"*Retrain finished* (job `{report.job_id}`): `{new_id}` {verdict} ({report.reason})\n"
-        f"{before}; new: `{new_id}`"
-    )
-    table = "```\n" + "\n".join(rows) + "\n```"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": table}},
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Test metrics: the 20 Newsgroups test split, which no model trains on.",
-                }
-            ],
-        },
-    ]
-    return f"{summary}\n{table}", blocks
-
-
-def _cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
-def failure_text(error: BaseException) -> str:
-    """What went wrong talking to Slack, for the log (never a token or message text)."""
-    if isinstance(error, SlackApiError):
-        return slack_error_code(error)
-    return type(error).__name__

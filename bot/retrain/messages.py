@@ -1,0 +1,173 @@
+"""What a retrain says in Slack: the progress message, the metrics table, and where it posts them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.admin import slack_error_code
+
+if TYPE_CHECKING:
+    from training.pipeline import TrainingReport
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_TO_DM_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+"""Answers to ``chat.postMessage`` that mean "the bot cannot post here": the admin gets a DM."""
+
+METRIC_ROWS = (
+    ("validation accuracy", "validation", "accuracy"),
+    ("test accuracy", "test", "accuracy"),
+    ("test precision", "test", "precision"),
+    ("test recall", "test", "recall"),
+    ("test F1", "test", "f1"),
+    ("test AUROC", "test", "auroc"),
+    ("test AUPRC", "test", "auprc"),
+)
+_EPOCH = re.compile(r"\bepoch\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
+_JOB_ID = re.compile(r"\b(ftjob-[A-Za-z0-9]+)")
+
+
+@dataclass
+class RetrainProgress:
+    """What the progress message shows, folded from the job's events."""
+
+    user_id: str
+    source: str
+    force: bool
+    job_id: str | None = None
+    epoch: int | None = None
+    n_epochs: int | None = None
+    status: str = "loading the training data"
+    outcome: str | None = None
+
+    def apply(self, message: str) -> None:
+        """Fold one job event's message in."""
+        if self.job_id is None:
+            found = _JOB_ID.search(message)
+            if found:
+                self.job_id = found.group(1)
+        epoch = _EPOCH.search(message)
+        if epoch:
+            self.epoch, self.n_epochs = int(epoch.group(1)), int(epoch.group(2))
+        first_line = message.strip().splitlines()[0] if message.strip() else ""
+        if first_line:
+            self.status = first_line[:200]
+
+    def text(self) -> str:
+        forced = ", forced" if self.force else ""
+        lines = [
+            f":gear: Retrain started by <@{self.user_id}> (source `{self.source}`{forced})",
+            f"Job: `{self.job_id}`" if self.job_id else "Job: not created yet",
+        ]
+        if self.n_epochs:
+            lines.append(f"Epoch {self.epoch}/{self.n_epochs}")
+        lines.append(self.outcome or f"Status: {self.status}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Conversation:
+    """Where a retrain talks: the command's channel, or a DM with the admin when the bot can't post there."""
+
+    client: AsyncWebClient
+    channel: str
+    user_id: str
+    moved_to_dm: bool = False
+
+    async def post(self, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
+        """Post a message; return its ``ts``."""
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            if self.moved_to_dm or slack_error_code(error) not in FALLBACK_TO_DM_ERRORS:
+                raise
+            logger.info(
+                "cannot post in %s (%s); writing to the admin",
+                self.channel,
+                slack_error_code(error),
+            )
+            opened = await self.client.conversations_open(users=self.user_id)
+            self.channel = str(opened["channel"]["id"])
+            self.moved_to_dm = True
+            response = await self.client.chat_postMessage(
+                channel=self.channel, text=text, blocks=blocks
+            )
+        return str(response["ts"])
+
+    async def update(self, ts: str, text: str) -> None:
+        await self.client.chat_update(channel=self.channel, ts=ts, text=text)
+
+    async def upload(self, path: Path, title: str) -> None:
+        await self.client.files_upload_v2(
+            channel=self.channel,
+            file=str(path),
+            filename=path.name,
+            title=title,
+            request_file_info=False,
+        )
+
+
+def metric_value(metrics: Any, name: str) -> float | None:
+    """Read one metric off a mapping (a report's or a card's metrics) or an object; None if absent."""
+    if metrics is None:
+        return None
+    value = metrics.get(name) if isinstance(metrics, Mapping) else getattr(metrics, name, None)
+    return None if value is None else float(value)
+
+
+def metrics_message(
+    report: TrainingReport, previous_validation: Any = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The new model's metrics beside the current one's, as text and Block Kit."""
+    new_id = str(report.model_id)
+    old_id = str(report.previous_model_id) if report.previous_model_id else None
+    columns = {"validation": report.validation_metrics, "test": report.test_metrics}
+    old_columns = {"validation": previous_validation, "test": report.previous_test_metrics}
+    width = max(len(label) for label, _, _ in METRIC_ROWS)
+    rows = [f"{'':<{width}}  {'current':>9}  {'new':>9}"]
+    for label, split, name in METRIC_ROWS:
+        old = metric_value(old_columns[split], name)
+        new = metric_value(columns[split], name)
+        rows.append(f"{label:<{width}}  {_cell(old):>9}  {_cell(new):>9}")
+    verdict = "promoted" if report.promoted else "not promoted"
+    before = f"current: `{old_id}`" if old_id else "no model was serving before"
+    summary = (
+        f"*Retrain finished* (job `{report.job_id}`): `{new_id}` {verdict} ({report.reason})\n"
+        f"{before}; new: `{new_id}`"
+    )
+    table = "```\n" + "\n".join(rows) + "\n```"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": table}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Test metrics: the 20 Newsgroups test split, which no model trains on.",
+                }
+            ],
+        },
+    ]
+    return f"{summary}\n{table}", blocks
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def failure_text(error: BaseException) -> str:
+    """What went wrong talking to Slack, for the log (never a token or message text)."""
+    if isinstance(error, SlackApiError):
+        return slack_error_code(error)
+    return type(error).__name__
