@@ -284,6 +284,20 @@ async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
     assert lock_times[-1] > lock_times[0]  # the lock was kept fresh while it trained
 
 
+async def test_a_rollback_with_nothing_to_go_back_to_says_why(
+    services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    before = registry_of(services).current_id()
+    result = await RetrainOrchestrator(services).rollback(ADMIN, CHANNEL, client)
+    assert not result.started
+    assert result.message.startswith("Rollback failed: There is nothing to roll back to")
+    assert registry_of(services).current_id() == before
+    record = services.store.recent_retrains(1)[0]
+    assert (record.source, record.status) == ("rollback", "failed")
+    assert services.store.lock_owner() is None
+    assert slack_api.calls == []
+
+
 async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
     services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
 ) -> None:
