@@ -106,7 +106,7 @@ class RetrainOrchestrator:
     # -- audit ---------------------------------------------------------------------------------
 
     async def record_refusal(self, user_id: str, source: str, reason: str) -> None:
-        """Put a refused attempt (not an admin, bad arguments…) in the audit log."""
+        """Put a refused attempt (the user is not an admin) in the audit log."""
         await self._audit(user_id, source, "refused", message=reason)
 
     # -- retrain -------------------------------------------------------------------------------
