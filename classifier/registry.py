@@ -211,8 +211,14 @@ class ModelRegistry:
         return card
 
     def promote(self, model_id: str) -> None:
-        """Make a registered model current; the previous one is remembered for ``rollback``."""
-        self.card(model_id)
+        """Make a registered model current; the previous one is remembered for ``rollback``.
+
+        A model whose file does not match the sha256 on its card is refused (``ModelFileError``).
+        """
+        card = self.card(model_id)
+        path = self.model_dir(model_id) / MODEL_FILE
+        if path.is_file():
+            _check_sha256(model_id, card, path)
         with self._locked():
             pointer = self._read_pointer()
             if pointer.get("current") != model_id:
@@ -252,11 +258,7 @@ class ModelRegistry:
                 f"Model '{model_id}' has no {MODEL_FILE} (provider {card.provider!r}): "
                 "it cannot run on the local engine."
             )
-        if card.sha256 is None or _sha256(path) != card.sha256:
-            raise ModelFileError(
-                f"The file of model '{model_id}' ({path}) does not match the sha256 on its card: "
-                "it was changed or corrupted. Promote another model or train a new one."
-            )
+        _check_sha256(model_id, card, path)
         from skops.io import load
         from skops.io.exceptions import UntrustedTypesFoundException
 
@@ -328,6 +330,14 @@ class ModelRegistry:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+
+
+def _check_sha256(model_id: str, card: ModelCard, path: Path) -> None:
+    if card.sha256 is None or _sha256(path) != card.sha256:
+        raise ModelFileError(
+            f"The file of model '{model_id}' ({path}) does not match the sha256 on its card: "
+            "it was changed or corrupted. Promote another model or train a new one."
+        )
 
 
 def _sha256(path: Path) -> str:
