@@ -175,3 +175,31 @@ def test_card_round_trips_and_ignores_unknown_keys() -> None:
         remote_model="ft:babbage-002:org::abc",
     )
     assert ModelCard.from_dict({**card.to_dict(), "future_field": 1}) == card
+
+
+def test_concurrent_promotes_from_several_processes_keep_a_whole_history(registry) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    a = registry.register(_card(registry))
+    b = registry.register(_card(registry))
+    code = (
+        "import sys; from pathlib import Path; from classifier.registry import ModelRegistry\n"
+        "r = ModelRegistry(Path(sys.argv[1]))\n"
+        "for _ in range(25):\n"
+        "    r.promote(sys.argv[2]); r.promote(sys.argv[3])\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(registry.home), x, y], cwd=ROOT)
+        for x, y in ((a.id, b.id), (b.id, a.id))
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    pointer = json.loads((registry.home / "current.json").read_text())
+    assert pointer["current"] in (a.id, b.id)
+    # every promote that changed the current model pushed exactly one id, none was lost
+    history = pointer["history"]
+    assert set(history) <= {a.id, b.id}
+    assert all(x != y for x, y in zip(history, [*history[1:], pointer["current"]], strict=True))
+    assert [p.name for p in registry.home.iterdir() if p.name.endswith(".tmp")] == []
