@@ -1,9 +1,10 @@
 """``SportEngine``: the local text classifier behind the local completion backend.
 
-A multinomial logistic regression over sublinear TF-IDF features of words, word pairs and tagged
-Usenet header words, trained the way a fine-tune is: real epochs over shuffled mini-batches with
-Adam updates, a callback after every step. Features are optionally scaled by how strongly each
-one separates the classes in the training counts (naive-Bayes log-count ratios, as in NB-SVM).
+A multinomial logistic regression (any number of labels) over sublinear TF-IDF features of words
+(optionally word pairs) and tagged Usenet header words, trained the way a fine-tune is: real
+epochs over shuffled mini-batches with Adam updates, a callback after every step. Each feature is
+scaled by how strongly it separates the classes in the training counts (naive-Bayes log-count
+ratios, as in NB-SVM). Defaults chosen by cross-validation: benchmarks/engine_selection.py.
 
 Inference does not go through scikit-learn or scipy (only numpy is imported): per text the
 tokenizer is a lowercase, one ``str.translate`` and a ``split``, features are one
@@ -224,6 +225,8 @@ class SportEngine:
             raise ValueError(f"training needs at least two labels, got only {classes!r}")
         if self.n_epochs < 1 or self.batch_size < 1:
             raise ValueError("n_epochs and batch_size must be at least 1")
+        if self.headers not in ("tagged", "plain") or self.ngram_max not in (1, 2):
+            raise ValueError("headers must be 'tagged' or 'plain' and ngram_max 1 or 2")
         self.classes_ = classes
         y = np.array([classes.index(str(label)) for label in labels], dtype=np.intp)
         term_lists = [self._terms(text) for text in texts]
