@@ -46,7 +46,7 @@ def test_default_engine_generalises_to_the_held_out_validation_rows(
     trained_engine, valid_rows
 ) -> None:
     assert trained_engine.n_epochs == 4
-    assert _accuracy(trained_engine, *valid_rows) >= 0.98
+    assert _accuracy(trained_engine, *valid_rows) >= 0.975
 
 
 def test_log_probabilities_are_normalised_per_text(trained_engine, valid_rows) -> None:
