@@ -120,3 +120,216 @@ async def test_an_interaction_with_a_broken_payload_is_refused(slack: SlackSende
     async with http.post(slack.url, data=body, headers=headers) as response:
         status = response.status
     assert status == 400
+
+
+# -- more of the corpus (issue 6 room) ----------------------------------------------------------
+
+BASEBALL = "The shortstop hit a grand slam home run and the pitcher struck out the side."
+
+TEXTS_WITH_ODD_CODE_POINTS = {
+    "lone high surrogate": "Power play goal in overtime \ud83c by the goalie",
+    "lone low surrogate": "\udfd2 the goalie stopped the slapshot in overtime",
+    "replacement chars": "Power play goal \ufffd\ufffd in overtime, the goalie \ufffd",
+    "zero-width and bidi controls": "Power\u200b play\u200d goal\u202e in overtime\u2066",
+    "combining marks": "Po\u0301wer pla\u0308y goal in o\u0303vertime",
+    "only control bytes": "\x01\x02\x1b[31m\x7f",
+    "nul only": "\x00\x00\x00",
+}
+
+
+async def serves_still(slack: SlackSender, slack_api: SlackAPIStandIn) -> None:
+    """The bot keeps answering: a plain sport message still gets its reaction."""
+    before = len(slack_api.added_reactions)
+    event = message_event(BASEBALL)
+    assert (await slack.event(event)).status == 200
+    await slack_api.wait_for("reactions.add", len(slack_api.calls_to("reactions.add")) + 1)
+    assert slack_api.added_reactions[before:] == [("C0GENERAL", event["ts"], "baseball")]
+
+
+@pytest.mark.parametrize("name", sorted(TEXTS_WITH_ODD_CODE_POINTS))
+async def test_odd_code_points_in_events_commands_shortcuts_and_feedback(
+    slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot, errors: list, name: str
+) -> None:
+    from bot.blocks import FEEDBACK_RIGHT, FeedbackValue
+    from tests.support.slack_signing import block_action_payload, message_shortcut_payload
+
+    text = TEXTS_WITH_ODD_CODE_POINTS[name]
+    # JSON escapes them (\u0000, \ud83c) exactly as Slack's JSON would carry them.
+    assert (await slack.event(message_event(text))).status == 200
+    shortcut = message_shortcut_payload(text, response_url=slack_api.response_url("sc"))
+    assert (await slack.interaction(shortcut)).status == 200
+    await slack_api.wait_for("response_url")
+    value = FeedbackValue(text=text, predicted="hockey", model="m", label="hockey").encode()
+    click = block_action_payload(
+        {"type": "button", "action_id": FEEDBACK_RIGHT, "value": value},
+        response_url=slack_api.response_url("fb"),
+    )
+    assert (await slack.interaction(click)).status == 200
+    await slack_api.settle()
+    assert error_records(errors) == []
+    await serves_still(slack, slack_api)
+    stored = bot.services.store.feedback_examples()
+    assert len(stored) <= 1  # stored (made storable) or refused, never an error
+    for example in stored:
+        assert "\x00" not in example.text
+        assert not any(0xD800 <= ord(ch) <= 0xDFFF for ch in example.text)
+
+
+@pytest.mark.parametrize(
+    "form_text",
+    [b"%FF%FE%FD", b"Power+play+%ED%A0%BD+goal", b"%00%00goal", b"%C3", b"a" * 20000],
+    ids=["invalid-utf8", "encoded-surrogate", "nul", "truncated-sequence", "20k-chars"],
+)
+async def test_commands_with_raw_bad_bytes_in_the_form(
+    slack: SlackSender, slack_api: SlackAPIStandIn, errors: list, form_text: bytes
+) -> None:
+    body = (
+        b"command=%2Fsport&user_id=U0USER01&channel_id=C0GENERAL&team_id=T0001"
+        b"&response_url=" + slack_api.response_url().encode() + b"&text=" + form_text
+    )
+    reply = await slack.post(body, "application/x-www-form-urlencoded")
+    assert reply.status in (200, 400)
+    await slack_api.settle()
+    assert error_records(errors) == []
+    await serves_still(slack, slack_api)
+
+
+def file_share(text: str) -> dict:
+    return message_event(
+        text,
+        subtype="file_share",
+        files=[{"id": "F0001", "name": "scores.png", "mimetype": "image/png", "size": 1234}],
+        upload=False,
+    )
+
+
+def message_changed(text: str) -> dict:
+    inner = message_event(text)
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": "C0GENERAL",
+        "channel_type": "channel",
+        "ts": inner["ts"] + "1",
+        "event_ts": inner["ts"] + "1",
+        "message": {**inner, "edited": {"user": "U0USER01", "ts": inner["ts"] + "1"}},
+        "previous_message": {**inner, "text": "typo"},
+    }
+
+
+def message_deleted(text: str) -> dict:
+    inner = message_event(text)
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": "C0GENERAL",
+        "channel_type": "channel",
+        "ts": inner["ts"] + "2",
+        "deleted_ts": inner["ts"],
+        "event_ts": inner["ts"] + "2",
+        "previous_message": inner,
+    }
+
+
+async def test_message_subtypes_as_slack_sends_them(
+    slack: SlackSender, slack_api: SlackAPIStandIn, errors: list
+) -> None:
+    tagged = [
+        file_share(HOCKEY),
+        message_event(HOCKEY, subtype="thread_broadcast", thread_ts="1700000000.000001", root={}),
+        message_event(HOCKEY, thread_ts="1700000000.000001"),  # a plain reply in a thread
+    ]
+    untagged = [
+        file_share(""),
+        message_changed(HOCKEY),
+        message_deleted(HOCKEY),
+        message_event(HOCKEY, subtype="channel_join"),
+        message_event(HOCKEY, subtype="bot_message", bot_id="B0OTHER"),
+        message_event(HOCKEY, subtype="me_message"),
+        message_event(HOCKEY, channel_type="im", channel="D0USER01"),
+    ]
+    for event in tagged + untagged:
+        assert (await slack.event(event)).status == 200
+    await slack_api.wait_for("reactions.add", len(tagged))
+    await slack_api.settle()
+    assert sorted(ts for _c, ts, _n in slack_api.added_reactions) == sorted(
+        event["ts"] for event in tagged
+    )
+    assert error_records(errors) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "message"},
+        {"type": "message", "text": 12345, "user": "U1", "channel": "C1", "ts": "1.1"},
+        {"type": "message", "text": ["a", "list"], "user": "U1", "channel": "C1", "ts": "1.2"},
+        {"type": "message", "text": {"an": "object"}, "user": "U1", "channel": "C1", "ts": "1.3"},
+        {"type": "message", "text": None, "user": "U1", "channel": "C1", "ts": "1.4"},
+        {"type": "message", "text": HOCKEY, "user": {"id": "U1"}, "channel": "C1", "ts": "1.5"},
+        {"type": "message", "text": HOCKEY, "user": "U1", "channel": ["C1"], "ts": "1.6"},
+        {"type": "message", "text": HOCKEY, "user": "U1", "channel": "C1", "ts": 1.7},
+        {
+            "type": "message",
+            "text": HOCKEY,
+            "user": "U1",
+            "channel": "C1",
+            "ts": "1.8",
+            "subtype": 7,
+        },
+        {"type": "app_home_opened", "user": None, "tab": "home"},
+        {"type": "app_home_opened", "user": ["U1"], "tab": "home"},
+        {"type": "no_such_event", "x": 1},
+        {},
+    ],
+    ids=lambda event: json.dumps(event)[:60],
+)
+async def test_malformed_events_do_not_crash_the_bot(
+    slack: SlackSender, slack_api: SlackAPIStandIn, event: dict
+) -> None:
+    reply = await slack.event(event)
+    assert reply.status in (200, 400, 404)
+    await slack_api.settle()
+    await serves_still(slack, slack_api)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "block_actions", "actions": "not a list", "user": {"id": "U1"}},
+        {"type": "block_actions", "actions": [{"action_id": "feedback_right"}], "user": "U1"},
+        {"type": "block_actions", "actions": [{"action_id": "feedback_right", "value": 5}]},
+        {"type": "message_action", "callback_id": "classify_sport", "message": "not an object"},
+        {"type": "message_action", "callback_id": "classify_sport"},
+        {"type": "view_submission", "view": {}},
+        {"type": "shortcut"},
+        [],
+        "a string",
+    ],
+    ids=lambda payload: json.dumps(payload)[:60],
+)
+async def test_malformed_interactions_do_not_crash_the_bot(
+    slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot, http, payload: object
+) -> None:
+    from urllib.parse import urlencode
+
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = signed_headers(SIGNING_SECRET, body, "application/x-www-form-urlencoded")
+    async with http.post(slack.url, data=body, headers=headers) as response:
+        assert response.status in (200, 400, 404)
+    await slack_api.settle()
+    assert bot.services.store.feedback_count() == 0
+    await serves_still(slack, slack_api)
+
+
+async def test_a_body_over_the_size_limit_is_refused_and_the_bot_carries_on(
+    slack: SlackSender, slack_api: SlackAPIStandIn, http
+) -> None:
+    event = message_event(HOCKEY * 40000)  # ~3 MB of JSON
+    body = json.dumps({"type": "event_callback", "event_id": "Ev1", "event": event}).encode()
+    headers = signed_headers(SIGNING_SECRET, body, "application/json")
+    async with http.post(slack.url, data=body, headers=headers) as response:
+        assert response.status == 413
+    await serves_still(slack, slack_api)

@@ -104,6 +104,9 @@ def test_store_round_trips_on_postgres(postgres_url: str) -> None:  # noqa: F811
         [example] = store.feedback_examples()
         assert example.text == "Überzahl-Tor in der Verlängerung 🏒"
         assert example.created_at.tzinfo is not None
+        # Text PostgreSQL refuses as such (NUL, a lone surrogate from JSON's \ud83c) is stored.
+        store.add_feedback("Power\x00play goal \ud83c", "hockey", USER, "m\x00", "baseball")
+        assert store.feedback_examples()[-1].text == "Powerplay goal \ufffd"
         audit = store.record_retrain(ADMIN, "all", "running")
         assert store.fail_unfinished_retrains("the bot stopped") == 1
         assert store.get_retrain(audit).status == "failed"
