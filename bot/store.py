@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -272,11 +273,13 @@ class Store:
     ) -> int:
         with self._session() as session:
             row = Feedback(
-                text=text,
-                label=label,
-                user_id=user_id,
-                model=model,
-                predicted_label=predicted_label,
+                text=storable_text(text),
+                label=storable_text(label),
+                user_id=storable_text(user_id),
+                model=storable_text(model) if model is not None else None,
+                predicted_label=(
+                    storable_text(predicted_label) if predicted_label is not None else None
+                ),
             )
             session.add(row)
             session.flush()
@@ -447,6 +450,15 @@ class Store:
     def lock_owner(self, name: str = RETRAIN_LOCK) -> str | None:
         with self._session() as session:
             return session.scalar(select(Lock.owner).where(Lock.name == name))
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """Text every database can hold: lone surrogates (JSON's ``\\ud83c``) become U+FFFD and NUL
+    characters are dropped (SQLite refuses the first, PostgreSQL both)."""
+    return _LONE_SURROGATE.sub("\ufffd", text).replace("\x00", "")
 
 
 def _record(row: RetrainAudit) -> RetrainRecord:
