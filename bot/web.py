@@ -44,6 +44,9 @@ def _readable(body: object) -> bool:
     """Whether a parsed body has the shape Bolt expects (an object; its event an object)."""
     if not isinstance(body, dict):
         return False
+    actions = body.get("actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        return False  # Bolt indexes into them and would answer 500
     return all(
         key not in body or isinstance(body[key], dict) for key in ("event", "view", "message")
     )
