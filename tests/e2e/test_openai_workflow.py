@@ -34,14 +34,6 @@ from tests.support.sportbot_serve import API_KEY, HOCKEY_TWEET, TRAIN, VALID, ht
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-ENGINE_MISREADS_THE_TWEET = pytest.mark.xfail(
-    strict=False,
-    reason="the committed local engine, trained on the 948 prepared rows, reads the notebook's "
-    "hockey tweet as baseball (p=0.72); the engine room's base model (in progress) reads it as "
-    "hockey: remove this mark once that lands",
-)
-
-
 @dataclass
 class Serve:
     base_url: str
@@ -152,7 +144,6 @@ def test_the_result_file_has_the_classification_accuracy(workflow: Workflow) -> 
     assert accuracies[-1] >= 0.9  # the 238 held-out validation rows
 
 
-@ENGINE_MISREADS_THE_TWEET
 def test_the_hockey_tweet_comes_back_hockey_with_baseball_listed(
     serve: Serve, workflow: Workflow
 ) -> None:
