@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -50,14 +51,26 @@ class AsyncRepeatableTimeoutRetryHandler(AsyncRetryHandler):
         return isinstance(error, TimeoutError) and method in REPEATABLE_METHODS
 
 
-def build_web_client(services: Services) -> AsyncWebClient:
-    """A Web API client on ``SLACK_API_URL`` that waits out 429s and retries 5xx and drops."""
+def web_api_session() -> aiohttp.ClientSession:
+    """One pool of kept-alive connections for every Web API call; make it on the running loop
+    and close it at exit. Without it slack_sdk opens a new aiohttp session, so a new connection
+    (TCP, and TLS to slack.com), for each call and closes it after the answer."""
+    # slack_sdk gives a session of its own this timeout; with ours it passes none per call.
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT_SECONDS))
+
+
+def build_web_client(
+    services: Services, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """A Web API client on ``SLACK_API_URL`` that waits out 429s and retries 5xx and drops;
+    its calls go through ``session`` when given (see ``web_api_session``)."""
     settings = services.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=WEB_API_TIMEOUT_SECONDS,
+        session=session,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
@@ -67,12 +80,13 @@ def build_web_client(services: Services) -> AsyncWebClient:
     )
 
 
-def build_app(services: Services) -> AsyncApp:
-    """The app with every listener registered; serve it over HTTP or Socket Mode."""
+def build_app(services: Services, session: aiohttp.ClientSession | None = None) -> AsyncApp:
+    """The app with every listener registered; serve it over HTTP or Socket Mode. Bolt's
+    per-request clients share ``session`` (``web_api_session``) with the app's client."""
     settings = services.settings
     secret = settings.slack_signing_secret
     app = AsyncApp(
-        client=build_web_client(services),
+        client=build_web_client(services, session),
         signing_secret=secret.get_secret_value() if secret else "",
         # Socket Mode requests are not signed; HTTP ones always are.
         request_verification_enabled=not settings.socket_mode or secret is not None,

@@ -17,6 +17,8 @@ from dotenv import load_dotenv
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+
     from bot.services import Services
 
 EVENT_MEMORY = timedelta(days=1)
@@ -96,10 +98,17 @@ def train_default_model(home: Path) -> str:
 
 async def serve(services: Services) -> None:
     """Serve until SIGINT/SIGTERM."""
-    from bot.app import build_app
+    from bot.app import build_app, web_api_session
 
+    session = web_api_session()
+    try:
+        await _serve(services, build_app(services, session))
+    finally:
+        await session.close()
+
+
+async def _serve(services: Services, app: AsyncApp) -> None:
     settings = services.settings
-    app = build_app(services)
     housekeeping = asyncio.create_task(forget_old_events(services))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -34,6 +34,8 @@ class Call:
     args: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    peer: tuple[str, int] | None = None
+    """The caller's address and port: calls over one kept-alive connection share it."""
 
 
 @dataclass
@@ -191,7 +193,8 @@ class SlackAPIStandIn:
             token = auth.removeprefix("Bearer ")
         elif "token" in args:
             token = args.pop("token")
-        self._record(Call(method, args, token))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self._record(Call(method, args, token, peer=tuple(peer[:2]) if peer else None))
         scripted = self._scripted(method)
         if scripted is not None:
             headers = {}
