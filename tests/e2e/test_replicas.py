@@ -48,7 +48,10 @@ def race(workers: int, work) -> list:
 
     def run(i: int) -> None:
         barrier.wait()
-        results[i] = work(i)
+        try:
+            results[i] = work(i)
+        except Exception as error:  # reported as the result
+            results[i] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
     for thread in threads:
@@ -56,6 +59,20 @@ def race(workers: int, work) -> list:
     for thread in threads:
         thread.join(30)
     return results
+
+
+def test_replicas_starting_together_on_an_empty_database_all_start(
+    postgres_url: str,  # noqa: F811
+) -> None:
+    """Each replica creates the missing tables at start; two doing it at once must not fail."""
+    stores = race(4, lambda _i: Store.open(postgres_url))
+    try:
+        assert all(isinstance(store, Store) for store in stores)
+        assert stores[0].claim_event("Ev1") and not stores[3].claim_event("Ev1")
+    finally:
+        for store in stores:
+            if isinstance(store, Store):
+                store.close()
 
 
 def test_event_claims_on_postgres_have_one_winner(postgres_url: str) -> None:  # noqa: F811
