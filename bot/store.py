@@ -40,6 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import text as text_clause
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -196,7 +197,7 @@ class Store:
         engine = create_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(engine)
+        _create_tables(engine)
         return cls(engine)
 
     def close(self) -> None:
@@ -450,6 +451,21 @@ class Store:
     def lock_owner(self, name: str = RETRAIN_LOCK) -> str | None:
         with self._session() as session:
             return session.scalar(select(Lock.owner).where(Lock.name == name))
+
+
+SCHEMA_LOCK_KEY = 0x5B0B07
+"""PostgreSQL advisory lock taken while creating the tables (replicas starting together)."""
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create missing tables. On PostgreSQL under an advisory lock, in one transaction: two
+    replicas starting at once on an empty database would both CREATE TABLE and one would fail."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text_clause("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+            )
+        Base.metadata.create_all(connection)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
