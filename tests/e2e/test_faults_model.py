@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from classifier.errors import ModelFileError
+from classifier.errors import ModelFileError, UnknownModelError
 from classifier.registry import MODEL_FILE, ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.e2e.test_security import copy_model
@@ -183,3 +183,27 @@ async def test_the_openai_api_down_the_local_fallback_answers_and_tags(
             server.stop()
     assert "sk-test-not-a-real-key" not in bot.log()
     assert BASEBALL not in bot.log()
+
+
+async def test_half_written_models_are_never_listed_promoted_or_served(
+    slack: SlackSender, bot: RunningBot, model_home: Path
+) -> None:
+    """What a crash while registering leaves (a staging folder; a folder without its card, as a
+    torn copy onto shared storage would) is invisible: not listed, not promotable, not served."""
+    registry = ModelRegistry(model_home)
+    good = registry.current_id()
+    assert good is not None
+    source = registry.model_dir(good)
+    staging = registry.models_dir / ".staging-sportbot-half-20260101-000000-aaaa-1234"
+    staging.mkdir()
+    (staging / MODEL_FILE).write_bytes((source / MODEL_FILE).read_bytes()[:1000])
+    torn = registry.models_dir / "sportbot-torn-20260101-000000-bbbb"
+    torn.mkdir()
+    (torn / MODEL_FILE).write_bytes((source / MODEL_FILE).read_bytes())
+    assert [card.id for card in registry.list_models()] == [good]
+    for name in (staging.name, torn.name):
+        with pytest.raises(UnknownModelError):
+            registry.promote(name)
+    assert registry.current_id() == good
+    reply = await slack.command("/sport", BASEBALL)
+    assert f"`{good}`" in answer_model(reply.json())
