@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_model(settings)
     from bot.services import build_services
 
-    services = build_services(settings)
+    services = build_services(settings, load_in_child=True)
     services.classifiers.reload()
     print(f"sportbot: serving model {services.classifiers.model_id}", file=sys.stderr)
     try:
