@@ -15,7 +15,12 @@ At the end it reports:
   (``--warmup`` seconds) to the end, and the largest sample after warm-up;
 - latency from sending the event to the stand-in receiving ``reactions.add`` (p50/p99).
 
+With ``--replicas N --database postgres`` N bot processes share one throwaway PostgreSQL server
+(``tests/support/postgres.py``) and one ``SPORTBOT_HOME``; new events go to the replicas in turn
+and every redelivery goes to a replica other than the one that got the event first.
+
     .venv/bin/python benchmarks/soak.py [--duration 600] [--rate 100] [--warmup 60] [--json]
+    .venv/bin/python benchmarks/soak.py --replicas 2 --database postgres [...]
 """
 
 from __future__ import annotations
@@ -69,27 +74,44 @@ async def soak(args: argparse.Namespace) -> dict:
     corpus = texts_and_tags(home)
     api = SlackAPIStandIn()
     await api.start()
-    bot = BotProcess.spawn(
-        work / "run",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=api.base_url,
-        SPORTBOT_HOME=str(home),
-    )
+    database: dict[str, str] = {}
+    postgres = None
+    if args.database == "postgres":
+        from tests.support.postgres import find_bin_dir, start_postgres
+
+        bin_dir = find_bin_dir()
+        if bin_dir is None:
+            raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+        postgres = start_postgres(bin_dir)
+        database["DATABASE_URL"] = postgres.new_database("soak")
+    bots = [
+        BotProcess.spawn(
+            work / f"run-{n}",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=api.base_url,
+            SPORTBOT_HOME=str(home),
+            **database,
+        )
+        for n in range(args.replicas)
+    ]
     sent_at: dict[str, float] = {}
     expected: dict[str, str] = {}
     statuses: collections.Counter[int] = collections.Counter()
     failures: collections.Counter[str] = collections.Counter()
-    rss: list[tuple[float, int]] = []
+    rss: list[tuple[float, list[int]]] = []
     redeliveries = 0
     try:
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as http:
-            await bot.wait_healthy(http)
-            slack = SlackSender(bot.events_url, SIGNING_SECRET, http)
+            for bot in bots:
+                await bot.wait_healthy(http)
+            senders = [SlackSender(bot.events_url, SIGNING_SECRET, http) for bot in bots]
             tasks: set[asyncio.Task[None]] = set()
 
-            async def send(event: dict, event_id: str, retry_num: int | None) -> None:
+            async def send(
+                slack: SlackSender, event: dict, event_id: str, retry_num: int | None
+            ) -> None:
                 try:
                     reply = await slack.event(event, event_id=event_id, retry_num=retry_num)
                     statuses[reply.status] += 1
@@ -99,7 +121,7 @@ async def soak(args: argparse.Namespace) -> dict:
             start = time.monotonic()
             next_sample = start
             total = int(args.duration * args.rate)
-            recent: collections.deque[tuple[dict, str]] = collections.deque(maxlen=200)
+            recent: collections.deque[tuple[dict, str, int]] = collections.deque(maxlen=200)
             for i in range(total):
                 due = start + i / args.rate
                 delay = due - time.monotonic()
@@ -107,21 +129,24 @@ async def soak(args: argparse.Namespace) -> dict:
                     await asyncio.sleep(delay)
                 now = time.monotonic()
                 if now >= next_sample:
-                    rss.append((now - start, bot.rss_bytes()))
+                    rss.append((now - start, [bot.rss_bytes() for bot in bots]))
                     next_sample += args.sample
                 if recent and i % args.redeliver_every == 0:
-                    event, event_id = recent[len(recent) // 2]
+                    # Slack redelivers; behind a load balancer it lands on another replica.
+                    event, event_id, first = recent[len(recent) // 2]
+                    target = (first + 1) % len(bots)
                     retry = 1
                     redeliveries += 1
                 else:
+                    target = i % len(bots)
                     text, tag = corpus[i % len(corpus)]
                     event = message_event(text, channel=f"C{i % 7:08d}")
                     event_id, retry = new_event_id(), None
                     sent_at[event["ts"]] = now
                     if tag is not None:
                         expected[event["ts"]] = emoji_for(tag)
-                    recent.append((event, event_id))
-                task = asyncio.create_task(send(event, event_id, retry))
+                    recent.append((event, event_id, target))
+                task = asyncio.create_task(send(senders[target], event, event_id, retry))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             sending = time.monotonic() - start
@@ -130,10 +155,12 @@ async def soak(args: argparse.Namespace) -> dict:
             while len(api.added_reactions) < len(expected) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)
             await api.settle(1.0)
-            rss.append((time.monotonic() - start, bot.rss_bytes()))
+            rss.append((time.monotonic() - start, [bot.rss_bytes() for bot in bots]))
     finally:
-        exit_code = bot.stop()
+        exit_codes = [bot.stop() for bot in bots]
         await api.stop()
+        if postgres is not None:
+            postgres.stop()
     calls = collections.Counter(
         str(call.args.get("timestamp")) for call in api.calls_to("reactions.add")
     )
@@ -142,8 +169,10 @@ async def soak(args: argparse.Namespace) -> dict:
     for call in api.calls_to("reactions.add"):
         first_call.setdefault(str(call.args.get("timestamp")), call.at)
     latencies = sorted((first_call[ts] - sent_at[ts]) * 1000 for ts in first_call if ts in sent_at)
-    warm = [value for at, value in rss if at >= args.warmup]
-    base = warm[0] if warm else rss[0][1]
+    growth = []
+    for n in range(len(bots)):
+        warm = [values[n] for at, values in rss if at >= args.warmup] or [rss[0][1][n]]
+        growth.append((warm[0], max(warm), rss[-1][1][n]))
     result = {
         "duration_s": args.duration,
         "rate_per_s": args.rate,
@@ -167,12 +196,16 @@ async def soak(args: argparse.Namespace) -> dict:
         "latency_ms_p99": round(latencies[int(0.99 * (len(latencies) - 1))], 2)
         if latencies
         else None,
-        "rss_mb_after_warmup": round(base / 2**20, 1),
-        "rss_mb_max_after_warmup": round(max(warm or [base]) / 2**20, 1),
-        "rss_mb_end": round(rss[-1][1] / 2**20, 1),
-        "rss_growth_after_warmup_pct": round(100 * (max(warm or [base]) - base) / base, 1),
-        "rss_samples_mb": [[round(at), round(value / 2**20, 1)] for at, value in rss],
-        "bot_exit_code": exit_code,
+        "replicas": len(bots),
+        "database": args.database,
+        "rss_mb_after_warmup": [round(g[0] / 2**20, 1) for g in growth],
+        "rss_mb_max_after_warmup": [round(g[1] / 2**20, 1) for g in growth],
+        "rss_mb_end": [round(g[2] / 2**20, 1) for g in growth],
+        "rss_growth_after_warmup_pct": max(round(100 * (g[1] - g[0]) / g[0], 1) for g in growth),
+        "rss_samples_mb": [
+            [round(at), [round(v / 2**20, 1) for v in values]] for at, values in rss
+        ],
+        "bot_exit_codes": exit_codes,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
     shutil.rmtree(work, ignore_errors=True)
@@ -189,9 +222,20 @@ def main() -> int:
         "--redeliver-every", type=int, default=20, help="every Nth event is a redelivery (20)"
     )
     parser.add_argument("--home", type=Path, help="a SPORTBOT_HOME to copy (default: train one)")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="bot processes sharing one database and home (1)"
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store: SQLite under SPORTBOT_HOME, or a throwaway local PostgreSQL server",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
     args.warmup = min(args.warmup, args.duration / 2)
+    if args.replicas > 1 and args.database != "postgres":
+        parser.error("several replicas need --database postgres")
     result = asyncio.run(soak(args))
     if args.json:
         print(json.dumps(result, indent=2))
