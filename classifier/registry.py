@@ -34,6 +34,7 @@ from classifier.errors import ModelFileError, NoModelError, UnknownModelError
 
 if TYPE_CHECKING:
     from classifier.engine import SportEngine
+    from classifier.gated_model import GatedSportModel
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ CARD_FILE = "card.json"
 POINTER_FILE = "current.json"
 STAGING_PREFIX = ".staging-"
 
-TRUSTED_TYPES = ["classifier.engine.SportEngine"]
-"""The only non-default type a model file may hold; skops refuses anything else."""
+TRUSTED_TYPES = ["classifier.engine.SportEngine", "classifier.gated_model.GatedSportModel"]
+"""The only non-default types a model file may hold; skops refuses anything else."""
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
@@ -168,7 +169,7 @@ class ModelRegistry:
     def register(
         self,
         card: ModelCard,
-        engine: SportEngine | None = None,
+        engine: SportEngine | GatedSportModel | None = None,
         files: Mapping[str, Path] | None = None,
         make_current: bool | None = None,
     ) -> ModelCard:
@@ -246,7 +247,7 @@ class ModelRegistry:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def load_engine(self, model_id: str) -> SportEngine:
+    def load_engine(self, model_id: str) -> SportEngine | GatedSportModel:
         """Load a model's engine, after checking the file against the sha256 on its card.
 
         skops loads it with ``TRUSTED_TYPES`` only: a file holding any other type is refused.
@@ -263,9 +264,12 @@ class ModelRegistry:
         from skops.io.exceptions import UntrustedTypesFoundException
 
         from classifier.engine import SportEngine
+        from classifier.gated_model import GatedSportModel
 
         try:
             engine = load(path, trusted=TRUSTED_TYPES)
+        except ModelFileError:  # e.g. the shipped base model it was trained on is not this one
+            raise
         except UntrustedTypesFoundException as exc:
             raise ModelFileError(
                 f"The file of model '{model_id}' holds types that are not trusted ({exc}); "
@@ -275,7 +279,7 @@ class ModelRegistry:
             raise ModelFileError(
                 f"The file of model '{model_id}' ({path}) cannot be read: {exc}"
             ) from exc
-        if not isinstance(engine, SportEngine):
+        if not isinstance(engine, SportEngine | GatedSportModel):
             raise ModelFileError(f"The file of model '{model_id}' does not hold a SportEngine.")
         return engine
 

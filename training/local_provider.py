@@ -1,4 +1,5 @@
-"""The local fine-tune provider: a ``SportEngine`` trained epoch by epoch as an OpenAI-style job.
+"""The local fine-tune provider: the default local model (``GatedSportModel``, a ``SportEngine``
+with a static-embedding expert and a topic gate) trained epoch by epoch as an OpenAI-style job.
 
 ``create_local_job`` checks the prepared files and records the job (as OpenAI rejects a bad file
 before a job exists); ``run_local_job`` trains it, writing the legacy result file row by row,
@@ -18,8 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from classifier.engine import EncodedTexts, SportEngine, TrainingStep
+import numpy as np
+
+from classifier.engine import TrainingStep
 from classifier.errors import SportbotError
+from classifier.gated_model import GatedSportModel
+from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import SEPARATOR, label_name
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobEvent, JobStore
@@ -215,7 +220,7 @@ def _run(
     _emit(store, job, on_event, "Fine-tune started")
 
     n_epochs, batch_size = int(hyper["n_epochs"]), int(hyper["batch_size"])
-    engine = SportEngine(n_epochs=n_epochs, batch_size=batch_size, **engine_params)
+    engine = GatedSportModel(n_epochs=n_epochs, batch_size=batch_size, **engine_params)
     results_path = store.results_path(job.id)
     with results_path.open("w", newline="", encoding="utf-8") as handle:
         recorder = _ResultRecorder(
@@ -239,7 +244,7 @@ def _run(
         created=utc_now_iso(),
         provider="local",
         base_model=LOCAL_BASE_MODEL,
-        labels=list(engine.classes_),
+        labels=[c for c in engine.classes_ if c != OFF_TOPIC_LABEL],
         separator=SEPARATOR,
         data_hash=_sha256(Path(job.training_file)),
         metrics=metrics,
@@ -268,7 +273,7 @@ class _ResultRecorder:
         handle: IO[str],
         job: FineTuneJob,
         store: JobStore,
-        engine: SportEngine,
+        engine: GatedSportModel,
         train: PreparedRows,
         valid: PreparedRows | None,
         positive: str | None,
@@ -287,15 +292,17 @@ class _ResultRecorder:
         self.job, self.store, self.engine = job, store, engine
         self.n_train = len(train)
         self.valid, self.positive, self.on_event = valid, positive, on_event
-        self.total = total_steps(len(train), batch_size, int(job.hyperparameters["n_epochs"]))
+        # The model trains on extra rows (subject lines, lexicon phrases): it counts its steps.
+        self.total = engine.total_steps(train.texts, train.labels)
+        self.steps_per_epoch = self.total // int(job.hyperparameters["n_epochs"])
         self.final: tuple[float, float, ClassificationMetrics | None] | None = None
         self.last_tokens = 0
-        self.encoded_valid: EncodedTexts | None = None
+        self.encoded_valid: Any = None
         self.last_heartbeat = time.monotonic()
 
     def on_step(self, step: TrainingStep) -> None:
         _check_cancel(self.store, self.job)
-        end_of_epoch = step.elapsed_examples % self.n_train == 0
+        end_of_epoch = step.step % self.steps_per_epoch == 0
         row: dict[str, Any] = {
             "step": step.step,
             "elapsed_tokens": step.elapsed_tokens,
@@ -314,9 +321,11 @@ class _ResultRecorder:
         if self.valid is not None and (step.step % EVAL_EVERY_STEPS == 0 or end_of_epoch):
             if self.encoded_valid is None:  # the vocabulary is fixed once fit has started
                 self.encoded_valid = self.engine.encode(list(self.valid.texts))
-            log_proba = self.engine.predict_log_proba_encoded(self.encoded_valid)
+            log_proba, classes = _sport_columns(
+                self.engine.predict_log_proba_encoded(self.encoded_valid), self.engine.classes_
+            )
             loss, accuracy, scores = metrics_from_log_proba(
-                log_proba, self.engine.classes_, self.valid.labels, self.positive
+                log_proba, classes, self.valid.labels, self.positive
             )
             row.update(
                 validation_loss=_cell(loss),
@@ -377,6 +386,20 @@ def _read_files(
                 f"file (it has {', '.join(' ' + name for name in sorted(labels))})."
             )
     return train, valid
+
+
+def _sport_columns(
+    log_proba: np.ndarray, classes: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Without the off-topic column, renormalised: validation rows are scored as ``/sport``
+    answers them, over the labels of the training file."""
+    if OFF_TOPIC_LABEL not in classes:
+        return log_proba, classes
+    keep = [i for i, c in enumerate(classes) if c != OFF_TOPIC_LABEL]
+    kept = log_proba[:, keep]
+    top = kept.max(axis=1, keepdims=True)
+    kept = kept - (top + np.log(np.exp(kept - top).sum(axis=1, keepdims=True)))
+    return kept, tuple(classes[i] for i in keep)
 
 
 def _check_cancel(store: JobStore, job: FineTuneJob) -> None:

@@ -1,0 +1,105 @@
+"""The base model shipped inside the package (``classifier/base/``), read offline.
+
+It holds what no fine-tune relearns: a static token table distilled from all-MiniLM-L6-v2 (int8
+with one scale per row), its WordPiece vocabulary, and the topic gate (a logistic regression on
+the static sentence vector telling sport talk from everything else, trained on the sport rows and
+the 18 other newsgroups). ``manifest.json`` names the base model and holds the sha256 of every
+file; the files are checked before use, and a model trained on the base model records the
+manifest's sha256 so it is never paired with a different one. Built by tools/build_base_model.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier.errors import ModelFileError
+from classifier.static_embedding import StaticEmbedding
+
+logger = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).with_name("base")
+MANIFEST = "manifest.json"
+TABLE_FILE = "table.npz"
+VOCAB_FILE = "vocab.txt"
+GATE_FILE = "gate.npz"
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    """The loaded base model: its id, the sha256 of its manifest, the embedding and the gate."""
+
+    id: str
+    sha256: str
+    sport_labels: tuple[str, ...]
+    embedding: StaticEmbedding
+    gate_coef: np.ndarray
+    gate_intercept: float
+
+    def sport_log_odds(self, vectors: np.ndarray) -> np.ndarray:
+        """The gate's log-odds that each text (as its static vector) is about a sport."""
+        return vectors @ self.gate_coef + self.gate_intercept
+
+
+def load_base_model(folder: Path | None = None) -> BaseModel:
+    """The base model in ``folder`` (default: the one shipped in the package), loaded once per
+    process and folder. ``ModelFileError`` when a file is missing, corrupted or changed."""
+    return _load(Path(folder or BASE_DIR).resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: Path) -> BaseModel:
+    manifest_path = folder / MANIFEST
+    try:
+        raw = manifest_path.read_bytes()
+        manifest = json.loads(raw)
+        files = dict(manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(
+            f"The base model's manifest {manifest_path} is missing or unreadable ({exc}): "
+            "reinstall sportbot."
+        ) from exc
+    for name in (TABLE_FILE, VOCAB_FILE, GATE_FILE):
+        path = folder / name
+        if name not in files:
+            raise ModelFileError(f"The base model's manifest {manifest_path} does not list {name}.")
+        if not path.is_file() or file_sha256(path) != files[name]:
+            raise ModelFileError(
+                f"The base model file {path} is missing or does not match the sha256 in its "
+                "manifest (corrupted or changed): reinstall sportbot."
+            )
+    try:
+        vocabulary = (folder / VOCAB_FILE).read_text(encoding="utf-8").split("\n")
+        with np.load(folder / TABLE_FILE) as table:
+            vectors = table["codes"].astype(np.float32) * table["scales"][:, None]
+        with np.load(folder / GATE_FILE) as gate:
+            coef = gate["coef"].astype(np.float32)
+            intercept = float(gate["intercept"])
+        embedding = StaticEmbedding(vocabulary, vectors)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"The base model in {folder} cannot be read: {exc}") from exc
+    if coef.shape != (embedding.dim,):
+        raise ModelFileError(f"The base model's gate in {folder} does not fit its table.")
+    logger.info("loaded base model %s (%d tokens x %d)", manifest.get("id"), *vectors.shape)
+    return BaseModel(
+        id=str(manifest.get("id", "")),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        sport_labels=tuple(manifest.get("sport_labels", ("baseball", "hockey"))),
+        embedding=embedding,
+        gate_coef=coef,
+        gate_intercept=intercept,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

