@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,8 @@ from bot.blocks import answer_blocks, answer_text
 from bot.services import Services
 from bot.slack_text import plain_text
 from classifier import Prediction
+
+logger = logging.getLogger(__name__)
 
 ACK_BUDGET_SECONDS = 2.0
 """Slack waits 3 s for an acknowledgement; an answer not ready by then is sent after it."""
@@ -31,9 +34,24 @@ async def classify_for_answer(services: Services, raw_text: str) -> Answer | Non
     prediction = await classifier.aclassify(text)
     return Answer(
         text=answer_text(prediction),
-        blocks=answer_blocks(text, prediction, classifier.labels),
+        blocks=answer_blocks(text, prediction, classifier.labels, explain(classifier, text)),
         prediction=prediction,
     )
+
+
+def explain(classifier: Any, text: str) -> list[tuple[str, float]] | None:
+    """The words that pushed a local model's decision (``explain`` of its engine), else None."""
+    backend = getattr(classifier, "backend", None)
+    engine = getattr(backend, "engine", None) or getattr(
+        getattr(backend, "primary", None), "engine", None
+    )
+    if engine is None or not hasattr(engine, "explain"):
+        return None
+    try:
+        return list(engine.explain(text))
+    except Exception:  # an explanation is a nicety: never fail the answer for it
+        logger.exception("explain failed")
+        return None
 
 
 def start_answer(services: Services, raw_text: str) -> asyncio.Task[Answer | None]:

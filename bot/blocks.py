@@ -93,8 +93,18 @@ def answer_text(prediction: Prediction) -> str:
     return f"{prediction.label} ({prediction.confidence:.0%} confident)"
 
 
-def answer_blocks(text: str, prediction: Prediction, labels: Sequence[str]) -> list[dict[str, Any]]:
-    """The ephemeral answer: the sport, the confidence, the model, and the feedback buttons."""
+WHY_WORDS = 5
+"""How many of the words that pushed the decision the answer names."""
+
+
+def answer_blocks(
+    text: str,
+    prediction: Prediction,
+    labels: Sequence[str],
+    reasons: Sequence[tuple[str, float]] | None = None,
+) -> list[dict[str, Any]]:
+    """The ephemeral answer: the sport, the confidence, why (the words that pushed the decision,
+    when the model can say), the model, and the feedback buttons."""
     quoted = text.strip()
     if len(quoted) > QUOTE_CHARS:
         quoted = quoted[:QUOTE_CHARS].rstrip() + "…"
@@ -119,14 +129,27 @@ def answer_blocks(text: str, prediction: Prediction, labels: Sequence[str]) -> l
     verdict = f"*{label_title(prediction.label)}* — {prediction.confidence:.0%} confident"
     if prediction.tag is None:
         verdict += "\n_Not sure enough to tag a message with this._"
+    context = [{"type": "mrkdwn", "text": f"Model `{escape(prediction.model)}`"}]
+    why = why_text(prediction.label, reasons or ())
+    if why:
+        context.insert(0, {"type": "mrkdwn", "text": why})
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{quoted}\n{verdict}"}},
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"Model `{escape(prediction.model)}`"}],
-        },
+        {"type": "context", "elements": context},
         {"type": "actions", "block_id": "sport_feedback", "elements": buttons},
     ]
+
+
+def why_text(label: str, reasons: Sequence[tuple[str, float]]) -> str:
+    """``Why? rays, twins, slugger → baseball; against: espn`` from signed word weights."""
+    toward = [word for word, weight in reasons if weight > 0][:WHY_WORDS]
+    against = [word for word, weight in reasons if weight < 0][:2]
+    if not toward:
+        return ""
+    line = "Why? " + ", ".join(f"*{escape(w)}*" for w in toward) + f" → {escape(label)}"
+    if against:
+        line += "; against: " + ", ".join(escape(w) for w in against)
+    return line
 
 
 def feedback_thanks_blocks(value: FeedbackValue) -> list[dict[str, Any]]:
