@@ -40,7 +40,8 @@ def corrupt(path: Path) -> None:
 
 def answer_model(reply_json: dict) -> str:
     context = next(block for block in reply_json["blocks"] if block["type"] == "context")
-    return context["elements"][0]["text"]
+    [line] = [e["text"] for e in context["elements"] if e["text"].startswith("Model `")]
+    return line
 
 
 async def test_a_corrupted_model_promoted_under_a_running_bot_is_refused_and_the_old_one_serves(

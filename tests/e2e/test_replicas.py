@@ -318,7 +318,8 @@ async def model_of(slack: SlackSender) -> str:
     reply = await slack.command("/sport", HOCKEY, user_id=USER)
     assert reply.status == 200
     context = next(block for block in reply.json()["blocks"] if block["type"] == "context")
-    return context["elements"][0]["text"].split("`")[1]
+    [line] = [e["text"] for e in context["elements"] if e["text"].startswith("Model `")]
+    return line.split("`")[1]
 
 
 async def wait_for_promotion(registry: ModelRegistry, before: str | None) -> str:
