@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from classifier.errors import SportbotError
 from classifier.loader import load_classifier
@@ -66,17 +66,22 @@ def run_training(
     force: bool = False,
     n_epochs: int = 4,
     on_event: Callable[[JobEvent], None] | None = None,
+    extra_training: Sequence[Example] = (),
 ) -> TrainingReport:
     """Train a model the notebook's way and promote it when it is not worse; see the module doc.
 
     ``examples`` None means the notebook's dataset (the train split of ``categories``). The
     positive class of the classification metrics is the first category's label (``baseball``).
+    ``extra_training`` (e.g. people's feedback) is appended to the prepared training file after
+    prepare-data's split: it moves no row between the training and validation files.
     Raises ``TrainingError`` on any failure.
     """
     home = Path(home)
     say = _Announcer(on_event)
     try:
-        return _run(home, examples, tuple(categories), force, n_epochs, say, on_event)
+        return _run(
+            home, examples, tuple(categories), force, n_epochs, say, on_event, extra_training
+        )
     except TrainingError:
         raise
     except SportbotError as error:
@@ -96,6 +101,7 @@ def _run(
     n_epochs: int,
     say: _Announcer,
     on_event: Callable[[JobEvent], None] | None,
+    extra_training: Sequence[Example] = (),
 ) -> TrainingReport:
     if len(categories) < 2:
         raise TrainingError("Training needs at least two newsgroups to tell apart.")
@@ -129,6 +135,10 @@ def _run(
         )
     train_path, valid_path = Path(prepared.train_file), Path(prepared.valid_file)
     say(f"Prepared {train_path.name} and {valid_path.name}")
+    if extra_training:
+        with train_path.open("a", encoding="utf-8") as handle:
+            _write_prepared_rows(extra_training, handle)
+        say(f"Added {len(extra_training)} feedback rows to {train_path.name}")
     test_path = work / "newsgroups_test.jsonl"
     _write_prepared(test_examples, test_path)
 
@@ -213,12 +223,16 @@ def _prune_work_dirs(root: Path, keep: int) -> None:
 def _write_prepared(examples: Sequence[Example], path: Path) -> None:
     """Held-out rows in the prepared format: text stripped, separator appended, none removed."""
     with path.open("w", encoding="utf-8") as handle:
-        for example in examples:
-            row = {
-                "prompt": example.text.strip() + SEPARATOR,
-                "completion": label_token(example.label),
-            }
-            handle.write(json.dumps(row) + "\n")
+        _write_prepared_rows(examples, handle)
+
+
+def _write_prepared_rows(examples: Sequence[Example], handle: IO[str]) -> None:
+    for example in examples:
+        row = {
+            "prompt": example.text.strip() + SEPARATOR,
+            "completion": label_token(example.label),
+        }
+        handle.write(json.dumps(row) + "\n")
 
 
 def _summary(metrics: ClassificationMetrics) -> str:

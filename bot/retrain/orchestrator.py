@@ -346,29 +346,40 @@ class RetrainOrchestrator:
             "force": request.force,
             "on_event": on_event,
         }
+        if request.source == "all":
+            # Feedback joins the training file after prepare-data's split, so the notebook's
+            # validation rows stay held out (and stay the same ones).
+            feedback = self._feedback()
+            if feedback:
+                kwargs["extra_training"] = feedback
         if self.n_epochs is not None:
             kwargs["n_epochs"] = self.n_epochs
         return train(self.home, **kwargs)
 
     def _examples(self, source: str) -> list[Example]:
         """The training examples of a source; never the 20 Newsgroups test split."""
-        from training.data import Example, load_newsgroups
+        from training.data import load_newsgroups
 
         examples: list[Example] = []
         if source in ("20news", "all"):
             examples.extend(load_newsgroups(subset="train"))
-        if source in ("feedback", "all"):
-            feedback = [
-                Example(text=row.text, label=row.label)
-                for row in self.services.store.feedback_examples()
-            ]
-            if source == "feedback" and not feedback:
+        if source == "feedback":
+            feedback = self._feedback()
+            if not feedback:
                 raise RetrainSourceError(
                     "there is no feedback to train on yet (people add some with the "
                     "Right / Wrong buttons under /sport answers)"
                 )
             examples.extend(feedback)
         return examples
+
+    def _feedback(self) -> list[Example]:
+        from training.data import Example
+
+        return [
+            Example(text=row.text, label=row.label)
+            for row in self.services.store.feedback_examples()
+        ]
 
     def recover(self) -> int:
         """Mark retrains whose process died as failed and free their lock; return how many.
