@@ -9,12 +9,11 @@ import openai
 import pytest
 
 from classifier.core import Classifier
+from classifier.local_backend import LocalBackend
 from classifier.openai_backend import OpenAIBackend
 from classifier.prompt import SEPARATOR, build_prompt
+from classifier.registry import ModelRegistry
 from tests.support.sportbot_serve import HOCKEY_TWEET, VALID, Served, served
-
-SPORTBOT_TOKENS = {" baseball", " hockey", " other"}
-"""A local model's tokens: its labels, and " other" (off-topic) when it knows that."""
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +49,31 @@ def test_several_prompts_get_one_choice_each_in_the_legacy_shape(
         assert lp is not None and lp.tokens == [choice.text]
         assert lp.text_offset == [len(prompt)]
         top = lp.top_logprobs[0]  # type: ignore[index]
-        assert {" baseball", " hockey"} <= set(top) <= SPORTBOT_TOKENS  # every token the model has
+        assert set(top) == {" baseball", " hockey"}  # the training file's completions
         assert lp.token_logprobs == [top[choice.text]]
         assert math.fsum(math.exp(v) for v in top.values()) == pytest.approx(1.0)
     assert answer.usage is not None and answer.usage.completion_tokens == 6
     assert answer.model == api.model_id
+
+
+def test_the_topic_gates_other_is_not_served_and_the_labels_keep_their_odds(
+    client: openai.OpenAI, api: Served
+) -> None:
+    off_topic = build_prompt("My sourdough starter finally doubled overnight, time to bake bread.")
+    engine = ModelRegistry(api.home).load_engine(api.model_id)
+    [local] = LocalBackend(engine, api.model_id).complete([off_topic], 5)
+    assert " other" in local.top_logprobs  # the default model has the topic gate
+
+    answer = client.completions.create(
+        model=api.model_id, prompt=off_topic, max_tokens=1, logprobs=5
+    )
+
+    top = answer.choices[0].logprobs.top_logprobs[0]  # type: ignore[union-attr,index]
+    assert set(top) == {" baseball", " hockey"}  # " other" is not a completion it was trained on
+    assert math.fsum(math.exp(v) for v in top.values()) == pytest.approx(1.0)
+    local_odds = local.top_logprobs[" hockey"] - local.top_logprobs[" baseball"]
+    assert top[" hockey"] - top[" baseball"] == pytest.approx(local_odds)
+    assert answer.choices[0].text == max(top, key=top.__getitem__)
 
 
 def test_logprobs_caps_the_list_and_none_leaves_it_out(client: openai.OpenAI, api: Served) -> None:

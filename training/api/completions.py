@@ -2,7 +2,10 @@
 
 The engine answers one token, a label (``" hockey"``), so every choice has ``max_tokens``'s first
 token only and ``finish_reason: "length"``, and ``logprobs`` is in the legacy shape (``tokens``,
-``token_logprobs``, ``top_logprobs``, ``text_offset``). ``prompt`` may be a string or a list of
+``token_logprobs``, ``top_logprobs``, ``text_offset``). The tokens are the completions of the
+model's training file, as for an OpenAI fine-tune: the topic gate's ``" other"`` of the default
+local model (not a completion the user trained on) is left out and the labels' probabilities are
+normalised over the labels, i.e. ``P(label | sport)``. ``prompt`` may be a string or a list of
 strings (one choice each, in order). ``logit_bias`` is honoured for the label tokens whose
 ``cl100k_base`` ids are known (``classifier.openai_backend.LABEL_TOKEN_IDS``): the bias is added to
 their log-probabilities before they are normalised again, as OpenAI applies it. ``temperature`` is
@@ -22,6 +25,8 @@ from aiohttp import web
 
 from classifier.backend import Completion
 from classifier.openai_backend import LABEL_TOKEN_IDS
+from classifier.prediction import OFF_TOPIC_LABEL
+from classifier.prompt import label_token
 from training.api.errors import bad_request, json_body
 from training.api.models import ModelCatalog
 
@@ -78,23 +83,40 @@ def read_logit_bias(raw: object) -> dict[str, float]:
     return biases
 
 
-def biased_distribution(
-    top_logprobs: dict[str, float], biases: dict[str, float]
+def served_distribution(
+    top_logprobs: dict[str, float], biases: dict[str, float], hidden: frozenset[str]
 ) -> dict[str, float]:
-    """Add ``biases`` to the listed tokens' log-probabilities and normalise them again."""
-    if not biases:
-        return dict(top_logprobs)
-    shifted = {token: lp + biases.get(token, 0.0) for token, lp in top_logprobs.items()}
+    """The tokens the API serves, ``biases`` added, normalised again (log-probabilities)."""
+    shifted = {
+        token: lp + biases.get(token, 0.0)
+        for token, lp in top_logprobs.items()
+        if token not in hidden
+    }
+    if not shifted:
+        return {}
     top = max(shifted.values())
     norm = top + math.log(sum(math.exp(lp - top) for lp in shifted.values()))
     return {token: lp - norm for token, lp in shifted.items()}
 
 
+def hidden_tokens(engine: object) -> frozenset[str]:
+    """Tokens of the local model that are not completions of its training file: the topic
+    gate's ``" other"`` (``GatedSportModel.gated_``) is sportbot's own off-topic signal."""
+    if getattr(engine, "gated_", False):
+        return frozenset({label_token(OFF_TOPIC_LABEL)})
+    return frozenset()
+
+
 def choice(
-    index: int, prompt: str, completion: Completion, logprobs: int | None, biases: dict[str, float]
+    index: int,
+    prompt: str,
+    completion: Completion,
+    logprobs: int | None,
+    biases: dict[str, float],
+    hidden: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """One legacy choice: the likeliest token and, when asked, its logprobs."""
-    distribution = biased_distribution(completion.top_logprobs, biases)
+    distribution = served_distribution(completion.top_logprobs, biases, hidden)
     ranked = sorted(distribution.items(), key=lambda item: item[1], reverse=True)
     token, token_logprob = ranked[0] if ranked else (completion.text, 0.0)
     answer: dict[str, Any] = {
@@ -138,9 +160,10 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
 
         backend = await catalog.abackend(model)
         every_token = max(len(backend.engine.classes_), 1)  # all of them: logit_bias may reorder
+        hidden = hidden_tokens(backend.engine)
         completions = await backend.acomplete(prompts, every_token)  # inline for small batches
         choices = [
-            choice(i, prompt, completion, logprobs, biases)
+            choice(i, prompt, completion, logprobs, biases, hidden)
             for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True))
         ]
         prompt_tokens = estimate_tokens(prompts)
