@@ -228,16 +228,35 @@ class GatedSportModel:
         return self._combine(self.engine_.predict_log_proba(texts), self._vectors(texts))
 
     def _combine(self, engine_logp: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        sport = engine_logp
-        if self.expert_weight:
-            expert = _log_softmax(vectors @ self.expert_coef_.T + self.expert_intercept_)
-            sport = _log_softmax(engine_logp + self.expert_weight * expert)
+        # One product gives the expert's scores (times its weight) and the gate's log-odds. The
+        # expert's own normalisation is a per-row constant that the outer log_softmax removes.
+        projection, bias = self._projection()
+        scores = (vectors @ projection).astype(np.float64) + bias
+        k = engine_logp.shape[1]
+        sport = _log_softmax(engine_logp + scores[:, :k]) if self.expert_weight else engine_logp
         if not self.gated_:
             return sport
-        z = self.base.sport_log_odds(vectors).astype(np.float64)
-        log_on = -np.logaddexp(0.0, -z)  # log sigmoid(z)
-        log_off = -np.logaddexp(0.0, z)
-        return np.hstack([sport + log_on[:, None], log_off[:, None]])
+        z = scores[:, k]
+        log_on = -np.logaddexp(0.0, -z)  # log sigmoid(z) = log P(sport)
+        out = np.empty((len(sport), k + 1))
+        out[:, :k] = sport + log_on[:, None]
+        out[:, k] = log_on - z  # log(1 - sigmoid(z))
+        return out
+
+    def _projection(self) -> tuple[np.ndarray, np.ndarray]:
+        cached = getattr(self, "_projection_cache", None)
+        if cached is None or cached[0] is not self.expert_coef_:
+            k = len(self.expert_coef_)
+            projection = np.zeros((self.base.embedding.dim, k + 1), np.float32)
+            projection[:, :k] = self.expert_weight * self.expert_coef_.T
+            bias = np.zeros(k + 1)
+            bias[:k] = self.expert_weight * self.expert_intercept_
+            if self.gated_:
+                projection[:, k] = self.base.gate_coef
+                bias[k] = self.base.gate_intercept
+            cached = (self.expert_coef_, projection, bias)
+            self._projection_cache = cached
+        return cached[1], cached[2]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))
@@ -280,6 +299,7 @@ class GatedSportModel:
         are kept and checked on load)."""
         state = dict(self.__dict__)
         state.pop("_base", None)
+        state.pop("_projection_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -289,7 +309,7 @@ class GatedSportModel:
 
 
 def _binary_logistic_regression(
-    x: np.ndarray, y: np.ndarray, c: float, max_iter: int = 50, tol: float = 1e-6
+    x: np.ndarray, y: np.ndarray, c: float, max_iter: int = 50, tol: float = 1e-4
 ) -> tuple[np.ndarray, float]:
     """L2-penalised logistic regression (scikit-learn's objective: ``C * sum(log loss) +
     |w|^2 / 2``, intercept not penalised) by Newton's method: a few 257x257 solves where

@@ -56,6 +56,7 @@ class StaticEmbedding:
         self._n_tokens = len(vocabulary)
         self._base = np.ascontiguousarray(vectors, dtype=np.float32)
         self._lock = threading.Lock()
+        self._longest = max(len(t.removeprefix("##")) for t in vocabulary)
         self._whole_words = {
             token: i
             for token, i in self._token_id.items()
@@ -85,9 +86,9 @@ class StaticEmbedding:
             return [self._unk]
         ids: list[int] = []
         start, end_all = 0, len(piece)
-        token_id = self._token_id
+        token_id, longest = self._token_id, self._longest
         while start < end_all:
-            end = end_all
+            end = min(end_all, start + longest)
             found = None
             while start < end:
                 sub = piece[start:end] if start == 0 else "##" + piece[start:end]
@@ -137,6 +138,8 @@ class StaticEmbedding:
     def encode_words(self, word_lists: Sequence[list[str]]) -> np.ndarray:
         """Unit-length vectors, ``(len(word_lists), dim)``; a text without words gets zeros."""
         n = len(word_lists)
+        if n == 1:
+            return self._encode_one(word_lists[0])
         out = np.zeros((n, self.dim), np.float32)
         lengths = np.fromiter((len(ws) for ws in word_lists), dtype=np.intp, count=n)
         if not lengths.any():
@@ -170,6 +173,23 @@ class StaticEmbedding:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         out[filled] = sums / np.maximum(norms, 1e-12)
         return out
+
+    def _encode_one(self, words: list[str]) -> np.ndarray:
+        """``encode_words`` of one text, without the batch bookkeeping (the hot path)."""
+        while True:
+            memo = self._word_row
+            index = np.fromiter(map(memo.get, words, repeat(-1)), np.intp, len(words))
+            if len(index) and index.min() < 0:
+                self._add_words(words)
+                continue
+            table = self._rows
+            if memo is self._word_row:
+                break
+        if not len(index):
+            return np.zeros((1, self.dim), np.float32)
+        total = table[index].sum(axis=0)
+        norm = float(np.sqrt(total @ total))
+        return (total / max(norm, 1e-12))[None, :]
 
     def word_rows(self, words: Sequence[str]) -> np.ndarray:
         """Each word's own row (the mean of its tokens' rows), not normalised."""
