@@ -115,3 +115,30 @@ def test_persisted_state_round_trips_through_getstate(trained_engine, valid_rows
     np.testing.assert_array_equal(
         clone.predict_log_proba(texts), trained_engine.predict_log_proba(texts)
     )
+
+
+def test_the_fast_encoder_agrees_with_the_term_lists_of_fit(trained_engine, valid_rows) -> None:
+    """Prediction looks words and tagged header words up without building the term strings;
+    it must produce exactly the rows that the term lists used in ``fit`` produce."""
+    texts = [
+        *valid_rows[0][:60],
+        "",
+        "Subject: only a header line\n\nand a body",
+        "From: Fan\xa0Club <fan@pitt.edu>\nSubject: ÉTÉ Penguins\u2003win\n\nK\u212a \u0130stanbul \u017fubject",
+        "subject: lowercase header\nORGANIZATION: Upper Case Field\n\nbody",
+    ]
+    fast = trained_engine._encode(texts)
+    slow = trained_engine._encode_terms([trained_engine._terms(t) for t in texts])
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_allclose(fast[1], slow[1])
+    np.testing.assert_array_equal(fast[2], slow[2])
+    assert fast[3] == slow[3] > 0
+    tagged = [i for i in fast[0] if ":" in trained_engine.feature_names_[i]]
+    assert tagged, "the header words of the posts must reach their tagged features"
+
+
+def test_word_pairs_reach_their_features(train_rows) -> None:
+    texts, labels = train_rows
+    engine = SportEngine(ngram_max=2, n_epochs=1).fit(texts[:200], labels[:200])
+    idx = engine.encode(["Stanley Cup"]).indices
+    assert "stanley cup" in {str(engine.feature_names_[i]) for i in idx}
