@@ -290,7 +290,7 @@ class GatedSportModel:
                 for word, share in zip(distinct, shares, strict=True):
                     pushes[word] = pushes.get(word, 0.0) + float(share)
         order = sorted(pushes.items(), key=lambda item: -abs(item[1]))
-        return [(term, weight) for term, weight in order[:top] if weight != 0.0]
+        return [(term, weight) for term, weight in order[:top] if abs(weight) >= 0.005]
 
     # -- persistence (skops) -----------------------------------------------------------------------
 
