@@ -132,7 +132,7 @@ def answer_blocks(
     context = [{"type": "mrkdwn", "text": f"Model `{escape(prediction.model)}`"}]
     why = why_text(prediction.label, reasons or ())
     if why:
-        context.insert(0, {"type": "mrkdwn", "text": why})
+        context.append({"type": "mrkdwn", "text": why})
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{quoted}\n{verdict}"}},
         {"type": "context", "elements": context},

@@ -23,7 +23,7 @@ def _prediction(label: str = "baseball") -> Prediction:
 def test_the_answer_names_the_words_for_the_label_and_against_it() -> None:
     reasons = [("twins", 2.1), ("espn", -0.6), ("rays", 1.4), ("<b>", 0.2), ("deal", -0.1)]
     _, context, _ = answer_blocks(RAYS, _prediction(), ("baseball", "hockey"), reasons)
-    why, model = context["elements"]
+    model, why = context["elements"]
     assert why["text"] == "Why? *twins*, *rays*, *&lt;b&gt;* → baseball; against: espn, deal"
     assert "m1" in model["text"]
 
@@ -42,8 +42,8 @@ def test_a_local_model_explains_itself_through_the_classifier() -> None:
     assert reasons and reasons == engine.explain(RAYS)
     prediction = classifier.classify(RAYS)
     _, context, _ = answer_blocks(RAYS, prediction, classifier.labels, reasons)
-    assert context["elements"][0]["text"].startswith("Why? ")
-    assert f"→ {prediction.label}" in context["elements"][0]["text"]
+    assert context["elements"][-1]["text"].startswith("Why? ")
+    assert f"→ {prediction.label}" in context["elements"][-1]["text"]
 
 
 def test_a_model_that_cannot_explain_gets_no_why() -> None:
