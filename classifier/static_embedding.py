@@ -54,7 +54,14 @@ class StaticEmbedding:
         self._token_id = {token: i for i, token in enumerate(vocabulary)}
         self._unk = self._token_id["[UNK]"]
         self._n_tokens = len(vocabulary)
-        self._base = np.ascontiguousarray(vectors, dtype=np.float32)
+        # One array holds the table and, after it, the memoised rows of multi-token words;
+        # ``_base`` is a view of its first rows (re-pointed whenever the array is replaced).
+        rows = np.empty((len(vectors) + 1024, self.dim), np.float32)
+        rows[: len(vectors)] = vectors
+        rows[len(vectors) :] = 0.0
+        self._rows = rows
+        self._base = rows[: len(vectors)]
+        self._n_rows = self._n_tokens
         self._lock = threading.Lock()
         self._longest = max(len(t.removeprefix("##")) for t in vocabulary)
         self._whole_words = {
@@ -69,7 +76,10 @@ class StaticEmbedding:
         # else a row after the table holding the mean of its tokens' rows.
         # A whole-word token is its own row (what the WordPiece split of that word gives).
         self._word_row: dict[str, int] = dict(self._whole_words)
-        self._rows = np.concatenate([self._base, np.zeros((1024, self.dim), np.float32)])
+        if self._n_rows > self._n_tokens:  # a new array: readers of the old one stay right
+            rows = np.zeros((self._n_tokens + 1024, self.dim), np.float32)
+            rows[: self._n_tokens] = self._base
+            self._rows, self._base = rows, rows[: self._n_tokens]
         self._n_rows = self._n_tokens
 
     # -- tokens --------------------------------------------------------------------------------
@@ -131,7 +141,7 @@ class StaticEmbedding:
                     self._base[ids].mean(axis=0) if ids else np.zeros(self.dim, np.float32)
                 )
                 self._n_rows += 1
-            self._rows = rows  # publish the rows before the words that point at them
+            self._rows, self._base = rows, rows[: self._n_tokens]  # rows before the words
             for offset, (word, _) in enumerate(extra):
                 self._word_row[word] = self._n_rows - len(extra) + offset
 
