@@ -143,7 +143,7 @@ async def _serve(services: Services, app: AsyncApp) -> None:
 
     from bot.web import EVENTS_PATH, build_web_app
 
-    runner = web.AppRunner(build_web_app(app), access_log=None)
+    runner = web.AppRunner(build_web_app(app, services), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()
     print(

@@ -23,7 +23,7 @@ class RunningBot:
     @classmethod
     async def start(cls, services: Services) -> RunningBot:
         app = build_app(services)
-        runner = web.AppRunner(build_web_app(app), access_log=None)
+        runner = web.AppRunner(build_web_app(app, services), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
