@@ -5,13 +5,17 @@ side by side with a plain scikit-learn TF-IDF + logistic regression pipeline beh
 The machine is shared and noisy: rounds of the two are interleaved and the ratio between them is
 the number to trust; absolute numbers move with the load (printed at start and end).
 
-    .venv/bin/python benchmarks/classify_latency.py [--rounds 5]
+    .venv/bin/python benchmarks/classify_latency.py [--rounds 5] [--against REV]
+
+``--against REV`` also measures ``classifier/engine.py`` as it was at git revision REV, loaded
+with the same trained state (its predictions are checked equal first), in the same rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -100,9 +104,31 @@ def cold_start_s(home: Path) -> float:
     return float(out.stdout.strip())
 
 
+def engine_at_revision(revision: str, engine: SportEngine):
+    """The engine module of a git revision, holding ``engine``'s trained state."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:classifier/engine.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "engine_at_revision.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("engine_at_revision", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["engine_at_revision"] = module
+        spec.loader.exec_module(module)
+    old = module.SportEngine.__new__(module.SportEngine)
+    old.__setstate__(engine.__getstate__())
+    return old
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--against", metavar="REV", help="also measure engine.py at this revision")
     args = parser.parse_args()
 
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -135,6 +161,12 @@ def main() -> None:
         "local engine": Classifier(LocalBackend(engine, "engine")),
         "sklearn tfidf+LR": Classifier(SklearnBackend(pipeline, "sklearn")),
     }
+    if args.against:
+        old = engine_at_revision(args.against, engine)
+        np.testing.assert_array_equal(
+            old.predict_log_proba(messages), engine.predict_log_proba(messages)
+        )
+        contenders[f"engine at {args.against}"] = Classifier(LocalBackend(old, "old"))
     for classifier in contenders.values():  # warm up
         classifier.classify_many(messages)
         per_message_ms(classifier.classify, messages[:50])
@@ -164,6 +196,14 @@ def main() -> None:
             f"| {name} | {np.percentile(t, 50):.3f} | {np.percentile(t, 99):.3f} | "
             f"{statistics.median(many[name]):,.0f} | {max(many[name]):,.0f} | "
             f"{statistics.median(many_cpu[name]):,.0f} |"
+        )
+    if args.against:
+        name = f"engine at {args.against}"
+        print(
+            f"\nratio local engine / {name}: classify_many median "
+            f"{statistics.median(many['local engine']) / statistics.median(many[name]):.2f}x, "
+            f"per CPU second "
+            f"{statistics.median(many_cpu['local engine']) / statistics.median(many_cpu[name]):.2f}x"
         )
     e, s = np.array(single["local engine"]), np.array(single["sklearn tfidf+LR"])
     print(

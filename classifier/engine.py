@@ -168,16 +168,18 @@ class SportEngine:
         lengths: list[int] = []
         for text in texts:
             lower = text.lower()
-            words = lower.translate(_SEPARATE).split()
+            separated = lower.translate(_SEPARATE)  # same length: one character for one
+            words = separated.split()
             ids.append(0)
             ids.extend(map(get, words, repeat(0)))
             n = len(words) + 1
             if tagged and _HEADER_LINE_RE.match(text):
                 end = lower.find("\n\n")
                 if end >= 0:
-                    for key, value in _HEADER_FIELD_RE.findall(lower, 0, end):
-                        words = value.translate(_SEPARATE).split()
-                        ids.extend(map(field_gets[key], words, repeat(0)))
+                    for match in _HEADER_FIELD_RE.finditer(lower, 0, end):
+                        first, last = match.span(2)
+                        words = separated[first:last].split()
+                        ids.extend(map(field_gets[match[1]], words, repeat(0)))
                         n += len(words)
             lengths.append(n)
         return self._ids_to_rows(ids, lengths)
