@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Engine,
@@ -55,6 +56,14 @@ RETRAIN_LOCK = "retrain"
 
 AUTOTAG_CACHE_SECONDS = 2.0
 """How long a channel's auto-tag switch is remembered: another replica's change shows within it."""
+
+SIGNATURE_WINDOW_SECONDS = 5 * 60
+"""How far a request's signature timestamp may be from now (Slack's rule, slack_sdk's check)."""
+SIGNATURE_MEMORY_SECONDS = SIGNATURE_WINDOW_SECONDS + 60
+"""How long a seen signature is kept after its timestamp: the window plus a margin for replicas'
+clocks. Older ones cannot be replayed anyway (their timestamp is refused as stale)."""
+SIGNATURE_PURGE_SECONDS = 60.0
+"""How often a process drops the signatures older than ``SIGNATURE_MEMORY_SECONDS``."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -112,6 +121,16 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SeenSignature(Base):
+    """A signed request some process has accepted (a hash of its ``X-Slack-Signature``) and its
+    signature timestamp; the primary key makes a byte-for-byte replay fail to insert."""
+
+    __tablename__ = "seen_signatures"
+
+    signature_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signed_at: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class RetrainAudit(Base):
@@ -180,6 +199,8 @@ class Store:
         # Hot-path statements, built once (SQLAlchemy's statement building costs more than
         # SQLite's insert itself).
         self._claim = insert(ProcessedEvent.__table__)
+        self._see = insert(SeenSignature.__table__)
+        self._purged_at = -float("inf")
         self._read_autotag = select(ChannelSetting.__table__.c.autotag).where(
             ChannelSetting.__table__.c.channel_id == bindparam("channel_id")
         )
@@ -222,6 +243,10 @@ class Store:
     async def aclaim_event(self, event_id: str) -> bool:
         """``claim_event`` for the event loop."""
         return await self._offload(self.claim_event, event_id)
+
+    async def aclaim_signature(self, signature_hash: str, signed_at: int) -> bool:
+        """``claim_signature`` for the event loop."""
+        return await self._offload(self.claim_signature, signature_hash, signed_at)
 
     async def arelease_event(self, event_id: str) -> None:
         """``release_event`` for the event loop."""
@@ -323,18 +348,21 @@ class Store:
         return True
 
     def _claim_sqlite(self, event_id: str) -> bool:
+        return self._insert_sqlite(
+            "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
+            (event_id, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")),
+        )
+
+    def _insert_sqlite(self, statement: str, parameters: tuple[Any, ...]) -> bool:
         # The auto-tag hot path: one DB-API connection kept open and a plain INSERT OR IGNORE
-        # (a third of the time SQLAlchemy takes for the same statement). Same table, same
-        # timestamp format as SQLAlchemy writes.
+        # (a third of the time SQLAlchemy takes for the same statement). Same tables, same
+        # timestamp format as SQLAlchemy writes. True when the row was inserted.
         with self._raw_lock:
             if self._raw is None:
                 self._raw = self.engine.raw_connection()
             cursor = self._raw.cursor()
             try:
-                cursor.execute(
-                    "INSERT OR IGNORE INTO processed_events (event_id, processed_at) VALUES (?, ?)",
-                    (event_id, utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")),
-                )
+                cursor.execute(statement, parameters)
                 self._raw.commit()
                 return cursor.rowcount == 1
             finally:
@@ -350,6 +378,41 @@ class Store:
         with self._session() as session:
             result = session.execute(
                 delete(ProcessedEvent).where(ProcessedEvent.processed_at < when)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # seen signatures (replays) ----------------------------------------------------------------
+
+    def claim_signature(self, signature_hash: str, signed_at: int) -> bool:
+        """Record a signed request as seen; True only for the first process to see it.
+
+        Insert-if-absent on the primary key, like ``claim_event``: a replay fails to insert in
+        every process sharing the database. Once a minute, signatures older than
+        ``SIGNATURE_MEMORY_SECONDS`` are dropped on the way.
+        """
+        now = time.monotonic()
+        if now - self._purged_at >= SIGNATURE_PURGE_SECONDS:
+            self._purged_at = now
+            self.forget_signatures_before(int(time.time()) - SIGNATURE_MEMORY_SECONDS)
+        if self.inline:
+            return self._insert_sqlite(
+                "INSERT OR IGNORE INTO seen_signatures (signature_hash, signed_at) VALUES (?, ?)",
+                (signature_hash, signed_at),
+            )
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    self._see, {"signature_hash": signature_hash, "signed_at": signed_at}
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_signatures_before(self, signed_at: int) -> int:
+        """Drop seen signatures whose timestamp is older than ``signed_at`` (Unix seconds)."""
+        with self._session() as session:
+            result = session.execute(
+                delete(SeenSignature).where(SeenSignature.signed_at < signed_at)
             )
             return int(getattr(result, "rowcount", 0) or 0)
 

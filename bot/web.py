@@ -1,7 +1,8 @@
 """HTTP mode: Slack's requests at ``/slack/events`` and ``GET /healthz``, on aiohttp.
 
-Every request's signature is checked before anything reads it (slack_sdk's
-``SignatureVerifier`` on the raw bytes, timestamp within five minutes).
+Every request is checked before anything reads it: its signature (slack_sdk's
+``SignatureVerifier`` on the raw bytes, timestamp within five minutes), then that no process
+sharing the store has accepted the same signature before (a replay gets 401, nothing runs).
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ UNSIGNED = {"error": "invalid signature"}
 
 
 def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) -> web.Application:
-    """An aiohttp application that hands every signed Slack request to ``app``."""
+    """An aiohttp application that hands every signed, first-seen Slack request to ``app``."""
     secret = services.settings.slack_signing_secret
     value = secret.get_secret_value() if secret is not None else ""
     verifier = BytesSignatureVerifier(value) if value.strip() else None  # none: nothing is signed
+    store = services.store
 
     async def handle_slack(request: web.Request) -> web.Response:
         raw = await request.read()
@@ -42,6 +44,10 @@ def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) ->
             or not _signed(verifier, raw, timestamp, signature)
         ):
             logger.warning("refused a request without a valid signature")
+            return web.json_response(UNSIGNED, status=401)
+        retry = request.headers.get("X-Slack-Retry-Num") if raw[:1] == b"{" else None
+        if not await store.aclaim_signature(replay_key(signature, retry), int(timestamp)):
+            logger.warning("refused a replayed request (its signature was seen before)")
             return web.json_response(UNSIGNED, status=401)
         try:
             bolt_request = await to_bolt_request(request)
@@ -69,6 +75,18 @@ class BytesSignatureVerifier(SignatureVerifier):
         raw = body.encode() if isinstance(body, str) else body
         base = b"v0:" + timestamp.encode() + b":" + raw
         return "v0=" + hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def replay_key(signature: str, retry_num: str | None = None) -> str:
+    """What a request is remembered by: a hash of its signature.
+
+    Slack's redelivery of an event (``X-Slack-Retry-Num``) is normally signed anew, but one sent
+    within the same second as the original carries the same signature; with the retry number in
+    the key it is still accepted, and its event id dedupes it. Only JSON bodies (the Events API)
+    get this: forms (commands, buttons) have no event id, and the header is not signed.
+    """
+    material = signature if retry_num is None else f"{signature} retry {retry_num}"
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def _signed(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.store import Store, utcnow
+from bot.store import SIGNATURE_MEMORY_SECONDS, SIGNATURE_WINDOW_SECONDS, Store, utcnow
 
 
 @pytest.fixture
@@ -154,3 +155,28 @@ def test_autotag_changed_by_another_process_shows_within_the_cache_time(
     monkeypatch.setattr(bot.store, "AUTOTAG_CACHE_SECONDS", 0.0)
     assert store.cached_autotag("C7") is None
     assert not store.autotag_enabled("C7")
+
+
+def test_a_signature_is_claimed_once_across_stores(store: Store, db_url: str) -> None:
+    now = int(time.time())
+    assert store.claim_signature("a" * 64, now)
+    assert not store.claim_signature("a" * 64, now)
+    other = Store.open(db_url)
+    assert not other.claim_signature("a" * 64, now)
+    assert other.claim_signature("b" * 64, now)
+    other.close()
+
+
+def test_signatures_older_than_the_window_are_purged_on_the_way(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.store
+
+    now = int(time.time())
+    old = now - SIGNATURE_MEMORY_SECONDS - 1
+    assert store.claim_signature("old" + "0" * 61, old)  # purges nothing yet: the table is empty
+    assert store.claim_signature("new" + "0" * 61, now - SIGNATURE_WINDOW_SECONDS)
+    monkeypatch.setattr(bot.store, "SIGNATURE_PURGE_SECONDS", 0.0)
+    assert store.claim_signature("next" + "0" * 60, now)
+    assert store.claim_signature("old" + "0" * 61, old)  # forgotten: stale anyway
+    assert not store.claim_signature("new" + "0" * 61, now)  # still inside the window + margin

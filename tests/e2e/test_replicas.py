@@ -13,23 +13,32 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from bot.blocks import FEEDBACK_WRONG, FeedbackValue
 from bot.store import Store
 from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.bot_process import BotProcess
 from tests.support.postgres import postgres_server, postgres_url  # noqa: F401
 from tests.support.slack_api import SlackAPIStandIn
-from tests.support.slack_signing import SlackSender, message_event, new_event_id
+from tests.support.slack_signing import (
+    SlackSender,
+    block_action_payload,
+    message_event,
+    new_event_id,
+    signed_headers,
+)
 
 HOCKEY = "The goalie stopped 38 shots and the Penguins scored twice on the power play in overtime."
 BASEBALL = (
@@ -235,6 +244,33 @@ async def test_the_same_event_delivered_to_both_replicas_is_tagged_once(
     assert sorted(ts for _c, ts, _n in slack_api.added_reactions) == sorted(
         event["ts"] for event, _id in events
     )
+
+
+async def test_a_request_replayed_to_the_other_replica_is_refused(
+    replicas: list[BotProcess], slack_api: SlackAPIStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Seen signatures live in the shared database: a byte-for-byte replay of a feedback click
+    sent to the other process gets 401 and stores no second row."""
+    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="baseball").encode()
+    payload = block_action_payload(
+        {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
+        response_url=slack_api.response_url(),
+    )
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = signed_headers(SIGNING_SECRET, body, "application/x-www-form-urlencoded")
+    statuses = []
+    for bot in (replicas[0], replicas[1], replicas[0]):
+        async with http.post(bot.events_url, data=body, headers=headers) as response:
+            statuses.append(response.status)
+    assert statuses == [200, 401, 401]
+    await slack_api.wait_for("response_url")
+    await slack_api.settle(0.5)
+    assert len(slack_api.calls_to("response_url")) == 1
+    store = Store.open(replicas[0].env["DATABASE_URL"])
+    try:
+        assert store.feedback_count() == 1
+    finally:
+        store.close()
 
 
 async def test_behind_one_address_redeliveries_and_settings_hold_across_replicas(

@@ -84,18 +84,90 @@ async def test_a_timestamp_just_inside_five_minutes_is_accepted(
     assert slack_api.added_reactions == [("C0GENERAL", event["ts"], REACTION)]
 
 
-async def test_a_replayed_event_request_has_no_second_effect(
+async def test_a_replayed_event_request_is_refused_and_has_no_second_effect(
     slack: SlackSender, slack_api: SlackAPIStandIn, http: aiohttp.ClientSession
 ) -> None:
     """An attacker who captured a signed request replays it byte for byte, headers included."""
     body, event = envelope_body()
     headers = signed_headers(SIGNING_SECRET, body, "application/json")
-    for _ in range(5):
-        assert await post_raw(http, slack.url, body, headers) == 200
+    assert await post_raw(http, slack.url, body, headers) == 200
+    for _ in range(4):
+        assert await post_raw(http, slack.url, body, headers) == 401
     await slack_api.wait_for("reactions.add")
     await slack_api.settle()
     assert slack_api.added_reactions == [("C0GENERAL", event["ts"], REACTION)]
     assert len(slack_api.calls_to("reactions.add")) == 1
+
+
+async def test_replayed_commands_and_clicks_are_refused_and_run_once(
+    slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot, http: aiohttp.ClientSession
+) -> None:
+    store = bot.services.store
+    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="baseball").encode()
+    payload = block_action_payload(
+        {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
+        response_url=slack_api.response_url(),
+    )
+    click = urlencode({"payload": json.dumps(payload)}).encode()
+    headers = signed_headers(SIGNING_SECRET, click, "application/x-www-form-urlencoded")
+    assert await post_raw(http, slack.url, click, headers) == 200
+    # A replay with a made-up retry header is still the same signed request.
+    retried = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    for replay_headers in (headers, headers, retried):
+        assert await post_raw(http, slack.url, click, replay_headers) == 401
+    await slack_api.wait_for("response_url")
+    await slack_api.settle()
+    assert store.feedback_count() == 1
+    form = urlencode(
+        {
+            "command": "/sport",
+            "text": "autotag off",
+            "user_id": ADMIN,
+            "channel_id": "C0GENERAL",
+            "response_url": slack_api.response_url(),
+        }
+    ).encode()
+    headers = signed_headers(SIGNING_SECRET, form, "application/x-www-form-urlencoded")
+    assert await post_raw(http, slack.url, form, headers) == 200
+    assert not store.autotag_enabled("C0GENERAL")
+    await slack_api.wait_for("response_url", 2)
+    store.set_autotag("C0GENERAL", True, ADMIN)  # turned back on; a replay must not undo it
+    assert await post_raw(http, slack.url, form, headers) == 401
+    await slack_api.settle()
+    assert store.autotag_enabled("C0GENERAL")
+
+
+async def test_a_replay_is_refused_by_another_bot_on_the_same_database(
+    start_bot, slack_api: SlackAPIStandIn, http: aiohttp.ClientSession
+) -> None:
+    one, two = await start_bot(), await start_bot()
+    body, event = envelope_body()
+    headers = signed_headers(SIGNING_SECRET, body, "application/json")
+    assert await post_raw(http, one.events_url, body, headers) == 200
+    assert await post_raw(http, two.events_url, body, headers) == 401
+    await slack_api.wait_for("reactions.add")
+    await slack_api.settle()
+    assert slack_api.added_reactions == [("C0GENERAL", event["ts"], REACTION)]
+
+
+async def test_slacks_redelivery_in_the_same_second_is_accepted_and_tagged_once(
+    slack: SlackSender, slack_api: SlackAPIStandIn, http: aiohttp.ClientSession
+) -> None:
+    """A redelivery carries the same body; sent within the same second it is signed the same.
+    It is Slack's, not a replay: accepted (200), and the event id dedupes it."""
+    slack_api.fail_next("reactions.add", error="internal_error")
+    body, event = envelope_body()
+    headers = signed_headers(SIGNING_SECRET, body, "application/json")
+    assert await post_raw(http, slack.url, body, headers) == 200
+    await slack_api.wait_for("reactions.add")
+    await slack_api.settle()
+    for retry in ("1", "2"):
+        redelivery = {**headers, "X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_error"}
+        assert await post_raw(http, slack.url, body, redelivery) == 200
+    await slack_api.wait_for("reactions.add", 2)
+    await slack_api.settle()
+    assert slack_api.added_reactions == [("C0GENERAL", event["ts"], REACTION)]
+    assert len(slack_api.calls_to("reactions.add")) == 2
 
 
 async def test_a_captured_request_replayed_after_five_minutes_is_refused(

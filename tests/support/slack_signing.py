@@ -46,6 +46,7 @@ class SlackReply:
 
 
 _event_ids = itertools.count(1)
+_triggers = itertools.count(1)
 
 
 def new_event_id() -> str:
@@ -122,7 +123,8 @@ class SlackSender:
             "api_app_id": "A0SPORTBOT",
             "is_enterprise_install": "false",
             "response_url": response_url or self.response_url,
-            "trigger_id": "1.2.3",
+            # Unique, as Slack's are: two identical commands in one second are not a replay.
+            "trigger_id": f"{next(_triggers)}.{time.time_ns()}.sportbot",
         }
         body = urlencode(form).encode()
         return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
