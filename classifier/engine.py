@@ -7,7 +7,7 @@ scaled by how strongly it separates the classes in the training counts (naive-Ba
 ratios, as in NB-SVM). Defaults chosen by cross-validation: benchmarks/engine_selection.py.
 
 Inference does not go through scikit-learn or scipy (only numpy is imported): per text the
-tokenizer is a lowercase, one ``str.translate`` and a ``split``, features are one
+tokenizer is one ``translate`` and a ``split`` (ASCII texts as bytes), features are one
 ``map(dict.get)``, and counting, tf-idf weighting, l2 normalisation and scoring run in numpy over
 the whole batch (``np.unique`` for counts, a gather of the weight rows, ``np.add.reduceat``).
 """
@@ -154,33 +154,51 @@ class SportEngine:
         Unknown terms map to feature 0 as well.
 
         The same rows as ``_encode_terms`` of ``_terms`` (what ``fit`` uses), without building
-        the term strings: per text the Python work is a lowercase, one ``str.translate`` and a
-        ``split`` (C-level), one ``map(dict.get)`` over its words, and for tagged header words a
-        lookup in their field's own table (no ``"subject:" + word`` strings). Counting,
-        weighting and normalising run in numpy over the whole batch at once.
+        the term strings: per text the Python work is one ``translate`` and a ``split``
+        (C-level; an ASCII text as bytes, where one table both lowercases and separates, any
+        other text as str after ``lower()``), one ``map(dict.get)`` over its words, and for
+        tagged header words a lookup in their field's own table (no ``"subject:" + word``
+        strings). Counting, weighting and normalising run in numpy over the whole batch at once.
         """
         if self.ngram_max >= 2:
             return self._encode_terms([self._terms(text) for text in texts])
-        get = self._vocab.get
         tagged = self.headers == "tagged"
-        field_gets = self._field_gets
+        get, field_gets = self._vocab.get, self._field_gets
+        bytes_get, bytes_field_gets = self._bytes_vocab.get, self._bytes_field_gets
         ids = array("q")  # filled from C iterators, then viewed by numpy without a copy
         lengths: list[int] = []
         for text in texts:
-            lower = text.lower()
-            separated = lower.translate(_SEPARATE)  # same length: one character for one
-            words = separated.split()
             ids.append(0)
-            ids.extend(map(get, words, repeat(0)))
-            n = len(words) + 1
-            if tagged and _HEADER_LINE_RE.match(text):
-                end = lower.find("\n\n")
-                if end >= 0:
-                    for match in _HEADER_FIELD_RE.finditer(lower, 0, end):
-                        first, last = match.span(2)
-                        words = separated[first:last].split()
-                        ids.extend(map(field_gets[match[1]], words, repeat(0)))
-                        n += len(words)
+            if text.isascii():
+                # As bytes: one translate both lowercases and separates (ASCII only, exact).
+                raw = text.encode()
+                separated = raw.translate(_LOWER_SEPARATE_BYTES)  # same length
+                words = separated.split()
+                ids.extend(map(bytes_get, words, repeat(0)))
+                n = len(words) + 1
+                if tagged and _HEADER_LINE_BYTES_RE.match(raw):
+                    end = raw.find(b"\n\n")
+                    if end >= 0:
+                        for match in _HEADER_FIELD_BYTES_RE.finditer(raw, 0, end):
+                            first, last = match.span(2)
+                            words = separated[first:last].split()
+                            field_get = bytes_field_gets[match[1].lower()]
+                            ids.extend(map(field_get, words, repeat(0)))
+                            n += len(words)
+            else:
+                lower = text.lower()
+                separated = lower.translate(_SEPARATE)  # same length: one character for one
+                words = separated.split()
+                ids.extend(map(get, words, repeat(0)))
+                n = len(words) + 1
+                if tagged and _HEADER_LINE_RE.match(text):
+                    end = lower.find("\n\n")
+                    if end >= 0:
+                        for match in _HEADER_FIELD_RE.finditer(lower, 0, end):
+                            first, last = match.span(2)
+                            words = separated[first:last].split()
+                            ids.extend(map(field_gets[match[1]], words, repeat(0)))
+                            n += len(words)
             lengths.append(n)
         return self._ids_to_rows(ids, lengths)
 
@@ -375,6 +393,12 @@ class SportEngine:
             if colon and field in fields:
                 fields[field][word] = j
         self._field_gets = {field: vocab.get for field, vocab in fields.items()}
+        # The same tables keyed by bytes, for ASCII texts (their words are ASCII).
+        self._bytes_vocab = {name.encode(): j for name, j in self._vocab.items() if name.isascii()}
+        self._bytes_field_gets = {
+            field.encode(): {w.encode(): j for w, j in vocab.items() if w.isascii()}.get
+            for field, vocab in fields.items()
+        }
 
     # -- prediction ----------------------------------------------------------------------------
 
@@ -429,7 +453,8 @@ class SportEngine:
         state = dict(self.__dict__)
         state.pop("_vocab", None)
         state.pop("_idfr", None)
-        state.pop("_field_gets", None)
+        for table in ("_field_gets", "_bytes_vocab", "_bytes_field_gets"):
+            state.pop(table, None)
         if "feature_names_" in state:
             state["feature_names_"] = "\n".join(self.feature_names_.tolist())
         return state
@@ -449,6 +474,16 @@ _SEPARATE = str.maketrans(
 """Maps every ASCII character but letters and digits to a space (one C-level pass per text)."""
 _HEADER_FIELD_RE = re.compile(rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)", re.MULTILINE)
 _HEADER_LINE_RE = re.compile(r"[a-z][a-z-]*:", re.IGNORECASE)
+_LOWER_SEPARATE_BYTES = bytes(
+    (i + 32 if 65 <= i <= 90 else i if chr(i).isalnum() else 32) if i < 128 else i
+    for i in range(256)
+)
+"""``_SEPARATE`` plus lowercasing, for ASCII text as bytes."""
+_HEADER_FIELD_BYTES_RE = re.compile(
+    rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)".encode(), re.MULTILINE | re.IGNORECASE
+)
+"""``_HEADER_FIELD_RE`` on ASCII bytes not yet lowercased (bytes IGNORECASE is ASCII-only)."""
+_HEADER_LINE_BYTES_RE = re.compile(rb"[a-z][a-z-]*:", re.IGNORECASE)
 
 
 def _header_terms(lower: str) -> list[str]:

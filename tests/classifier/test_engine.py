@@ -118,14 +118,16 @@ def test_persisted_state_round_trips_through_getstate(trained_engine, valid_rows
 
 
 def test_the_fast_encoder_agrees_with_the_term_lists_of_fit(trained_engine, valid_rows) -> None:
-    """Prediction looks words and tagged header words up without building the term strings;
-    it must produce exactly the rows that the term lists used in ``fit`` produce."""
+    """Prediction looks words and tagged header words up without building the term strings
+    (ASCII texts as bytes, others as str); it must produce exactly the rows that the term lists
+    used in ``fit`` produce."""
     texts = [
         *valid_rows[0][:60],
         "",
         "Subject: only a header line\n\nand a body",
         "From: Fan\xa0Club <fan@pitt.edu>\nSubject: ÉTÉ Penguins\u2003win\n\nK\u212a \u0130stanbul \u017fubject",
         "subject: lowercase header\nORGANIZATION: Upper Case Field\n\nbody",
+        "Subject: Rays\x1cwin\x0bagain\x1f\n\nASCII controls\x1eseparate words",
     ]
     fast = trained_engine._encode(texts)
     slow = trained_engine._encode_terms([trained_engine._terms(t) for t in texts])
