@@ -521,14 +521,20 @@ SCHEMA_LOCK_KEY = 0x5B0B07
 
 
 def _create_tables(engine: Engine) -> None:
-    """Create missing tables. On PostgreSQL under an advisory lock, in one transaction: two
-    replicas starting at once on an empty database would both CREATE TABLE and one would fail."""
-    with engine.begin() as connection:
+    """Create missing tables, in one transaction that holds the database's write lock first:
+    processes starting at once on an empty database would all see a table missing, all CREATE
+    it, and all but one fail ("already exists"). PostgreSQL: an advisory lock; SQLite: BEGIN
+    IMMEDIATE (the others wait on the busy timeout, then find the tables there)."""
+    with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(
                 text_clause("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
             )
+        elif connection.dialect.name == "sqlite":
+            # pysqlite begins nothing itself before DDL: this BEGIN is the transaction.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         Base.metadata.create_all(connection)
+        connection.commit()
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

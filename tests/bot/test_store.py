@@ -180,3 +180,27 @@ def test_signatures_older_than_the_window_are_purged_on_the_way(
     assert store.claim_signature("next" + "0" * 60, now)
     assert store.claim_signature("old" + "0" * 61, old)  # forgotten: stale anyway
     assert not store.claim_signature("new" + "0" * 61, now)  # still inside the window + margin
+
+
+def _open_at(url: str, at: float, event_id: str) -> bool:
+    time.sleep(max(0.0, at - time.time()))
+    store = Store.open(url)
+    claimed = store.claim_event(event_id)
+    store.close()
+    return claimed
+
+
+def test_processes_starting_together_on_a_new_sqlite_file_all_open_it(tmp_path: Path) -> None:
+    """Each process creates the missing tables; several doing it at once on a file nobody has
+    created yet must not fail ("table … already exists")."""
+    for attempt in range(3):  # a few fresh files: the race is a matter of milliseconds
+        url = f"sqlite:///{tmp_path / f'new-{attempt}' / 'sportbot.db'}"
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(6) as pool:
+            at = time.time() + 4.0  # after every worker has imported the store
+            ids = [f"Ev-{attempt}-{n}" for n in range(6)]
+            results = [pool.apply_async(_open_at, (url, at, event_id)) for event_id in ids]
+            assert [result.get(timeout=60) for result in results] == [True] * 6
+        store = Store.open(url)
+        assert not any(store.claim_event(event_id) for event_id in ids)  # all six wrote
+        store.close()
