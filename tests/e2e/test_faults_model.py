@@ -18,9 +18,9 @@ import pytest
 from classifier.errors import ModelFileError, UnknownModelError
 from classifier.registry import MODEL_FILE, ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
-from tests.e2e.test_security import copy_model
 from tests.support.bot_process import BotProcess, bot_env
 from tests.support.bot_server import RunningBot
+from tests.support.model_files import copy_model
 from tests.support.openai_standin import FINE_TUNED_MODEL, RunningStandIn, StandIn
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender, message_event

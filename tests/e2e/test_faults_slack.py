@@ -172,7 +172,7 @@ async def test_the_rollback_announcement_survives_a_rate_limit(
     slack: SlackSender, slack_api: SlowSlack, model_home: Path
 ) -> None:
     from classifier.registry import ModelRegistry
-    from tests.e2e.test_security import copy_model
+    from tests.support.model_files import copy_model
 
     registry = ModelRegistry(model_home)
     first = registry.current_id()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.bot_process import BotProcess
 from tests.support.bot_server import RunningBot
+from tests.support.model_files import copy_model
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import (
     SlackSender,
@@ -370,18 +370,6 @@ def write_untrusted_model(registry: ModelRegistry, base_id: str, marker: Path) -
     assert f"{__name__}.Payload" in untrusted
     assert set(untrusted) - set(TRUSTED_TYPES)
     return registered.id
-
-
-def copy_model(registry: ModelRegistry, model_id: str, new_id: str) -> str:
-    """Another registered model with the same file (a cheap second model for rollback tests)."""
-    source = registry.model_dir(model_id)
-    target = registry.model_dir(new_id)
-    shutil.copytree(source, target)
-    card = json.loads((target / "card.json").read_text())
-    card["id"] = new_id
-    card["created"] = "2026-11-25T00:00:00.000000Z"
-    (target / "card.json").write_text(json.dumps(card))
-    return new_id
 
 
 async def test_a_model_file_with_an_untrusted_type_is_refused_and_never_serves(
