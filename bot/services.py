@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.settings import Settings
 from bot.store import Store
 from classifier import Classifier
+from classifier.errors import ModelFileError, SportbotError
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class ClassifierHolder:
     pinned id); ``load`` builds a classifier for an id. ``get`` looks at ``current_id`` at most once
     every ``refresh_seconds`` and loads a new model off the event loop; until it is loaded, the old
     one keeps answering. ``reload`` swaps at once (after a promotion in this process).
+    ``start`` is ``reload`` that falls back on an earlier model (``fallbacks``) when the current
+    one's file is refused.
     """
 
     def __init__(
@@ -42,12 +45,14 @@ class ClassifierHolder:
         current_id: Callable[[], str | None],
         *,
         card: Callable[[str], dict[str, Any]] | None = None,
+        fallbacks: Callable[[], list[str]] | None = None,
         refresh_seconds: float = MODEL_REFRESH_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._load = load
         self._current_id = current_id
         self._card = card
+        self._fallbacks = fallbacks
         self.refresh_seconds = refresh_seconds
         self._clock = clock
         self._classifier: Classifier | None = None
@@ -77,6 +82,36 @@ class ClassifierHolder:
         if previous != classifier.model_id:
             logger.info("serving model %s (was %s)", classifier.model_id, previous)
         return classifier
+
+    def start(self) -> Classifier:
+        """Load the model to serve at start. When ``current_id``'s file is refused (corrupted,
+        untrusted types: ``ModelFileError``), serve the first of ``fallbacks()`` (the models
+        that were current before, the most recent first) that loads, with a WARNING naming the
+        refused model; with none that loads, the refusal is raised."""
+        try:
+            return self.reload()
+        except ModelFileError as refusal:
+            refused = self._current_id()
+            for model_id in self._fallbacks() if self._fallbacks is not None else []:
+                if model_id == refused:
+                    continue
+                try:
+                    classifier = self._load(model_id)
+                except SportbotError as error:
+                    logger.warning("model %s cannot serve either: %s", model_id, error)
+                    continue
+                logger.warning(
+                    "refused the current model %s (%s); serving the previous good model %s",
+                    refused,
+                    refusal,
+                    model_id,
+                )
+                with self._swap_lock:
+                    self._classifier = classifier
+                    self._checked_at = self._clock()
+                    self._failed_id = refused  # not tried again unless current changes
+                return classifier
+            raise
 
     async def get(self) -> Classifier:
         """The classifier to use for this request, following a changed ``current`` model."""
@@ -166,7 +201,10 @@ def build_services(settings: Settings, *, load_in_child: bool = False) -> Servic
         settings=settings,
         store=Store.open(settings.sqlalchemy_url()),
         classifiers=ClassifierHolder(
-            load, current_id, card=card if settings.sportbot_backend == "local" else None
+            load,
+            current_id,
+            card=card if settings.sportbot_backend == "local" else None,
+            fallbacks=registry.history if follows_registry else None,
         ),
         admins=AdminGate(settings),
     )

@@ -164,6 +164,10 @@ class ModelRegistry:
         """The current model's id, or None when no model was made current yet."""
         return self._read_pointer().get("current")
 
+    def history(self) -> list[str]:
+        """The models that were current before the current one, the most recent first."""
+        return list(reversed(self._read_pointer().get("history", [])))
+
     # -- writing ------------------------------------------------------------------------------
 
     def register(

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.services import build_services
 
     services = build_services(settings, load_in_child=True)
-    services.classifiers.reload()
+    services.classifiers.start()  # a refused current model: the previous good one, or stop
     print(f"sportbot: serving model {services.classifiers.model_id}", file=sys.stderr)
     try:
         asyncio.run(serve(services))

@@ -93,13 +93,49 @@ def test_promoting_a_corrupted_model_is_refused_and_the_current_one_kept(
     assert registry.current_id() == good
 
 
-async def test_sportbot_run_on_a_corrupted_current_model_stops_with_one_clear_line(
+async def test_sportbot_run_on_a_corrupted_current_model_serves_the_previous_good_one(
     model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
 ) -> None:
     registry = ModelRegistry(model_home)
     good = registry.current_id()
     assert good is not None
-    corrupt(registry.model_dir(good) / MODEL_FILE)
+    newer = copy_model(registry, good, "sportbot-newer-20260102-000000-0bad")
+    registry.promote(newer)
+    corrupt(registry.model_dir(newer) / MODEL_FILE)
+    bot = BotProcess.spawn(
+        tmp_path / "run",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_api.base_url,
+        SPORTBOT_HOME=str(model_home),
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            await bot.wait_healthy(http)
+            slack = SlackSender(bot.events_url, SIGNING_SECRET, http, slack_api.response_url())
+            reply = await slack.command("/sport", BASEBALL)
+            assert reply.status == 200
+            assert f"`{good}`" in answer_model(reply.json())
+            await asyncio.sleep(1.5)  # past the holder's refresh: it does not retry the bad one
+            reply = await slack.command("/sport", BASEBALL)
+            assert f"`{good}`" in answer_model(reply.json())
+    finally:
+        assert bot.stop() == 0
+    log = bot.log()
+    [warning] = [line for line in log.splitlines() if line.startswith("WARNING") and newer in line]
+    assert "sha256" in warning and f"previous good model {good}" in warning
+    assert f"sportbot: serving model {good}" in log
+    assert "Traceback" not in log and "ERROR" not in log
+    assert registry.current_id() == newer  # the pointer is left to the operator
+
+
+async def test_sportbot_run_with_no_good_model_stops_with_one_clear_line(
+    model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
+) -> None:
+    registry = ModelRegistry(model_home)
+    good = registry.current_id()
+    assert good is not None
+    corrupt(registry.model_dir(good) / MODEL_FILE)  # the only one: no history to fall back on
     bot = BotProcess.spawn(
         tmp_path / "run",
         SLACK_BOT_TOKEN=BOT_TOKEN,

@@ -399,14 +399,15 @@ async def test_a_model_file_with_an_untrusted_type_is_refused_and_never_serves(
     assert not marker.exists()
 
 
-async def test_sportbot_run_refuses_to_start_on_an_untrusted_model(
+async def test_sportbot_run_refuses_an_untrusted_current_model_and_serves_the_previous_one(
     model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
 ) -> None:
     registry = ModelRegistry(model_home)
     good = registry.current_id()
     assert good is not None
     marker = tmp_path / "ran"
-    registry.promote(write_untrusted_model(registry, good, marker))
+    evil = write_untrusted_model(registry, good, marker)
+    registry.promote(evil)
     bot = BotProcess.spawn(
         tmp_path / "run",
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -414,13 +415,22 @@ async def test_sportbot_run_refuses_to_start_on_an_untrusted_model(
         SLACK_API_URL=slack_api.base_url,
         SPORTBOT_HOME=str(model_home),
     )
-    assert bot.process is not None
-    assert bot.process.wait(120) == 1
-    bot.stop()
-    lines = bot.log().strip().splitlines()
-    assert lines[-1].startswith("sportbot: error: ")
-    assert "not trusted" in lines[-1]
+    try:
+        async with aiohttp.ClientSession() as http:
+            await bot.wait_healthy(http)
+            slack = SlackSender(bot.events_url, SIGNING_SECRET, http, slack_api.response_url())
+            reply = await slack.command("/sport", HOCKEY)
+            assert reply.status == 200
+            assert f"`{good}`" in json.dumps(reply.json())
+    finally:
+        assert bot.stop() == 0
+    [warning] = [
+        line for line in bot.log().splitlines() if line.startswith("WARNING") and evil in line
+    ]
+    assert "not trusted" in warning and good in warning
+    assert f"sportbot: serving model {good}" in bot.log()
     assert not marker.exists()
+    assert registry.current_id() == evil  # the pointer is the operator's to change
 
 
 # -- logs -------------------------------------------------------------------------------------
