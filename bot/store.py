@@ -62,8 +62,10 @@ SIGNATURE_WINDOW_SECONDS = 5 * 60
 SIGNATURE_MEMORY_SECONDS = SIGNATURE_WINDOW_SECONDS + 60
 """How long a seen signature is kept after its timestamp: the window plus a margin for replicas'
 clocks. Older ones cannot be replayed anyway (their timestamp is refused as stale)."""
-SIGNATURE_PURGE_SECONDS = 60.0
-"""How often a process drops the signatures older than ``SIGNATURE_MEMORY_SECONDS``."""
+SIGNATURE_PURGE_SECONDS = 2.0
+"""How often a process drops the signatures older than ``SIGNATURE_MEMORY_SECONDS``: often, so
+each purge is small (at 100 requests/s a once-a-minute purge deleted 6,000 rows and held the event
+loop for 29-42 ms; 200 rows take about 1 ms)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -387,7 +389,7 @@ class Store:
         """Record a signed request as seen; True only for the first process to see it.
 
         Insert-if-absent on the primary key, like ``claim_event``: a replay fails to insert in
-        every process sharing the database. Once a minute, signatures older than
+        every process sharing the database. Every ``SIGNATURE_PURGE_SECONDS``, signatures older than
         ``SIGNATURE_MEMORY_SECONDS`` are dropped on the way.
         """
         now = time.monotonic()
