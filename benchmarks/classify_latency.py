@@ -1,21 +1,23 @@
-"""Latency and throughput of ``Classifier.classify`` / ``classify_many`` over the local engine,
-side by side with a plain scikit-learn TF-IDF + logistic regression pipeline behind the same
-``Classifier`` (same prompts, same Prediction reading), measured in one run.
+"""Latency and throughput of ``Classifier.classify`` / ``classify_many`` over the default local
+model (``GatedSportModel``) and the plain local engine, side by side with a plain scikit-learn
+TF-IDF + logistic regression pipeline behind the same ``Classifier`` (same prompts, same
+Prediction reading), measured in one run.
 
-The machine is shared and noisy: rounds of the two are interleaved and the ratio between them is
-the number to trust; absolute numbers move with the load (printed at start and end).
+The machine is shared and noisy: rounds of the contenders are interleaved and the ratios between
+them are the numbers to trust; absolute numbers move with the load (printed at start and end).
 
     .venv/bin/python benchmarks/classify_latency.py [--rounds 5] [--against REV]
 
-``--against REV`` also measures ``classifier/engine.py`` as it was at git revision REV, loaded
-with the same trained state (its predictions are checked equal first), in the same rounds.
+``--against REV`` also measures the ``classifier`` package as it was at git revision REV: its
+engine and its default model, trained on the same rows (the engine's predictions are checked
+equal to today's first), in the same rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
+import importlib
 import json
 import os
 import platform
@@ -26,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -35,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from classifier.backend import Completion  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
 from classifier.engine import SportEngine  # noqa: E402
+from classifier.gated_model import GatedSportModel  # noqa: E402
 from classifier.local_backend import LocalBackend  # noqa: E402
 from classifier.prompt import label_token, strip_prompt  # noqa: E402
 
@@ -104,31 +108,30 @@ def cold_start_s(home: Path) -> float:
     return float(out.stdout.strip())
 
 
-def engine_at_revision(revision: str, engine: SportEngine):
-    """The engine module of a git revision, holding ``engine``'s trained state."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:classifier/engine.py"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
+def package_at_revision(revision: str, folder: Path) -> tuple[ModuleType, ModuleType]:
+    """``classifier.engine`` and ``classifier.gated_model`` of a git revision (extracted into
+    ``folder``), imported beside today's package."""
+    archive = subprocess.run(
+        ["git", "archive", revision, "classifier"], cwd=ROOT, check=True, capture_output=True
     ).stdout
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "engine_at_revision.py"
-        path.write_text(source)
-        spec = importlib.util.spec_from_file_location("engine_at_revision", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["engine_at_revision"] = module
-        spec.loader.exec_module(module)
-    old = module.SportEngine.__new__(module.SportEngine)
-    old.__setstate__(engine.__getstate__())
-    return old
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] == "classifier"}
+    sys.path.insert(0, str(folder))
+    try:
+        engine = importlib.import_module("classifier.engine")
+        gated = importlib.import_module("classifier.gated_model")
+    finally:
+        sys.path.remove(str(folder))
+        for name in [k for k in sys.modules if k.split(".")[0] == "classifier"]:
+            del sys.modules[name]  # the old modules live on through ``engine`` and ``gated``
+        sys.modules.update(ours)
+    return engine, gated
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--against", metavar="REV", help="also measure engine.py at this revision")
+    parser.add_argument("--against", metavar="REV", help="also measure the package at REV")
     args = parser.parse_args()
 
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -151,6 +154,9 @@ def main() -> None:
         f"SportEngine fit on {len(train[0])} rows ({engine.n_epochs} epochs): {time.perf_counter() - start:.3f} s"
     )
     start = time.perf_counter()
+    default = GatedSportModel().fit(*train)
+    print(f"default model fit: {time.perf_counter() - start:.3f} s")
+    start = time.perf_counter()
     pipeline = make_pipeline(
         TfidfVectorizer(sublinear_tf=True), LogisticRegression(C=100, max_iter=1000)
     )
@@ -158,15 +164,23 @@ def main() -> None:
     print(f"sklearn pipeline fit: {time.perf_counter() - start:.3f} s\n")
 
     contenders = {
+        "default model": Classifier(LocalBackend(default, "default")),
         "local engine": Classifier(LocalBackend(engine, "engine")),
         "sklearn tfidf+LR": Classifier(SklearnBackend(pipeline, "sklearn")),
     }
     if args.against:
-        old = engine_at_revision(args.against, engine)
-        np.testing.assert_array_equal(
-            old.predict_log_proba(messages), engine.predict_log_proba(messages)
+        old_engine_module, old_gated_module = package_at_revision(
+            args.against, Path(tempfile.mkdtemp())
         )
-        contenders[f"engine at {args.against}"] = Classifier(LocalBackend(old, "old"))
+        old_engine = old_engine_module.SportEngine().fit(*train)
+        np.testing.assert_allclose(
+            old_engine.predict_log_proba(messages), engine.predict_log_proba(messages)
+        )
+        old_default = old_gated_module.GatedSportModel().fit(*train)
+        contenders[f"default model at {args.against}"] = Classifier(
+            LocalBackend(old_default, "old default")
+        )
+        contenders[f"engine at {args.against}"] = Classifier(LocalBackend(old_engine, "old"))
     for classifier in contenders.values():  # warm up
         classifier.classify_many(messages)
         per_message_ms(classifier.classify, messages[:50])
@@ -198,13 +212,16 @@ def main() -> None:
             f"{statistics.median(many_cpu[name]):,.0f} |"
         )
     if args.against:
-        name = f"engine at {args.against}"
-        print(
-            f"\nratio local engine / {name}: classify_many median "
-            f"{statistics.median(many['local engine']) / statistics.median(many[name]):.2f}x, "
-            f"per CPU second "
-            f"{statistics.median(many_cpu['local engine']) / statistics.median(many_cpu[name]):.2f}x"
-        )
+        for ours in ("default model", "local engine"):
+            name = f"{ours.replace('local ', '')} at {args.against}"
+            print(
+                f"\nratio {ours} / {name}: classify_many median "
+                f"{statistics.median(many[ours]) / statistics.median(many[name]):.2f}x, "
+                f"per CPU second "
+                f"{statistics.median(many_cpu[ours]) / statistics.median(many_cpu[name]):.2f}x, "
+                f"classify p50 {np.percentile(single[name], 50) / np.percentile(single[ours], 50):.2f}x"
+                " faster"
+            )
     e, s = np.array(single["local engine"]), np.array(single["sklearn tfidf+LR"])
     print(
         f"\nratios sklearn/engine: p50 {np.percentile(s, 50) / np.percentile(e, 50):.1f}x, "

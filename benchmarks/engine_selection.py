@@ -16,7 +16,11 @@ paired difference in accuracy with its standard error; anything that looks bette
 re-checked on two fresh fold seeds, since picking the best of many candidates on one set of
 folds favours luck.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/engine_selection.py [--stages 123 | 4]
+Stage 5 (``--stages 5``) compares the weights the engine ends with: the last step's
+(``average_epochs=0``, the engine before 2026-11-30) against the running mean over the last one or
+two epochs, paired on three fold seeds, with the cross-validated log loss beside the accuracy.
+
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/engine_selection.py [--stages 123 | 4 | 5]
 """
 
 from __future__ import annotations
@@ -35,8 +39,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifier.engine import _SEPARATE, SportEngine  # noqa: E402
+from classifier.engine import SportEngine  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
+from classifier.words import SEPARATE  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 
@@ -97,13 +102,15 @@ def baselines(texts, labels) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stages", default="1234", help="which stages to run (default: all)")
+    parser.add_argument("--stages", default="12345", help="which stages to run (default: all)")
     args = parser.parse_args()
     texts, labels = load(TRAIN)
     if set(args.stages) & set("123"):
         stages_1_to_3(texts, labels)
     if "4" in args.stages:
         stage_4(texts, labels)
+    if "5" in args.stages:
+        stage_5(texts, labels)
 
 
 def stages_1_to_3(texts: list[str], labels: list[str]) -> None:
@@ -172,7 +179,7 @@ class _TextVariant(SportEngine):
 
 
 def _words(text: str) -> list[str]:
-    return text.lower().translate(_SEPARATE).split()
+    return text.lower().translate(SEPARATE).split()
 
 
 def _log_odds_of(model, texts: list[str]) -> np.ndarray:
@@ -325,6 +332,37 @@ def stage_4(texts: list[str], labels: list[str]) -> None:
             other = _cv_log_odds(texts, labels, _sklearn_view(view), seed=seed)
             mixed = _mix(base, other, weight * scales[view])
             _paired(f"engine + {weight} x {views[view]}, seed {seed}", mixed, base)
+
+
+def _log_loss(folds) -> float:
+    """Mean log loss of the folds' log-odds (the 2nd class positive)."""
+    losses = [np.logaddexp(0.0, np.where(y, -s, s)) for s, y in folds]
+    return float(np.concatenate(losses).mean())
+
+
+def stage_5(texts: list[str], labels: list[str]) -> None:
+    print("\nstage 5: the final weights, last step vs averaged (5-fold x 4 repeats per seed)")
+    print(
+        "| candidate | CV accuracy | paired difference +/- s.e. | folds better/worse | seconds | log loss |"
+    )
+    print("|---|---|---|---|---|---|")
+    for seed in (1, 7, 11):
+        last = _cv_log_odds(
+            texts, labels, _engine_fit_score(lambda: SportEngine(average_epochs=0)), seed
+        )
+        _paired(f"last step's weights, seed {seed}", last, last)
+        print(f"|  |  |  |  |  | {_log_loss(last):.4f} |")
+        for epochs in (1, 2):
+            start = time.perf_counter()
+            make = lambda e=epochs: SportEngine(average_epochs=e)  # noqa: E731
+            folds = _cv_log_odds(texts, labels, _engine_fit_score(make), seed)
+            _paired(
+                f"mean of the last {epochs} epoch(s), seed {seed}",
+                folds,
+                last,
+                time.perf_counter() - start,
+            )
+            print(f"|  |  |  |  |  | {_log_loss(folds):.4f} |")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
-"""Choose the static expert's weight in ``GatedSportModel`` by 5-fold cross-validation on the 948
-prepared training rows only. Each held-out fold is scored twice: the whole posts (what the
-Usenet figures measure) and their subject lines alone (the only short, message-like texts in the
-training data). Engine and expert are fitted once per fold; the weight only mixes their
-log-probabilities, so every weight is scored on the same fits.
+"""Choose the static expert's weight and strength in ``GatedSportModel`` by 5-fold
+cross-validation (two fold seeds) on the 948 prepared training rows only. Each held-out fold is
+scored twice: the whole posts (what the Usenet figures measure) and their subject lines alone
+(the only short, message-like texts in the training data). The engine is fitted once per fold and
+the expert once per strength C; the weight only mixes their log-probabilities, so every setting
+is scored on the same fits. The choice: the lowest log loss over posts and subject lines pooled.
 
-    .venv/bin/python benchmarks/gated_selection.py
+``--averaging`` instead scores the whole default model with the engine's final weights taken
+from the last step or averaged over the last one or two epochs (``average_epochs``), two shuffling
+seeds per fold, same folds and the same pooled log loss.
+
+    .venv/bin/python benchmarks/gated_selection.py [--averaging]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,45 +25,118 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifier.gated_model import GatedSportModel, _log_softmax  # noqa: E402
+from classifier.gated_model import (  # noqa: E402
+    GatedSportModel,
+    _binary_logistic_regression,
+    _log_softmax,
+)
 from classifier.prompt import strip_prompt  # noqa: E402
 from classifier.usenet import subject_row  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
+STRENGTHS = (1.0, 10.0, 100.0)
+SEEDS = (0, 1)
+
+Totals = dict[tuple[str, float, float], list[float]]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--averaging", action="store_true", help="score average_epochs 0/1/2")
+    args = parser.parse_args()
     rows = [json.loads(line) for line in TRAIN.read_text().splitlines() if line.strip()]
     texts = np.array([strip_prompt(r["prompt"]) for r in rows], dtype=object)
     labels = np.array([r["completion"].strip() for r in rows])
-    parts: dict[str, list[list[np.ndarray]]] = {"post": [[], [], []], "subject": [[], [], []]}
-    folds = StratifiedKFold(5, shuffle=True, random_state=0).split(texts, labels)
-    for train, held in folds:
-        model = GatedSportModel(expert_weight=1.0).fit(list(texts[train]), list(labels[train]))
-        subjects = [(subject_row(t), y) for t, y in zip(texts[held], labels[held], strict=True)]
-        subjects = [(s, y) for s, y in subjects if s]
-        for kind, xs, ys in (
-            ("post", list(texts[held]), list(labels[held])),
-            ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
-        ):
+    if args.averaging:
+        averaging(texts, labels)
+        return
+    totals: Totals = {}
+    for seed in SEEDS:
+        folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(texts, labels)
+        for train, held in folds:
+            score_fold(list(texts[train]), list(labels[train]), texts[held], labels[held], totals)
+    print(
+        "| C | expert weight | posts: accuracy / log loss | subject lines: accuracy / log loss | pooled log loss |"
+    )
+    print("|---|---|---|---|---|")
+    for c in STRENGTHS:
+        for weight in WEIGHTS:
+            post, subject = totals[("post", c, weight)], totals[("subject", c, weight)]
+            pooled = (post[2] + subject[2]) / (post[1] + subject[1])
+            print(
+                f"| {c:g} | {weight} | {post[0] / post[1]:.4f} / {post[2] / post[1]:.4f} "
+                f"(n={post[1]:.0f}) | {subject[0] / subject[1]:.4f} / {subject[2] / subject[1]:.4f}"
+                f" (n={subject[1]:.0f}) | {pooled:.4f} |",
+                flush=True,
+            )
+
+
+def score_fold(
+    texts: list[str], labels: list[str], held: np.ndarray, held_labels: np.ndarray, totals: Totals
+) -> None:
+    model = GatedSportModel(expert_weight=0.0).fit(texts, labels)
+    rows, row_labels = model.training_rows(texts, labels)
+    classes = model.engine_.classes_
+    positive = np.array([label == classes[1] for label in row_labels], dtype=np.float64)
+    vectors = model._vectors(rows).astype(np.float64)
+    subjects = [(subject_row(t), y) for t, y in zip(held, held_labels, strict=True)]
+    subjects = [(s, y) for s, y in subjects if s]
+    kinds = (
+        ("post", list(held), list(held_labels)),
+        ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
+    )
+    for c in STRENGTHS:
+        coef, intercept = _binary_logistic_regression(vectors, positive, c)
+        for kind, xs, ys in kinds:
             engine = model.engine_.predict_log_proba(xs)
-            vectors = model._vectors(xs)
-            expert = _log_softmax(vectors @ model.expert_coef_.T + model.expert_intercept_)
-            truth = np.array([model.engine_.classes_.index(y) for y in ys])
-            for part, value in zip(parts[kind], (engine, expert, truth), strict=True):
-                part.append(value)
-    print("| expert weight | posts: accuracy / log loss | subject lines: accuracy / log loss |")
-    print("|---|---|---|")
-    for weight in WEIGHTS:
-        cells = []
-        for kind in ("post", "subject"):
-            engine, expert, truth = (np.concatenate(p) for p in parts[kind])
-            logp = _log_softmax(engine + weight * expert)
-            accuracy = float(np.mean(logp.argmax(axis=1) == truth))
-            loss = float(-np.mean(logp[np.arange(len(truth)), truth]))
-            cells.append(f"{accuracy:.4f} / {loss:.4f} (n={len(truth)})")
-        print(f"| {weight} | " + " | ".join(cells) + " |", flush=True)
+            z = model._vectors(xs).astype(np.float64) @ coef + intercept
+            expert = np.stack([-z / 2, z / 2], axis=1)
+            truth = np.array([classes.index(y) for y in ys])
+            for weight in WEIGHTS:
+                logp = _log_softmax(engine + weight * expert)
+                total = totals.setdefault((kind, c, weight), [0.0, 0.0, 0.0])
+                total[0] += float(np.sum(logp.argmax(axis=1) == truth))
+                total[1] += len(truth)
+                total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+
+
+def averaging(texts: np.ndarray, labels: np.ndarray) -> None:
+    totals: dict[tuple[str, int], list[float]] = {}
+    for seed in SEEDS:
+        folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(texts, labels)
+        for train, held in folds:
+            subjects = [(subject_row(t), y) for t, y in zip(texts[held], labels[held], strict=True)]
+            subjects = [(s, y) for s, y in subjects if s]
+            kinds = (
+                ("post", list(texts[held]), list(labels[held])),
+                ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
+            )
+            for epochs in (0, 1, 2):
+                for shuffle in (0, 1):
+                    model = GatedSportModel(random_state=shuffle, average_epochs=epochs)
+                    model.fit(list(texts[train]), list(labels[train]))
+                    classes = model.engine_.classes_
+                    for kind, xs, ys in kinds:
+                        logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
+                        truth = np.array([classes.index(y) for y in ys])
+                        total = totals.setdefault((kind, epochs), [0.0, 0.0, 0.0])
+                        total[0] += float(np.sum(logp.argmax(axis=1) == truth))
+                        total[1] += len(truth)
+                        total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+    print(
+        "| engine's final weights | posts: accuracy / log loss | subject lines: accuracy / log loss | pooled log loss |"
+    )
+    print("|---|---|---|---|")
+    for epochs in (0, 1, 2):
+        post, subject = totals[("post", epochs)], totals[("subject", epochs)]
+        name = "last step" if not epochs else f"mean of the last {epochs} epoch(s)"
+        print(
+            f"| {name} | {post[0] / post[1]:.4f} / {post[2] / post[1]:.4f} | "
+            f"{subject[0] / subject[1]:.4f} / {subject[2] / subject[1]:.4f} | "
+            f"{(post[2] + subject[2]) / (post[1] + subject[1]):.4f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,11 @@ Three parts, combined as probabilities:
   base model's sports (baseball, hockey); for other label sets the model is the first two parts.
 
 The expert and the gate read the message part of a post (subject and body, no From/Organization
-lines); the engine reads the whole text. The expert weight 0.5 was chosen by 5-fold
-cross-validation on the 948 training rows (phase-1 research, cv_weight.py).
+lines) as its static sentence vector; the engine reads the whole text. Both are linear in that
+vector, so each word's expert and gate scores are computed once (``classifier.word_scores``) and
+a text is read in one pass: one split, one dictionary lookup per word giving the engine's feature
+and the word's scores. The expert's weight and strength were chosen by 5-fold cross-validation on
+the 948 training rows (benchmarks/gated_selection.py).
 """
 
 from __future__ import annotations
@@ -34,18 +37,21 @@ from classifier.engine import DEFAULT_BATCH_SIZE, DEFAULT_N_EPOCHS, EncodedTexts
 from classifier.engine import TrainingStep as TrainingStep
 from classifier.errors import ModelFileError
 from classifier.prediction import OFF_TOPIC_LABEL
-from classifier.static_embedding import words_of
-from classifier.usenet import message_text, subject_row
+from classifier.static_embedding import NORM_DIMS
+from classifier.usenet import subject_row
+from classifier.word_scores import WordScores
+from classifier.words import look_up, message_words, words_of
 
-DEFAULT_EXPERT_WEIGHT = 0.5
+DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
 
 
 class EncodedGated(NamedTuple):
-    """Texts encoded by ``GatedSportModel.encode``: the engine's rows and the static vectors."""
+    """Texts encoded by ``GatedSportModel.encode``: the engine's rows and, per text, its expert
+    and gate scores less their biases (``(n, len(sport labels) + 1)``)."""
 
     engine: EncodedTexts
-    vectors: np.ndarray
+    scores: np.ndarray
 
 
 class GatedSportModel:
@@ -159,6 +165,8 @@ class GatedSportModel:
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         if len(texts) == 0:
             raise ValueError("there are no training texts")
+        if self.engine_params.get("ngram_max", 1) != 1:
+            raise ValueError("GatedSportModel reads words (ngram_max=1), not word pairs")
         base = self.base
         self.base_model_id = base.id
         self.base_model_sha256 = base.sha256
@@ -203,20 +211,54 @@ class GatedSportModel:
     # -- prediction ------------------------------------------------------------------------------
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
-        return self.base.embedding.encode_words([words_of(message_text(t)) for t in texts])
+        """The static sentence vectors of the texts' message words (what the expert is fitted
+        on; prediction uses the per-word scores of ``_word_scores`` instead)."""
+        return self.base.embedding.encode_words([message_words(t) for t in texts])
+
+    def _word_scores(self) -> WordScores:
+        """The word table of the fitted expert, gate and engine vocabulary (built on first use:
+        during ``fit`` that is the first step that predicts)."""
+        table = getattr(self, "_word_table", None)
+        engine = self.engine_
+        if table is None or table.n_features != len(engine.feature_names_):
+            projection, _ = self._projection()
+            names = engine.feature_names_.tolist()
+            known = {name: j for j, name in enumerate(names) if j and ":" not in name}
+            table = WordScores(self.base.embedding, projection, known, len(names))
+            self._word_table = table
+        return table
 
     def encode(self, texts: Sequence[str]) -> EncodedGated:
         """The texts as this model sees them, to be scored many times (e.g. a validation set
-        after every step of ``fit``)."""
+        after every step of ``fit``): one pass per text for the engine and the expert."""
         if isinstance(texts, str):
             raise TypeError("encode takes a sequence of texts, not one string")
-        return EncodedGated(self.engine_.encode(texts), self._vectors(texts))
+        engine = self.engine_
+        table = self._word_scores()
+        while True:
+            state = table.state
+            vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
+            found = look_up(texts, vocabulary, missing=True, message=True)
+            ids, message = found.ids, found.message_ids
+            if ids.min(initial=0) >= 0 and message.min(initial=0) >= 0:
+                break
+            table.add(word for text in texts for word in words_of(text))
+        # Words the engine does not know (ids past its features) are its padding feature 0.
+        rows = engine.rows_of_ids(np.where(ids < table.n_features, ids, 0), found.lengths)
+        sums = _sum_rows(state.scores, message, found.message_lengths).astype(np.float64)
+        m = sums.shape[1] - NORM_DIMS
+        norms = np.sqrt(np.einsum("ij,ij->i", sums[:, m:], sums[:, m:]))
+        return EncodedGated(
+            EncodedTexts(*rows[:3]), sums[:, :m] / np.maximum(norms, 1e-12)[:, None]
+        )
 
     def predict_log_proba_encoded(self, encoded: EncodedGated) -> np.ndarray:
         """``predict_log_proba`` of texts already ``encode``d."""
-        return self._combine(
-            self.engine_.predict_log_proba_encoded(encoded.engine), encoded.vectors
-        )
+        if len(encoded.scores) == 0:
+            return np.zeros((0, len(self.classes_)))
+        rows = encoded.engine
+        engine_scores = self.engine_._scores(rows.indices, rows.values, rows.starts)
+        return self._combine(engine_scores, encoded.scores)
 
     def predict_log_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Log-probabilities, shape ``(len(texts), len(classes_))``, columns in ``classes_``
@@ -225,15 +267,16 @@ class GatedSportModel:
             raise TypeError("predict_log_proba takes a sequence of texts, not one string")
         if len(texts) == 0:
             return np.zeros((0, len(self.classes_)))
-        return self._combine(self.engine_.predict_log_proba(texts), self._vectors(texts))
+        return self.predict_log_proba_encoded(self.encode(texts))
 
-    def _combine(self, engine_logp: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-        # One product gives the expert's scores (times its weight) and the gate's log-odds. The
-        # expert's own normalisation is a per-row constant that the outer log_softmax removes.
-        projection, bias = self._projection()
-        scores = (vectors @ projection).astype(np.float64) + bias
-        k = engine_logp.shape[1]
-        sport = _log_softmax(engine_logp + scores[:, :k]) if self.expert_weight else engine_logp
+    def _combine(self, engine_scores: np.ndarray, text_scores: np.ndarray) -> np.ndarray:
+        # ``text_scores`` are the expert's scores (times its weight) and the gate's log-odds, less
+        # their biases. The expert's own normalisation is a per-row constant that the
+        # log_softmax removes: log P(label | sport) = log_softmax(engine + w * expert).
+        _, bias = self._projection()
+        scores = text_scores + bias
+        k = engine_scores.shape[1]
+        sport = _log_softmax(engine_scores + scores[:, :k])
         if not self.gated_:
             return sport
         z = scores[:, k]
@@ -244,19 +287,21 @@ class GatedSportModel:
         return out
 
     def _projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(dim, k + 1)`` directions and ``k + 1`` biases of the expert's scores (times its
+        weight) and the gate's log-odds (zeros when not gated); computed once per fit."""
         cached = getattr(self, "_projection_cache", None)
-        if cached is None or cached[0] is not self.expert_coef_:
-            k = len(self.expert_coef_)
-            projection = np.zeros((self.base.embedding.dim, k + 1), np.float32)
-            projection[:, :k] = self.expert_weight * self.expert_coef_.T
-            bias = np.zeros(k + 1)
-            bias[:k] = self.expert_weight * self.expert_intercept_
-            if self.gated_:
-                projection[:, k] = self.base.gate_coef
-                bias[k] = self.base.gate_intercept
-            cached = (self.expert_coef_, projection, bias)
-            self._projection_cache = cached
-        return cached[1], cached[2]
+        if cached is not None and cached[0] is self.expert_coef_:
+            return cached[1], cached[2]
+        k = len(self.expert_coef_)
+        projection = np.zeros((self.base.embedding.dim, k + 1))
+        projection[:, :k] = self.expert_weight * self.expert_coef_.T
+        bias = np.zeros(k + 1)
+        bias[:k] = self.expert_weight * self.expert_intercept_
+        if self.gated_:
+            projection[:, k] = self.base.gate_coef
+            bias[k] = self.base.gate_intercept
+        self._projection_cache = (self.expert_coef_, projection, bias)
+        return projection, bias
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))
@@ -271,24 +316,23 @@ class GatedSportModel:
     def explain(self, text: str, top: int = 8) -> list[tuple[str, float]]:
         """The words that pushed the sport decision most, with their signed log-odds push toward
         the likelier sport (positive: for it), largest magnitude first: the engine's features
-        plus each word's share of the expert's score (a word's row over the text's norm)."""
+        plus each word's exact share of the expert's score (its scores over the text's norm)."""
         pushes: dict[str, float] = {}
         for term, weight in self.engine_.explain(text, top=max(top * 4, 32)):
             pushes[term] = pushes.get(term, 0.0) + weight
-        sport_logp = self.predict_log_proba([text])[0, : len(self.engine_.classes_)]
-        predicted = int(sport_logp.argmax())
-        if self.expert_weight:
-            words = words_of(message_text(text))
-            if words:
-                distinct = list(dict.fromkeys(words))
-                raw = self.base.embedding.word_rows(distinct).astype(np.float64)
-                counts = np.array([words.count(w) for w in distinct], np.float64)
-                norm = float(np.linalg.norm(counts @ raw)) or 1.0
-                coef = self.expert_coef_.astype(np.float64)
-                direction = coef[predicted] - np.delete(coef, predicted, axis=0).mean(axis=0)
-                shares = self.expert_weight * counts * (raw @ direction) / norm
-                for word, share in zip(distinct, shares, strict=True):
-                    pushes[word] = pushes.get(word, 0.0) + float(share)
+        k = len(self.engine_.classes_)
+        predicted = int(self.predict_log_proba([text])[0, :k].argmax())
+        words = message_words(text)
+        if self.expert_weight and words:
+            table = self._word_scores()
+            distinct = list(dict.fromkeys(words))
+            rows = table.state.scores[[table.row(w) for w in distinct]]
+            counts = np.array([words.count(w) for w in distinct], np.float64)
+            norm = max(float(np.linalg.norm(counts @ rows[:, -NORM_DIMS:])), 1e-12)
+            scores = rows[:, :k]
+            direction = scores[:, predicted] - np.delete(scores, predicted, axis=1).mean(axis=1)
+            for word, share in zip(distinct, counts * direction / norm, strict=True):
+                pushes[word] = pushes.get(word, 0.0) + float(share)
         order = sorted(pushes.items(), key=lambda item: -abs(item[1]))
         return [(term, weight) for term, weight in order[:top] if abs(weight) >= 0.005]
 
@@ -296,16 +340,17 @@ class GatedSportModel:
 
     def __getstate__(self) -> dict[str, Any]:
         """Learned state without the base model (it ships with the package; its id and sha256
-        are kept and checked on load)."""
+        are kept and checked on load) and without the word table (rebuilt from both)."""
         state = dict(self.__dict__)
         state.pop("_base", None)
+        state.pop("_word_table", None)
         state.pop("_projection_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         if "engine_" in state:
-            self.base  # noqa: B018 - load and check the base model now, not on the first message
+            self._word_scores()  # load and check the base model now, not on the first message
 
 
 def _binary_logistic_regression(
@@ -329,6 +374,22 @@ def _binary_logistic_regression(
         if np.abs(step).max() < tol:
             break
     return w[:-1], float(w[-1])
+
+
+def _sum_rows(table: np.ndarray, ids: np.ndarray, lengths: list[int]) -> np.ndarray:
+    """Per text, the sum of the table rows of its ids (``lengths[i]`` ids for text ``i``)."""
+    if len(lengths) == 1:
+        return table[ids].sum(axis=0, keepdims=True)
+    # A count matrix times the table: scipy's sparse product gathers and adds rows ~10x faster
+    # than fancy indexing plus ``np.add.reduceat`` over rows of 35 numbers.
+    from scipy.sparse import csr_matrix
+
+    indptr = np.zeros(len(lengths) + 1, np.intp)
+    np.cumsum(lengths, out=indptr[1:])
+    counts = csr_matrix(
+        (np.ones(len(ids), table.dtype), ids, indptr), shape=(len(lengths), len(table))
+    )
+    return counts @ table
 
 
 def _log_softmax(scores: np.ndarray) -> np.ndarray:

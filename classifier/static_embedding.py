@@ -3,9 +3,14 @@
 The table holds one vector per WordPiece token of all-MiniLM-L6-v2's vocabulary, distilled from
 the transformer once at build time (tools/build_base_model.py: each token alone through the
 model, PCA, SIF weighting; the model2vec recipe). At run time a text is split into words the way
-``SportEngine`` splits it (lowercase, ASCII letters and digits, non-ASCII characters kept inside
-words); a word's vector is the mean of its WordPiece tokens' rows, computed once and memoised; a
-text's vector is the mean of its words' vectors, l2-normalised. No torch, no tokenizers package.
+``SportEngine`` splits it (``classifier.words.words_of``); a word's vector is the mean of its
+WordPiece tokens' rows, computed once and memoised; a text's vector is the sum of its words'
+vectors divided by the length of that sum's first ``NORM_DIMS`` coordinates (the table's leading
+principal components). That normalisation keeps what l2 normalisation gives a linear model on top
+(cross-validated log loss of the topic gate 0.195, l2 0.185-0.193, plain mean 0.247) while a
+linear score of the vector is a sum of per-word scores over a norm of ``NORM_DIMS`` per-word
+numbers: the default model's hot path reads ``NORM_DIMS + 3`` numbers per word, not the 256 of
+a word vector. No torch, no tokenizers package.
 
 The WordPiece split follows the BERT uncased tokenizer the table was built with: accents stripped
 (NFD, combining marks removed), punctuation and CJK characters split off as tokens of their own,
@@ -23,20 +28,14 @@ from itertools import repeat
 
 import numpy as np
 
+from classifier.words import words_of
+
+NORM_DIMS = 32
+"""Sentence vectors are divided by the length of their first ``NORM_DIMS`` coordinates."""
 MAX_WORD_CHARS = 100
 """Longer pieces become ``[UNK]``, as in the BERT tokenizer."""
 MAX_EXTRA_ROWS = 1 << 16
 """Memoised rows of multi-token words kept at most (then the memo starts over): ~32 MB."""
-
-SEPARATE = str.maketrans(
-    {chr(i): " " for i in range(128) if not chr(i).isalnum() or not chr(i).isascii()}
-)
-"""The engine's word split: every ASCII character but letters and digits becomes a space."""
-
-
-def words_of(text: str) -> list[str]:
-    """The words of a text as ``SportEngine`` sees them (lowercase, split at ASCII non-alnum)."""
-    return text.lower().translate(SEPARATE).split()
 
 
 class StaticEmbedding:
@@ -146,7 +145,9 @@ class StaticEmbedding:
                 self._word_row[word] = self._n_rows - len(extra) + offset
 
     def encode_words(self, word_lists: Sequence[list[str]]) -> np.ndarray:
-        """Unit-length vectors, ``(len(word_lists), dim)``; a text without words gets zeros."""
+        """Each text's sentence vector, ``(len(word_lists), dim)``: the sum of its word vectors
+        over the length of that sum's first ``NORM_DIMS`` coordinates; a text without words gets
+        zeros."""
         n = len(word_lists)
         if n == 1:
             return self._encode_one(word_lists[0])
@@ -180,8 +181,7 @@ class StaticEmbedding:
                 shape=(n, len(table)),
             )
             sums = (counts @ table)[filled]
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        out[filled] = sums / np.maximum(norms, 1e-12)
+        out[filled] = sums / _norms(sums)
         return out
 
     def _encode_one(self, words: list[str]) -> np.ndarray:
@@ -197,22 +197,30 @@ class StaticEmbedding:
                 break
         if not len(index):
             return np.zeros((1, self.dim), np.float32)
-        total = table[index].sum(axis=0)
-        norm = float(np.sqrt(total @ total))
-        return (total / max(norm, 1e-12))[None, :]
+        total = table[index].sum(axis=0, keepdims=True)
+        return total / _norms(total)
 
     def word_rows(self, words: Sequence[str]) -> np.ndarray:
         """Each word's own row (the mean of its tokens' rows), not normalised."""
-        return np.stack(
-            [
-                self._base[ids].mean(axis=0) if ids else np.zeros(self.dim)
-                for ids in map(self.tokens, words)
-            ]
-        ).reshape(len(words), self.dim)
+        whole = self._whole_words
+        token_lists = [[whole[w]] if w in whole else self.tokens(w) for w in words]
+        lengths = np.array([len(ids) for ids in token_lists])
+        flat = np.fromiter((i for ids in token_lists for i in ids), np.intp, int(lengths.sum()))
+        rows = np.zeros((len(words), self.dim), np.float32)
+        filled = lengths > 0
+        if filled.any():
+            starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
+            rows[filled] = np.add.reduceat(self._base[flat], starts, axis=0)
+        return rows / np.maximum(lengths, 1)[:, None]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """``encode_words`` of the texts' words."""
         return self.encode_words([words_of(t) for t in texts])
+
+
+def _norms(sums: np.ndarray) -> np.ndarray:
+    """The normaliser of each sum of word vectors (a column vector, never zero)."""
+    return np.maximum(np.linalg.norm(sums[:, :NORM_DIMS], axis=1, keepdims=True), 1e-12)
 
 
 def _pieces(word: str) -> list[str]:

@@ -41,6 +41,33 @@ def test_it_knows_the_off_topic_label_and_its_probabilities_add_up(
     assert math.exp(logp[1, 2]) == pytest.approx(1 - p_sport, rel=1e-5)
 
 
+def test_one_pass_gives_the_engine_rows_and_the_sentence_vector_scores(
+    model: GatedSportModel, valid_rows: tuple[list[str], list[str]]
+) -> None:
+    """Prediction reads a text once (per word: the engine's feature and the word's scores);
+    it must give the engine's own rows and the scores of the sentence vectors the expert and
+    the gate were fitted on."""
+    texts = [
+        *valid_rows[0][:40],
+        RAYS,
+        "anyone up for lunch?",
+        "",
+        "?!",
+        "Subject: Re: Ohtani\u2019s 50th\n\nxqzzy blorfing Leafs",
+        "From: a@b.c\nnot a header line\n\nso the whole text is the message",
+        "café naïve Montréal Canadiens",
+    ]
+    encoded = model.encode(texts)
+    engine = model.engine_.encode(texts)
+    for ours, theirs in zip(encoded.engine, engine, strict=True):
+        np.testing.assert_allclose(ours, theirs)
+    projection, _ = model._projection()
+    expected = model._vectors(texts).astype(np.float64) @ projection
+    np.testing.assert_allclose(encoded.scores, expected, rtol=1e-4, atol=1e-5)
+    singles = np.vstack([model.encode([t]).scores for t in texts])
+    np.testing.assert_allclose(singles, encoded.scores, rtol=1e-4, atol=1e-6)
+
+
 def test_the_notebooks_baseball_tweet_is_baseball_and_lunch_is_not_tagged(
     model: GatedSportModel,
 ) -> None:

@@ -47,10 +47,17 @@ def test_overlong_pieces_are_unknown(embedding: StaticEmbedding) -> None:
     assert embedding.tokens("a" * 101) == [embedding._unk]
 
 
-def test_vectors_are_unit_length_and_empty_texts_zero(embedding: StaticEmbedding) -> None:
-    vectors = embedding.encode(["Gretzky scores again", "", "?!", "home run in the ninth"])
-    norms = np.linalg.norm(vectors, axis=1)
-    assert norms == pytest.approx([1.0, 0.0, 0.0, 1.0], abs=1e-5)
+def test_vectors_are_word_sums_over_their_leading_norm_and_empty_texts_zero(
+    embedding: StaticEmbedding,
+) -> None:
+    texts = ["Gretzky scores again", "", "?!", "home run in the ninth"]
+    vectors = embedding.encode(texts)
+    leading = np.linalg.norm(vectors[:, : static_embedding.NORM_DIMS], axis=1)
+    assert leading == pytest.approx([1.0, 0.0, 0.0, 1.0], abs=1e-5)
+    words = words_of(texts[0])
+    total = embedding.word_rows(words).sum(axis=0)
+    expected = total / np.linalg.norm(total[: static_embedding.NORM_DIMS])
+    assert vectors[0] == pytest.approx(expected, abs=1e-5)
 
 
 def test_batch_and_single_texts_agree(embedding: StaticEmbedding) -> None:

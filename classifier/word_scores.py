@@ -1,0 +1,107 @@
+"""``WordScores``: one dictionary lookup per word gives the engine's feature and the word's
+static-embedding scores, so the default model reads a text once.
+
+The static expert and the topic gate of ``GatedSportModel`` are linear in a text's sentence vector,
+the sum of its word vectors over the length of the sum's first ``NORM_DIMS`` coordinates
+(``classifier.static_embedding``). So a text's expert and gate scores are the sum of its words'
+own scores (each word's vector projected once onto the expert's and the gate's directions) over
+the length of the sum of its words' first ``NORM_DIMS`` coordinates. This table maps a word (str
+key, and bytes key when ASCII) to an id: the engine's feature id for a word the engine knows, an id
+after the engine's features for any other word; ``scores[id]`` holds that word's projected scores
+followed by its first ``NORM_DIMS`` coordinates.
+Words the table has not seen yet are added when first met (their WordPiece split, once), up to
+``MAX_EXTRA_WORDS``; then it starts over from the engine's words.
+
+Readers take ``state`` once per batch: its dictionary only holds ids whose score rows are
+already written, and a start-over or a growth replaces the state instead of changing it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+from classifier.static_embedding import NORM_DIMS, StaticEmbedding
+from classifier.words import pack
+
+MAX_EXTRA_WORDS = 1 << 16
+"""Words beyond the engine's the table keeps at most (then it starts over): ~3 MB of scores."""
+
+
+class WordState(NamedTuple):
+    """A consistent view of the table: word -> packed id (``classifier.words.pack``; str keys,
+    ASCII words also as bytes in a dictionary of their own: a dictionary of one key type looks
+    up faster), and the score rows."""
+
+    ids: dict[str, bytes]
+    bytes_ids: dict[bytes, bytes]
+    scores: np.ndarray
+    size: int
+
+
+class WordScores:
+    """Word -> (engine feature id or a new id) and the word's projected scores.
+
+    Args:
+        embedding: the static embedding whose word vectors are projected.
+        projection: ``(embedding.dim, m)``: a word's scores are ``vector @ projection``; its row
+            holds them and then the vector's first ``NORM_DIMS`` coordinates.
+        known: the engine's plain words and their feature ids (all under ``n_features``).
+        n_features: the engine's number of features; new words get ids from there on.
+    """
+
+    def __init__(
+        self,
+        embedding: StaticEmbedding,
+        projection: np.ndarray,
+        known: Mapping[str, int],
+        n_features: int,
+    ) -> None:
+        self._embedding = embedding
+        dim = projection.shape[0]
+        # One product gives the scores and, through an identity block, the leading coordinates.
+        self._projection = np.hstack([projection, np.eye(dim, NORM_DIMS)])
+        self.n_features = n_features
+        self._lock = threading.Lock()
+        words = list(known)
+        seed_ids = dict(zip(words, pack(known.values()), strict=True))
+        seed_bytes = {word.encode(): j for word, j in seed_ids.items() if word.isascii()}
+        seed_scores = np.zeros((n_features, self._projection.shape[1]), np.float32)
+        if words:
+            rows = embedding.word_rows(words).astype(np.float64)
+            seed_scores[[known[w] for w in words]] = rows @ self._projection
+        self._seed = WordState(seed_ids, seed_bytes, seed_scores, n_features)
+        self.state = self._start_over(MAX_EXTRA_WORDS)
+
+    def _start_over(self, capacity: int) -> WordState:
+        scores = np.zeros((self.n_features + capacity, self._seed.scores.shape[1]), np.float32)
+        scores[: self.n_features] = self._seed.scores
+        return WordState(dict(self._seed.ids), dict(self._seed.bytes_ids), scores, self.n_features)
+
+    def row(self, word: str) -> int:
+        """The word's row in ``state.scores`` (added first when new)."""
+        self.add([word])
+        return int.from_bytes(self.state.ids[word], "little", signed=True)
+
+    def add(self, words: Iterable[str]) -> None:
+        """Give every one of these words an id and its scores (the words of a ``look_up``
+        batch: afterwards all of them are in ``state``)."""
+        with self._lock:
+            state = self.state
+            new = [w for w in dict.fromkeys(words) if w not in state.ids]
+            if not new:
+                return
+            if state.size + len(new) > len(state.scores):
+                state = self._start_over(max(MAX_EXTRA_WORDS, len(new)))
+                new = [w for w in new if w not in state.ids]
+            rows = self._embedding.word_rows(new).astype(np.float64)
+            first = state.size
+            state.scores[first : first + len(new)] = rows @ self._projection
+            for word, packed in zip(new, pack(range(first, first + len(new))), strict=True):
+                state.ids[word] = packed  # after its row is written
+                if word.isascii():
+                    state.bytes_ids[word.encode()] = packed
+            self.state = WordState(state.ids, state.bytes_ids, state.scores, first + len(new))

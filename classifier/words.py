@@ -1,0 +1,214 @@
+"""How the local models read a text: its words, its Usenet header fields, its message part.
+
+One split serves every part of the local model: words are runs of ASCII letters and digits,
+lowercased (every other ASCII character separates them; non-ASCII characters stay inside words).
+``look_up`` is the hot path: per text one ``translate`` and a ``split`` (an ASCII text as bytes,
+where one table both lowercases and separates), one ``map(dict.get)`` over its words, and the
+words of known header fields looked up in their field's own table; the ids come out of the
+tables packed, so a batch's ids are one ``bytes.join``. With ``message=True`` it also
+gives the ids of the text's message words, the words of ``words_of(message_text(text))`` (the
+subject and the body of a Usenet post, no From/Organization lines; a chat message whole), taken
+from the same split.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
+from typing import NamedTuple
+
+import numpy as np
+
+from classifier.usenet import message_text
+
+HEADER_FIELDS = ("from", "organization", "subject", "keywords", "summary", "distribution")
+"""Usenet header fields whose words get their own, tagged features (``subject:rays``)."""
+
+SEPARATE = str.maketrans(
+    {chr(i): " " for i in range(128) if not chr(i).isalnum() or not chr(i).isascii()}
+)
+"""Maps every ASCII character but letters and digits to a space (one C-level pass per text)."""
+LOWER_SEPARATE_BYTES = bytes(
+    (i + 32 if 65 <= i <= 90 else i if chr(i).isalnum() else 32) if i < 128 else i
+    for i in range(256)
+)
+"""``SEPARATE`` plus lowercasing, for ASCII text as bytes."""
+
+HEADER_FIELD_RE = re.compile(rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)", re.MULTILINE)
+"""A known header field's line in lowercased text: (field, value)."""
+HEADER_LINE_RE = re.compile(r"[a-z][a-z-]*:", re.IGNORECASE)
+"""What a text that starts with a header starts with."""
+_HEADER_FIELD_BYTES_RE = re.compile(
+    rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)".encode(), re.MULTILINE | re.IGNORECASE
+)
+_HEADER_LINE_BYTES_RE = re.compile(rb"[a-z][a-z-]*:", re.IGNORECASE)
+_POST_HEAD_BYTES_RE = re.compile(
+    rb"(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*|[ \t][^\n]*)(?:\n(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*|[ \t][^\n]*))*"
+)
+"""A head that ``classifier.usenet.split_post`` takes for a Usenet header: every line a
+``Name: value`` line or a continuation."""
+_SUBJECT_BYTES_RE = re.compile(rb"^subject:([^\n]*)", re.MULTILINE | re.IGNORECASE)
+_REPLY_BYTES_RE = re.compile(rb"[ \t\r\f\v\x1c-\x1f]?(?:re:[ \t\r\f\v\x1c-\x1f]*)*", re.I)
+"""What ``split_post`` skips at the start of a subject's value: one space (``\\s?``, which for
+str patterns also takes the ASCII separators 0x1c-0x1f) and ``Re:`` prefixes."""
+
+Get = Callable[..., bytes | None]
+
+
+def _subject_span(raw: bytes, end: int) -> tuple[int, int] | None:
+    """The span of the value of the last Subject line before ``end``."""
+    span = None
+    for match in _SUBJECT_BYTES_RE.finditer(raw, 0, end):
+        span = match.span(1)
+    return span
+
+
+def words_of(text: str) -> list[str]:
+    """The words of a text (lowercase, split at every ASCII character but letters and digits)."""
+    return text.lower().translate(SEPARATE).split()
+
+
+def header_terms(lower: str) -> list[str]:
+    """Tagged words (``subject:rays``) of the known fields of a lowercased text's Usenet header
+    (the lines before the first blank line)."""
+    end = lower.find("\n\n")
+    if end < 0 or not HEADER_LINE_RE.match(lower):
+        return []
+    terms: list[str] = []
+    for key, value in HEADER_FIELD_RE.findall(lower, 0, end):
+        prefix = key + ":"
+        terms += [prefix + w for w in value.translate(SEPARATE).split()]
+    return terms
+
+
+def message_words(text: str) -> list[str]:
+    """The words of a text's message part: ``words_of(message_text(text))``."""
+    return words_of(message_text(text))
+
+
+def pack(ids: Iterable[int]) -> list[bytes]:
+    """Ids as ``look_up`` tables hold them: 4-byte little-endian ints (a batch's ids are then
+    one ``bytes.join`` and a ``np.frombuffer``, where building an int array costs a conversion
+    per id)."""
+    return [struct.pack("<i", i) for i in ids]
+
+
+PADDING, MISSING = pack((0, -1))
+"""The packed padding id 0 (also: a tagged word the table does not know) and -1."""
+
+
+class Vocabulary(NamedTuple):
+    """Lookup tables for ``look_up``, values packed (``pack``): a word's id (bytes keys for
+    ASCII words, str keys for all), and per header field the ids of its tagged words
+    (``{"subject": {"rays": pack([17])[0]}.get}``)."""
+
+    bytes_get: Get
+    str_get: Get
+    bytes_field_gets: Mapping[bytes, Get]
+    str_field_gets: Mapping[str, Get]
+
+
+class LookedUp(NamedTuple):
+    """What ``look_up`` found: per text a padding id 0, its words' ids, then its tagged header
+    words' ids (``lengths[i]`` ids for text ``i``); with ``message=True`` also per text a 0 and
+    the ids of its message words (``message_lengths[i]`` ids). Unknown words get -1 or 0 (see
+    ``look_up``), unknown tagged words 0."""
+
+    ids: np.ndarray
+    lengths: list[int]
+    message_ids: np.ndarray
+    message_lengths: list[int]
+    n_words: int
+
+
+def look_up(
+    texts: Sequence[str], vocabulary: Vocabulary, *, missing: bool = False, message: bool = False
+) -> LookedUp:
+    """The ids of every text's words (and, with ``message``, of its message words), in one pass
+    per text. The words are those of ``words_of`` (plus ``header_terms``, under their fields'
+    tables, when fields are given); the message words those of ``message_words``. An unknown
+    word gets id 0, or -1 with ``missing=True``."""
+    bytes_get, str_get = vocabulary.bytes_get, vocabulary.str_get
+    bytes_fields, str_fields = vocabulary.bytes_field_gets, vocabulary.str_field_gets
+    unknown = MISSING if missing else PADDING
+    ids: list[bytes] = []
+    message_ids: list[bytes] = []
+    lengths: list[int] = []
+    message_lengths: list[int] = []
+    n_words = 0
+    for text in texts:
+        ids.append(PADDING)
+        if text.isascii():
+            raw = text.encode()
+            separated = raw.translate(LOWER_SEPARATE_BYTES)  # same length, same offsets
+            end = raw.find(b"\n\n")
+            if end < 0:
+                body = list(map(bytes_get, separated.split(), repeat(unknown)))
+                ids += body
+                n = len(body) + 1
+                n_words += len(body)
+                if message:
+                    message_ids.append(PADDING)
+                    message_ids += body
+                    message_lengths.append(n)
+                lengths.append(n)
+                continue
+            # The blank line separates: no word spans ``end``.
+            head = list(map(bytes_get, separated[:end].split(), repeat(unknown)))
+            body = list(map(bytes_get, separated[end:].split(), repeat(unknown)))
+            ids += head
+            ids += body
+            n = len(head) + len(body) + 1
+            n_words += n - 1
+            subject = None  # the span of the last Subject line's value
+            scanned = bool(bytes_fields) and _HEADER_LINE_BYTES_RE.match(raw) is not None
+            if scanned:
+                for match in _HEADER_FIELD_BYTES_RE.finditer(raw, 0, end):
+                    first, last = match.span(2)
+                    field = match[1].lower()
+                    tagged = separated[first:last].split()
+                    ids += map(bytes_fields[field], tagged, repeat(PADDING))
+                    n += len(tagged)
+                    if field == b"subject":
+                        subject = first, last
+            lengths.append(n)
+            if message:
+                message_ids.append(PADDING)
+                if _POST_HEAD_BYTES_RE.fullmatch(raw, 0, end):
+                    # A Usenet header: of it, only the subject's words count, ``Re:`` skipped.
+                    if not scanned:
+                        subject = _subject_span(raw, end)
+                    head = []
+                    if subject is not None:
+                        first = _REPLY_BYTES_RE.match(raw, *subject).end()
+                        words = separated[first : subject[1]].split()
+                        head = list(map(bytes_get, words, repeat(unknown)))
+                message_ids += head
+                message_ids += body
+                message_lengths.append(len(head) + len(body) + 1)
+        else:
+            lower = text.lower()
+            words = lower.translate(SEPARATE).split()
+            ids += map(str_get, words, repeat(unknown))
+            n = len(words) + 1
+            n_words += len(words)
+            if str_fields:
+                for term in header_terms(lower):
+                    field, _, word = term.partition(":")
+                    ids.append(str_fields[field](word, PADDING))
+                    n += 1
+            lengths.append(n)
+            if message:
+                found = list(map(str_get, message_words(text), repeat(unknown)))
+                message_ids.append(PADDING)
+                message_ids += found
+                message_lengths.append(len(found) + 1)
+    return LookedUp(
+        np.frombuffer(b"".join(ids), dtype="<i4"),
+        lengths,
+        np.frombuffer(b"".join(message_ids), dtype="<i4"),
+        message_lengths,
+        n_words,
+    )
