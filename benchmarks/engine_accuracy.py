@@ -1,4 +1,5 @@
-"""Held-out accuracy of the default local engine, trained on the 948 reference training rows.
+"""Held-out accuracy of the local engine (or, with ``--default``, of the default local model
+``GatedSportModel``), trained on the 948 reference training rows.
 
 Reports, for the 238-row validation file and for all 796 documents of the 20 Newsgroups test
 split of the two sport groups (each stripped, separator appended, none removed, label from the
@@ -8,11 +9,15 @@ class, next to the notebook's fine-tuned ada. Predictions go through the product
 benchmarks/engine_selection.py (cross-validation on the training rows only); this script is the
 one look at the held-out data.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/engine_accuracy.py
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/engine_accuracy.py [--default] [--seeds N]
+
+``--seeds N`` also trains with shuffling seeds 0..N-1 and prints each one's accuracy on both sets
+(how much the mini-batch order moves the held-out figures).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -28,6 +33,7 @@ os.environ.setdefault(
 
 from classifier.core import Classifier  # noqa: E402
 from classifier.engine import SportEngine  # noqa: E402
+from classifier.gated_model import GatedSportModel  # noqa: E402
 from classifier.local_backend import LocalBackend  # noqa: E402
 from classifier.prompt import build_prompt, strip_prompt  # noqa: E402
 
@@ -86,8 +92,12 @@ def scores(classifier: Classifier, texts: list[str], labels: list[str]) -> dict[
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--default", action="store_true", help="the default model instead")
+    parser.add_argument("--seeds", type=int, default=0, help="also this many shuffling seeds")
+    args = parser.parse_args()
     train = load(REFERENCE / "sport2_prepared_train.jsonl")
-    engine = SportEngine()
+    engine = GatedSportModel() if args.default else SportEngine()
     start = time.perf_counter()
     engine.fit(*train)
     fit_s = time.perf_counter() - start
@@ -117,6 +127,14 @@ def main() -> None:
             + " | ".join(f"{result[k]:.4f}" for k in keys)
             + " |"
         )
+    if args.seeds:
+        valid, test = load(REFERENCE / "sport2_prepared_valid.jsonl"), newsgroups_test()
+        print("\n| shuffling seed | validation accuracy | test split accuracy |\n|---|---|---|")
+        for seed in range(args.seeds):
+            model = (GatedSportModel if args.default else SportEngine)(random_state=seed)
+            seeded = Classifier(LocalBackend(model.fit(*train), "seed"))
+            accuracies = [scores(seeded, *data)["accuracy"] for data in (valid, test)]
+            print(f"| {seed} | {accuracies[0]:.4f} | {accuracies[1]:.4f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -201,17 +201,26 @@ class StaticEmbedding:
         return total / _norms(total)
 
     def word_rows(self, words: Sequence[str]) -> np.ndarray:
-        """Each word's own row (the mean of its tokens' rows), not normalised."""
-        whole = self._whole_words
-        token_lists = [[whole[w]] if w in whole else self.tokens(w) for w in words]
-        lengths = np.array([len(ids) for ids in token_lists])
-        flat = np.fromiter((i for ids in token_lists for i in ids), np.intp, int(lengths.sum()))
+        """Each word's own row (the mean of its tokens' rows), not normalised; words already
+        memoised (e.g. those of texts ``encode``d before) are not split again."""
         rows = np.zeros((len(words), self.dim), np.float32)
-        filled = lengths > 0
-        if filled.any():
-            starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
-            rows[filled] = np.add.reduceat(self._base[flat], starts, axis=0)
-        return rows / np.maximum(lengths, 1)[:, None]
+        with self._lock:  # the memo and its rows as one (``_add_words`` may start them over)
+            known = [self._word_row.get(w, -1) for w in words]
+            seen = np.array([i >= 0 for i in known], dtype=bool)
+            if seen.any():
+                rows[seen] = self._rows[[i for i in known if i >= 0]]
+        new = [w for w, i in zip(words, known, strict=True) if i < 0]
+        if new:
+            token_lists = [self.tokens(w) for w in new]
+            lengths = np.array([len(ids) for ids in token_lists])
+            flat = np.fromiter((i for ids in token_lists for i in ids), np.intp, int(lengths.sum()))
+            fresh = np.zeros((len(new), self.dim), np.float32)
+            filled = lengths > 0
+            if filled.any():
+                starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
+                fresh[filled] = np.add.reduceat(self._base[flat], starts, axis=0)
+            rows[~seen] = fresh / np.maximum(lengths, 1)[:, None]
+        return rows
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """``encode_words`` of the texts' words."""
