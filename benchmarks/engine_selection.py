@@ -239,7 +239,7 @@ def _engine_fit_score(make):
     return lambda tr, lb, te: _log_odds_of(make().fit(tr, lb), te)
 
 
-def _paired(name: str, folds, base, seconds: float | None = None) -> float:
+def _paired(name: str, folds, base, seconds: float | None = None, extra: str = "") -> float:
     acc = np.array([np.mean((s > 0) == y) for s, y in folds])
     base_acc = np.array([np.mean((s > 0) == y) for s, y in base])
     diff = acc - base_acc
@@ -247,7 +247,7 @@ def _paired(name: str, folds, base, seconds: float | None = None) -> float:
     timing = f" | {seconds:.0f}" if seconds is not None else " | -"
     print(
         f"| {name} | {acc.mean():.4f} | {diff.mean():+.4f} +/- {se:.4f} | "
-        f"{int((diff > 0).sum())}/{int((diff < 0).sum())}{timing} |",
+        f"{int((diff > 0).sum())}/{int((diff < 0).sum())}{timing} |{extra}",
         flush=True,
     )
     return float(diff.mean() / se) if se > 0 else 0.0
@@ -343,26 +343,24 @@ def _log_loss(folds) -> float:
 def stage_5(texts: list[str], labels: list[str]) -> None:
     print("\nstage 5: the final weights, last step vs averaged (5-fold x 4 repeats per seed)")
     print(
-        "| candidate | CV accuracy | paired difference +/- s.e. | folds better/worse | seconds | log loss |"
+        "| candidate | CV accuracy | paired difference +/- s.e. | folds better/worse | seconds "
+        "| log loss |"
     )
     print("|---|---|---|---|---|---|")
     for seed in (1, 7, 11):
-        last = _cv_log_odds(
-            texts, labels, _engine_fit_score(lambda: SportEngine(average_epochs=0)), seed
-        )
-        _paired(f"last step's weights, seed {seed}", last, last)
-        print(f"|  |  |  |  |  | {_log_loss(last):.4f} |")
+        start = time.perf_counter()
+        make = lambda: SportEngine(average_epochs=0)  # noqa: E731
+        last = _cv_log_odds(texts, labels, _engine_fit_score(make), seed)
+        seconds = time.perf_counter() - start
+        name = f"last step's weights, seed {seed}"
+        _paired(name, last, last, seconds, f" {_log_loss(last):.4f} |")
         for epochs in (1, 2):
             start = time.perf_counter()
             make = lambda e=epochs: SportEngine(average_epochs=e)  # noqa: E731
             folds = _cv_log_odds(texts, labels, _engine_fit_score(make), seed)
-            _paired(
-                f"mean of the last {epochs} epoch(s), seed {seed}",
-                folds,
-                last,
-                time.perf_counter() - start,
-            )
-            print(f"|  |  |  |  |  | {_log_loss(folds):.4f} |")
+            name = f"mean of the last {epochs} epoch(s), seed {seed}"
+            extra = f" {_log_loss(folds):.4f} |"
+            _paired(name, folds, last, time.perf_counter() - start, extra)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,13 @@ import numpy as np
 
 from classifier import lexicon
 from classifier.base_model import BaseModel, load_base_model
-from classifier.engine import DEFAULT_BATCH_SIZE, DEFAULT_N_EPOCHS, EncodedTexts, SportEngine
+from classifier.engine import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_N_EPOCHS,
+    EncodedTexts,
+    SportEngine,
+    log_softmax_one,
+)
 from classifier.engine import TrainingStep as TrainingStep
 from classifier.errors import ModelFileError
 from classifier.prediction import OFF_TOPIC_LABEL
@@ -267,7 +273,38 @@ class GatedSportModel:
             raise TypeError("predict_log_proba takes a sequence of texts, not one string")
         if len(texts) == 0:
             return np.zeros((0, len(self.classes_)))
+        if len(texts) == 1:
+            return np.array([self._log_proba_one(texts[0])])
         return self.predict_log_proba_encoded(self.encode(texts))
+
+    def _log_proba_one(self, text: str) -> list[float]:
+        """``predict_log_proba`` of one text, its sums in plain Python (``SportEngine.scores_one``)
+        and one numpy sum for the expert and gate: a bot classifies one message at a time."""
+        engine, table = self.engine_, self._word_scores()
+        while True:
+            state = table.state
+            vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
+            found = look_up([text], vocabulary, missing=True, message=True)
+            ids, message = found.ids.tolist(), found.message_ids
+            if min(ids) >= 0 and message.min() >= 0:
+                break
+            table.add(words_of(text))
+        sport = engine.scores_one(ids)
+        k = len(sport)
+        total = state.scores[message].sum(axis=0, dtype=np.float64)
+        norm = max(math.sqrt(float(total[k + 1 :] @ total[k + 1 :])), 1e-12)
+        _, bias = self._projection()
+        text_scores = [
+            float(x) / norm + float(b) for x, b in zip(total[: k + 1], bias, strict=True)
+        ]
+        if self.expert_weight:
+            sport = [s + t for s, t in zip(sport, text_scores, strict=False)]
+        sport = log_softmax_one(sport)
+        if not self.gated_:
+            return sport
+        z = text_scores[k]
+        log_on = -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
+        return [s + log_on for s in sport] + [log_on - z]
 
     def _combine(self, engine_scores: np.ndarray, text_scores: np.ndarray) -> np.ndarray:
         # ``text_scores`` are the expert's scores (times its weight) and the gate's log-odds, less

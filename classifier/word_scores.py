@@ -27,6 +27,8 @@ import numpy as np
 from classifier.static_embedding import NORM_DIMS, StaticEmbedding
 from classifier.words import pack
 
+CHUNK = 1024
+"""Words whose vectors are projected at a time."""
 MAX_EXTRA_WORDS = 1 << 16
 """Words beyond the engine's the table keeps at most (then it starts over): ~3 MB of scores."""
 
@@ -63,7 +65,7 @@ class WordScores:
         self._embedding = embedding
         dim = projection.shape[0]
         # One product gives the scores and, through an identity block, the leading coordinates.
-        self._projection = np.hstack([projection, np.eye(dim, NORM_DIMS)])
+        self._projection = np.hstack([projection, np.eye(dim, NORM_DIMS)]).astype(np.float32)
         self.n_features = n_features
         self._lock = threading.Lock()
         words = list(known)
@@ -71,8 +73,7 @@ class WordScores:
         seed_bytes = {word.encode(): j for word, j in seed_ids.items() if word.isascii()}
         seed_scores = np.zeros((n_features, self._projection.shape[1]), np.float32)
         if words:
-            rows = embedding.word_rows(words).astype(np.float64)
-            seed_scores[[known[w] for w in words]] = rows @ self._projection
+            seed_scores[[known[w] for w in words]] = self._scores_of(words)
         self._seed = WordState(seed_ids, seed_bytes, seed_scores, n_features)
         self.state = self._start_over(MAX_EXTRA_WORDS)
 
@@ -80,6 +81,15 @@ class WordScores:
         scores = np.zeros((self.n_features + capacity, self._seed.scores.shape[1]), np.float32)
         scores[: self.n_features] = self._seed.scores
         return WordState(dict(self._seed.ids), dict(self._seed.bytes_ids), scores, self.n_features)
+
+    def _scores_of(self, words: list[str]) -> np.ndarray:
+        """The words' score rows, ``CHUNK`` words at a time: a model's ~20,000 words at once
+        would take ~60 MB of temporary vectors, which the allocator keeps as resident memory."""
+        out = np.empty((len(words), self._projection.shape[1]), np.float32)
+        for start in range(0, len(words), CHUNK):
+            rows = self._embedding.word_rows(words[start : start + CHUNK])
+            out[start : start + len(rows)] = rows @ self._projection
+        return out
 
     def row(self, word: str) -> int:
         """The word's row in ``state.scores`` (added first when new)."""
@@ -97,9 +107,8 @@ class WordScores:
             if state.size + len(new) > len(state.scores):
                 state = self._start_over(max(MAX_EXTRA_WORDS, len(new)))
                 new = [w for w in new if w not in state.ids]
-            rows = self._embedding.word_rows(new).astype(np.float64)
             first = state.size
-            state.scores[first : first + len(new)] = rows @ self._projection
+            state.scores[first : first + len(new)] = self._scores_of(new)
             for word, packed in zip(new, pack(range(first, first + len(new))), strict=True):
                 state.ids[word] = packed  # after its row is written
                 if word.isascii():

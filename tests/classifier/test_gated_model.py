@@ -66,6 +66,9 @@ def test_one_pass_gives_the_engine_rows_and_the_sentence_vector_scores(
     np.testing.assert_allclose(encoded.scores, expected, rtol=1e-4, atol=1e-5)
     singles = np.vstack([model.encode([t]).scores for t in texts])
     np.testing.assert_allclose(singles, encoded.scores, rtol=1e-4, atol=1e-6)
+    # One text alone takes the plain-Python path; a batch the numpy one: the same answers.
+    alone = np.vstack([model.predict_log_proba([t]) for t in texts])
+    np.testing.assert_allclose(alone, model.predict_log_proba(texts), rtol=1e-5, atol=1e-5)
 
 
 def test_the_notebooks_baseball_tweet_is_baseball_and_lunch_is_not_tagged(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 
 import pytest
 
@@ -138,12 +140,20 @@ TEXTS_WITH_ODD_CODE_POINTS = {
 
 
 async def serves_still(slack: SlackSender, slack_api: SlackAPIStandIn) -> None:
-    """The bot keeps answering: a plain sport message still gets its reaction."""
-    before = len(slack_api.added_reactions)
+    """The bot keeps answering: a plain sport message still gets its reaction, and one only.
+    (Only this message's reactions are compared: the odd event before it may still be tagged
+    after the stand-in fell quiet for a moment on a loaded machine.)"""
     event = message_event(BASEBALL)
     assert (await slack.event(event)).status == 200
-    await slack_api.wait_for("reactions.add", len(slack_api.calls_to("reactions.add")) + 1)
-    assert slack_api.added_reactions[before:] == [("C0GENERAL", event["ts"], "baseball")]
+
+    def reactions() -> list[tuple[str, str, str]]:
+        return [r for r in slack_api.added_reactions if r[1] == event["ts"]]
+
+    deadline = time.monotonic() + 5.0
+    while not reactions() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await slack_api.settle()
+    assert reactions() == [("C0GENERAL", event["ts"], "baseball")]
 
 
 @pytest.mark.parametrize("name", sorted(TEXTS_WITH_ODD_CODE_POINTS))

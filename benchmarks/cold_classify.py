@@ -1,0 +1,81 @@
+"""One message at a time with cold caches, as the bot classifies: each call comes after a 10 ms
+pause (at 100 events/s a bot idles ~10 ms between messages, and its code and tables fall out of
+the CPU caches), then the same call again at once (hot). Paths of the same trained models, in
+turn per message: the default model and the plain engine, each through the one-message path of
+``predict_log_proba`` (plain Python) and through the numpy batch path with a batch of one.
+
+    .venv/bin/python benchmarks/cold_classify.py [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from classifier.engine import SportEngine, _log_softmax  # noqa: E402
+from classifier.gated_model import GatedSportModel  # noqa: E402
+from classifier.prompt import strip_prompt  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    train = rows(DATA / "reference" / "sport2_prepared_train.jsonl")
+    texts = [strip_prompt(r["prompt"]) for r in train]
+    labels = [r["completion"].strip() for r in train]
+    valid = [
+        strip_prompt(r["prompt"]) for r in rows(DATA / "reference" / "sport2_prepared_valid.jsonl")
+    ]
+    modern = [r["text"] for r in rows(DATA / "modern" / "modern_dev.jsonl")]
+    messages = valid[:100] + modern[:100]
+    default, engine = GatedSportModel().fit(texts, labels), SportEngine().fit(texts, labels)
+    default.predict_log_proba(messages)  # words met once, as in a running bot
+    paths: dict[str, Callable[[str], object]] = {
+        "default model, one message (plain Python)": lambda t: default.predict_log_proba([t]),
+        "default model, numpy batch path": lambda t: default.predict_log_proba_encoded(
+            default.encode([t])
+        ),
+        "engine, one message (plain Python)": lambda t: engine.predict_log_proba([t]),
+        "engine, numpy batch path": lambda t: _log_softmax(
+            engine._scores(*engine._encode([t])[:3])
+        ),
+    }
+    print("| round | path | cold p50 (ms) | hot p50 (ms) |\n|---|---|---|---|")
+    for round_ in range(1, args.rounds + 1):
+        cold: dict[str, list[float]] = {name: [] for name in paths}
+        hot: dict[str, list[float]] = {name: [] for name in paths}
+        for text in messages:
+            for name, classify in paths.items():
+                time.sleep(0.01)
+                start = time.perf_counter()
+                classify(text)
+                cold[name].append(time.perf_counter() - start)
+                start = time.perf_counter()
+                classify(text)
+                hot[name].append(time.perf_counter() - start)
+        for name in paths:
+            print(
+                f"| {round_} | {name} | {np.percentile(cold[name], 50) * 1e3:.3f} | "
+                f"{np.percentile(hot[name], 50) * 1e3:.3f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
