@@ -46,14 +46,15 @@ def command(train: Path, valid: Path) -> list[str]:
     ]
 
 
-def one_run(train: Path, valid: Path) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user + system) of one ``sportbot fine-tune`` process."""
+def one_run(train: Path, valid: Path, tree: Path = ROOT) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one ``sportbot fine-tune`` process run
+    from the checkout ``tree``."""
     with tempfile.TemporaryDirectory(prefix="sportbot-bench-") as home:
         env = {**os.environ, "SPORTBOT_HOME": home, "MPLBACKEND": "Agg"}
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(
-            command(train, valid), cwd=ROOT, env=env, capture_output=True, text=True, check=False
+            command(train, valid), cwd=tree, env=env, capture_output=True, text=True, check=False
         )
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -72,9 +73,19 @@ def main() -> int:
     parser.add_argument("--train", type=Path, default=REFERENCE / "sport2_prepared_train.jsonl")
     parser.add_argument("--valid", type=Path, default=REFERENCE / "sport2_prepared_valid.jsonl")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="TREE",
+        help="also run from this checkout (e.g. `git worktree add /tmp/old REV`), runs alternating",
+    )
     args = parser.parse_args()
     walls, cpus = [], []
     for i in range(args.runs):
+        if args.against:
+            wall, cpu = one_run(args.train, args.valid, args.against)
+            if not args.json:
+                print(f"run {i + 1} from {args.against}: {wall:.2f} s wall, {cpu:.2f} s CPU")
         wall, cpu = one_run(args.train, args.valid)
         walls.append(wall)
         cpus.append(cpu)
