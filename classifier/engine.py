@@ -230,8 +230,7 @@ class SportEngine:
         return index, values, starts.astype(np.intp), n_tokens
 
     def _scores(self, indices: np.ndarray, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        contrib = self._coef[indices] * values[:, None]
-        return np.add.reduceat(contrib, starts, axis=0) + self._intercept
+        return _scores(self._coef, self._intercept, indices, values, starts)
 
     # -- fitting -------------------------------------------------------------------------------
 
@@ -297,8 +296,7 @@ class SportEngine:
                 val = values[entries]
                 row_starts = np.zeros(len(batch), dtype=np.intp)
                 row_starts[1:] = np.cumsum(lengths[:-1])
-                contrib = coef[idx] * val[:, None]
-                logp = _log_softmax(np.add.reduceat(contrib, row_starts, axis=0) + intercept)
+                logp = _log_softmax(_scores(coef, intercept, idx, val, row_starts))
                 target = y[batch]
                 loss = float(-logp[np.arange(len(batch)), target].mean())
                 accuracy = float((logp.argmax(axis=1) == target).mean())
@@ -494,6 +492,17 @@ class SportEngine:
         self.__dict__.update(state)
         if "feature_names_" in state:
             self._index()
+
+
+def _scores(
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    starts: np.ndarray,
+) -> np.ndarray:
+    """Class scores of sparse rows (``starts``: where each row's entries begin)."""
+    return np.add.reduceat(coef[indices] * values[:, None], starts, axis=0) + intercept
 
 
 def log_softmax_one(scores: list[float]) -> list[float]:

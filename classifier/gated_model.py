@@ -189,6 +189,7 @@ class GatedSportModel:
         self.gated_ = OFF_TOPIC_LABEL not in classes and set(classes) <= set(base.sport_labels)
         self._fit_expert(rows, row_labels, classes)
         self.engine_ = engine
+        self._word_table = None  # built for this engine's vocabulary on first use
         self.classes_ = (*classes, OFF_TOPIC_LABEL) if self.gated_ else classes
         engine.fit(rows, row_labels, on_step=on_step)
         return self
@@ -225,10 +226,9 @@ class GatedSportModel:
         """The word table of the fitted expert, gate and engine vocabulary (built on first use:
         during ``fit`` that is the first step that predicts)."""
         table = getattr(self, "_word_table", None)
-        engine = self.engine_
-        if table is None or table.n_features != len(engine.feature_names_):
+        if table is None:
             projection, _ = self._projection()
-            names = engine.feature_names_.tolist()
+            names = self.engine_.feature_names_.tolist()
             known = {name: j for j, name in enumerate(names) if j and ":" not in name}
             table = WordScores(self.base.embedding, projection, known, len(names))
             self._word_table = table

@@ -166,3 +166,18 @@ def test_a_model_of_another_base_model_is_refused(
     model_id = _register(tmp_path, other)
     with pytest.raises(ModelFileError, match="retrain it with `sportbot train`"):
         ModelRegistry(tmp_path).load_engine(model_id)
+
+
+def test_a_second_fit_reads_texts_with_its_own_vocabulary(
+    train_rows: tuple[list[str], list[str]],
+) -> None:
+    texts, labels = train_rows
+    model = GatedSportModel(n_epochs=1).fit(texts[:100], labels[:100])
+    model.predict_log_proba(["a goal in overtime"])  # the word table of the first vocabulary
+    model.fit(texts[100:300], labels[100:300])
+    fresh = GatedSportModel(n_epochs=1).fit(texts[100:300], labels[100:300])
+    probe = [RAYS, "a goal in overtime", texts[400]]
+    np.testing.assert_allclose(model.predict_log_proba(probe), fresh.predict_log_proba(probe))
+    np.testing.assert_allclose(
+        model.predict_log_proba(probe[:1]), fresh.predict_log_proba(probe[:1])
+    )
