@@ -45,8 +45,8 @@ from classifier.errors import ModelFileError
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.static_embedding import NORM_DIMS
 from classifier.usenet import subject_row
-from classifier.word_scores import WordScores
-from classifier.words import look_up, message_words, words_of
+from classifier.word_scores import WordScores, WordState
+from classifier.words import LookedUp, look_up, message_words, words_of
 
 DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
@@ -234,23 +234,28 @@ class GatedSportModel:
             self._word_table = table
         return table
 
+    def _look_up(self, texts: Sequence[str]) -> tuple[LookedUp, WordState]:
+        """``look_up`` of the texts in this model's word table (words met for the first time
+        are added to it first), and the table's state the ids refer to."""
+        engine, table = self.engine_, self._word_scores()
+        while True:
+            state = table.state
+            vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
+            found = look_up(texts, vocabulary, missing=True, message=True)
+            if found.ids.min(initial=0) >= 0 and found.message_ids.min(initial=0) >= 0:
+                return found, state
+            table.add(word for text in texts for word in words_of(text))
+
     def encode(self, texts: Sequence[str]) -> EncodedGated:
         """The texts as this model sees them, to be scored many times (e.g. a validation set
         after every step of ``fit``): one pass per text for the engine and the expert."""
         if isinstance(texts, str):
             raise TypeError("encode takes a sequence of texts, not one string")
-        engine = self.engine_
-        table = self._word_scores()
-        while True:
-            state = table.state
-            vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
-            found = look_up(texts, vocabulary, missing=True, message=True)
-            ids, message = found.ids, found.message_ids
-            if ids.min(initial=0) >= 0 and message.min(initial=0) >= 0:
-                break
-            table.add(word for text in texts for word in words_of(text))
+        found, state = self._look_up(texts)
+        ids, message = found.ids, found.message_ids
         # Words the engine does not know (ids past its features) are its padding feature 0.
-        rows = engine.rows_of_ids(np.where(ids < table.n_features, ids, 0), found.lengths)
+        n_features = len(self.engine_.feature_names_)
+        rows = self.engine_.rows_of_ids(np.where(ids < n_features, ids, 0), found.lengths)
         sums = _sum_rows(state.scores, message, found.message_lengths).astype(np.float64)
         m = sums.shape[1] - NORM_DIMS
         norms = np.sqrt(np.einsum("ij,ij->i", sums[:, m:], sums[:, m:]))
@@ -280,26 +285,16 @@ class GatedSportModel:
     def _log_proba_one(self, text: str) -> list[float]:
         """``predict_log_proba`` of one text, its sums in plain Python (``SportEngine.scores_one``)
         and one numpy sum for the expert and gate: a bot classifies one message at a time."""
-        engine, table = self.engine_, self._word_scores()
-        while True:
-            state = table.state
-            vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
-            found = look_up([text], vocabulary, missing=True, message=True)
-            ids, message = found.ids.tolist(), found.message_ids
-            if min(ids) >= 0 and message.min() >= 0:
-                break
-            table.add(words_of(text))
-        sport = engine.scores_one(ids)
+        found, state = self._look_up([text])
+        sport = self.engine_.scores_one(found.ids.tolist())
         k = len(sport)
-        total = state.scores[message].sum(axis=0, dtype=np.float64)
+        total = state.scores[found.message_ids].sum(axis=0, dtype=np.float64)
         norm = max(math.sqrt(float(total[k + 1 :] @ total[k + 1 :])), 1e-12)
         _, bias = self._projection()
         text_scores = [
             float(x) / norm + float(b) for x, b in zip(total[: k + 1], bias, strict=True)
         ]
-        if self.expert_weight:
-            sport = [s + t for s, t in zip(sport, text_scores, strict=False)]
-        sport = log_softmax_one(sport)
+        sport = log_softmax_one([s + t for s, t in zip(sport, text_scores[:k], strict=True)])
         if not self.gated_:
             return sport
         z = text_scores[k]
