@@ -170,17 +170,7 @@ class StaticEmbedding:
             if memo is self._word_row:  # not started over by another thread meanwhile
                 break
         filled = lengths > 0
-        if n == 1:
-            sums = table[index].sum(axis=0, keepdims=True)
-        else:  # a count matrix times the table (np.add.reduceat over rows is far slower)
-            from scipy.sparse import csr_matrix
-
-            indptr = np.concatenate([[0], np.cumsum(lengths)])
-            counts = csr_matrix(
-                (np.ones(len(index), np.float32), index, indptr),
-                shape=(n, len(table)),
-            )
-            sums = (counts @ table)[filled]
+        sums = sum_rows(table, index, lengths)[filled]
         out[filled] = sums / _norms(sums)
         return out
 
@@ -214,17 +204,29 @@ class StaticEmbedding:
             token_lists = [self.tokens(w) for w in new]
             lengths = np.array([len(ids) for ids in token_lists])
             flat = np.fromiter((i for ids in token_lists for i in ids), np.intp, int(lengths.sum()))
-            fresh = np.zeros((len(new), self.dim), np.float32)
-            filled = lengths > 0
-            if filled.any():
-                starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
-                fresh[filled] = np.add.reduceat(self._base[flat], starts, axis=0)
+            fresh = sum_rows(self._base, flat, lengths)
             rows[~seen] = fresh / np.maximum(lengths, 1)[:, None]
         return rows
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """``encode_words`` of the texts' words."""
         return self.encode_words([words_of(t) for t in texts])
+
+
+def sum_rows(table: np.ndarray, ids: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
+    """Per text, the sum of the table rows of its ids (``lengths[i]`` ids for text ``i``)."""
+    if len(lengths) == 1:
+        return table[ids].sum(axis=0, keepdims=True)
+    # A count matrix times the table: scipy's sparse product gathers and adds rows ~10x faster
+    # than fancy indexing plus ``np.add.reduceat`` over rows.
+    from scipy.sparse import csr_matrix
+
+    indptr = np.zeros(len(lengths) + 1, np.intp)
+    np.cumsum(lengths, out=indptr[1:])
+    counts = csr_matrix(
+        (np.ones(len(ids), table.dtype), ids, indptr), shape=(len(lengths), len(table))
+    )
+    return counts @ table
 
 
 def _norms(sums: np.ndarray) -> np.ndarray:

@@ -120,7 +120,6 @@ class LookedUp(NamedTuple):
     lengths: list[int]
     message_ids: np.ndarray
     message_lengths: list[int]
-    n_words: int
 
 
 def look_up(
@@ -137,7 +136,6 @@ def look_up(
     message_ids: list[bytes] = []
     lengths: list[int] = []
     message_lengths: list[int] = []
-    n_words = 0
     for text in texts:
         ids.append(PADDING)
         if text.isascii():
@@ -148,7 +146,6 @@ def look_up(
                 body = list(map(bytes_get, separated.split(), repeat(unknown)))
                 ids += body
                 n = len(body) + 1
-                n_words += len(body)
                 if message:
                     message_ids.append(PADDING)
                     message_ids += body
@@ -161,7 +158,6 @@ def look_up(
             ids += head
             ids += body
             n = len(head) + len(body) + 1
-            n_words += n - 1
             subject = None  # the span of the last Subject line's value
             scanned = bool(bytes_fields) and _HEADER_LINE_BYTES_RE.match(raw) is not None
             if scanned:
@@ -193,7 +189,6 @@ def look_up(
             words = lower.translate(SEPARATE).split()
             ids += map(str_get, words, repeat(unknown))
             n = len(words) + 1
-            n_words += len(words)
             if str_fields:
                 for term in header_terms(lower):
                     field, _, word = term.partition(":")
@@ -210,5 +205,4 @@ def look_up(
         lengths,
         np.frombuffer(b"".join(message_ids), dtype="<i4"),
         message_lengths,
-        n_words,
     )
