@@ -7,7 +7,8 @@
    removed). Needs torch + transformers (the ``distill`` extra), once.
 2. Quantise it to int8 with one scale per row (``--float16`` keeps float16 instead).
 3. Train the topic gate: a class-balanced logistic regression on the static sentence vectors
-   (the mean of the message words' vectors, as ``GatedSportModel`` reads a text); sport side =
+   of the message words, as ``GatedSportModel`` reads a text (the sum of the word vectors over
+   the norm of its first ``NORM_DIMS`` coordinates: ``classifier.static_embedding``); sport side =
    the prepared training rows (948), their subject lines and the lexicon's phrases; other side =
    the subject lines of the 18 other newsgroups' train split (two words or more, each once) and
    2,000 of their posts (seeded sample). Its strength C is chosen by 5-fold cross-validated log
@@ -50,7 +51,7 @@ from classifier.base_model import (
     file_sha256,
 )
 from classifier.prompt import SEPARATOR
-from classifier.static_embedding import StaticEmbedding
+from classifier.static_embedding import NORM_DIMS, StaticEmbedding
 from classifier.usenet import subject_row
 from classifier.words import message_words
 
@@ -60,7 +61,8 @@ OTHER_POSTS = 2000
 SPORT_GROUPS = ("rec.sport.baseball", "rec.sport.hockey")
 BASE_ID = "minilm-static-256"
 VERSION = 2
-"""1: gate on l2-normalised sentence vectors; 2: on mean word vectors."""
+"""1: gate on l2-normalised sentence vectors; 2: on sums normalised by their first NORM_DIMS
+coordinates (``classifier.static_embedding``)."""
 GATE_CS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
@@ -205,7 +207,7 @@ def main() -> None:
         "id": f"{BASE_ID}-{kind}-v{VERSION}",
         "description": "static token table distilled from sentence-transformers/all-MiniLM-L6-v2 "
         f"(PCA {DIM}, SIF a={SIF_A}, {kind}) + topic gate (sport vs the 18 other newsgroups, "
-        f"on mean word vectors, C={c:g})",
+        f"on word-vector sums over the norm of their first {NORM_DIMS} coordinates, C={c:g})",
         "sport_labels": ["baseball", "hockey"],
         "files": {name: file_sha256(out / name) for name in (TABLE_FILE, VOCAB_FILE, GATE_FILE)},
     }
