@@ -204,7 +204,12 @@ class StaticEmbedding:
             token_lists = [self.tokens(w) for w in new]
             lengths = np.array([len(ids) for ids in token_lists])
             flat = np.fromiter((i for ids in token_lists for i in ids), np.intp, int(lengths.sum()))
-            fresh = sum_rows(self._base, flat, lengths)
+            # Not ``sum_rows``: this runs when a model is loaded, and the bot keeps scipy out.
+            fresh = np.zeros((len(new), self.dim), np.float32)
+            filled = lengths > 0
+            if filled.any():
+                starts = np.concatenate([[0], np.cumsum(lengths[filled])[:-1]])
+                fresh[filled] = np.add.reduceat(self._base[flat], starts, axis=0)
             rows[~seen] = fresh / np.maximum(lengths, 1)[:, None]
         return rows
 
