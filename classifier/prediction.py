@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -53,28 +54,36 @@ def prediction_from_completion(
     ``confidence * P(sport)`` with ``P(sport) = 1 - P(other)``, to reach ``threshold``: a text
     about neither sport is not tagged however sure the model is which sport it is more like.
     """
+    top_logprobs = completion.top_logprobs
     listed = {
-        name: completion.top_logprobs[label_token(name)]
-        for name in labels
-        if label_token(name) in completion.top_logprobs
+        name: top_logprobs[token] for name, token in _tokens(tuple(labels)) if token in top_logprobs
     }
     if listed:
-        floor = min(completion.top_logprobs.values()) - math.log(2)
+        floor = min(top_logprobs.values()) - math.log(2)
         scores = {name: listed.get(name, floor) for name in labels}
         top = max(scores.values())
         weights = {name: math.exp(score - top) for name, score in scores.items()}
-        total = sum(weights.values())
         label = max(weights, key=weights.__getitem__)
-        confidence = weights[label] / total
+        confidence = weights[label] / sum(weights.values())
     else:
         label = label_name(completion.text)
         confidence = 1.0 / max(len(labels), 1)
-    off_topic = math.exp(completion.top_logprobs.get(label_token(OFF_TOPIC_LABEL), -math.inf))
-    tag = label if confidence * (1.0 - off_topic) >= threshold else None
+    off_topic = top_logprobs.get(_OFF_TOPIC_TOKEN)
+    on_topic = 1.0 if off_topic is None else 1.0 - math.exp(off_topic)
+    tag = label if confidence * on_topic >= threshold else None
     return Prediction(
         label=label,
         confidence=confidence,
-        logprobs=dict(completion.top_logprobs),
+        logprobs=dict(top_logprobs),
         model=model,
         tag=tag,
     )
+
+
+_OFF_TOPIC_TOKEN = label_token(OFF_TOPIC_LABEL)
+
+
+@functools.lru_cache(maxsize=64)
+def _tokens(labels: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``(name, completion token)`` of each label: read once per label set, not per message."""
+    return tuple((name, label_token(name)) for name in labels)
