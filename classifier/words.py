@@ -128,81 +128,99 @@ def look_up(
     """The ids of every text's words (and, with ``message``, of its message words), in one pass
     per text. The words are those of ``words_of`` (plus ``header_terms``, under their fields'
     tables, when fields are given); the message words those of ``message_words``. An unknown
-    word gets id 0, or -1 with ``missing=True``."""
+    word gets id 0, or -1 with ``missing=True``.
+
+    An ASCII text's message words are runs of its words (its padding id, the subject's words
+    inside the header's, the body's), so they are recorded as spans of ``ids`` and gathered by
+    one numpy index per batch; only a non-ASCII text's message words are looked up again."""
     bytes_get, str_get = vocabulary.bytes_get, vocabulary.str_get
     bytes_fields, str_fields = vocabulary.bytes_field_gets, vocabulary.str_field_gets
     unknown = MISSING if missing else PADDING
     ids: list[bytes] = []
-    message_ids: list[bytes] = []
     lengths: list[int] = []
+    spans: list[int] = []  # (start, length) pairs of message runs in ``ids``
+    extra: list[bytes] = []  # non-ASCII texts' message ids, after ``ids``
+    extra_spans: list[int] = []  # indexes in ``spans`` of starts that point into ``extra``
     message_lengths: list[int] = []
     for text in texts:
+        start = len(ids)
         ids.append(PADDING)
         if text.isascii():
             raw = text.encode()
             separated = raw.translate(LOWER_SEPARATE_BYTES)  # same length, same offsets
             end = raw.find(b"\n\n")
             if end < 0:
-                body = list(map(bytes_get, separated.split(), repeat(unknown)))
-                ids += body
-                n = len(body) + 1
-                if message:
-                    message_ids.append(PADDING)
-                    message_ids += body
-                    message_lengths.append(n)
+                ids += map(bytes_get, separated.split(), repeat(unknown))
+                n = len(ids) - start
                 lengths.append(n)
+                if message:
+                    spans += (start, n)
+                    message_lengths.append(n)
                 continue
             # The blank line separates: no word spans ``end``.
-            head = list(map(bytes_get, separated[:end].split(), repeat(unknown)))
-            body = list(map(bytes_get, separated[end:].split(), repeat(unknown)))
-            ids += head
-            ids += body
-            n = len(head) + len(body) + 1
+            ids += map(bytes_get, separated[:end].split(), repeat(unknown))
+            body = len(ids)
+            ids += map(bytes_get, separated[end:].split(), repeat(unknown))
+            n_body = len(ids) - body
             subject = None  # the span of the last Subject line's value
             scanned = bool(bytes_fields) and _HEADER_LINE_BYTES_RE.match(raw) is not None
             if scanned:
                 for match in _HEADER_FIELD_BYTES_RE.finditer(raw, 0, end):
                     first, last = match.span(2)
                     field = match[1].lower()
-                    tagged = separated[first:last].split()
-                    ids += map(bytes_fields[field], tagged, repeat(PADDING))
-                    n += len(tagged)
+                    ids += map(bytes_fields[field], separated[first:last].split(), repeat(PADDING))
                     if field == b"subject":
                         subject = first, last
-            lengths.append(n)
-            if message:
-                message_ids.append(PADDING)
-                if _POST_HEAD_BYTES_RE.fullmatch(raw, 0, end):
-                    # A Usenet header: of it, only the subject's words count, ``Re:`` skipped.
-                    if not scanned:
-                        subject = _subject_span(raw, end)
-                    head = []
-                    if subject is not None:
-                        first = _REPLY_BYTES_RE.match(raw, *subject).end()
-                        words = separated[first : subject[1]].split()
-                        head = list(map(bytes_get, words, repeat(unknown)))
-                message_ids += head
-                message_ids += body
-                message_lengths.append(len(head) + len(body) + 1)
+            lengths.append(len(ids) - start)
+            if not message:
+                continue
+            if not _POST_HEAD_BYTES_RE.fullmatch(raw, 0, end):
+                spans += (start, body + n_body - start)  # not a Usenet header: all its words
+                message_lengths.append(body + n_body - start)
+                continue
+            # A Usenet header: of it, only the subject's words count, ``Re:`` skipped. They are
+            # a run of the header's words: a separator precedes ``first`` and ends the line.
+            if not scanned:
+                subject = _subject_span(raw, end)
+            spans += (start, 1)
+            n_subject = 0
+            if subject is not None:
+                first = _REPLY_BYTES_RE.match(raw, *subject).end()
+                n_subject = len(separated[first : subject[1]].split())
+                spans += (start + 1 + len(separated[:first].split()), n_subject)
+            spans += (body, n_body)
+            message_lengths.append(1 + n_subject + n_body)
         else:
             lower = text.lower()
             words = lower.translate(SEPARATE).split()
             ids += map(str_get, words, repeat(unknown))
-            n = len(words) + 1
             if str_fields:
                 for term in header_terms(lower):
                     field, _, word = term.partition(":")
                     ids.append(str_fields[field](word, PADDING))
-                    n += 1
-            lengths.append(n)
+            lengths.append(len(ids) - start)
             if message:
-                found = list(map(str_get, message_words(text), repeat(unknown)))
-                message_ids.append(PADDING)
-                message_ids += found
-                message_lengths.append(len(found) + 1)
-    return LookedUp(
-        np.frombuffer(b"".join(ids), dtype="<i4"),
-        lengths,
-        np.frombuffer(b"".join(message_ids), dtype="<i4"),
-        message_lengths,
-    )
+                extra_spans.append(len(spans) + 2)
+                spans += (start, 1, len(extra), 0)
+                extra += map(str_get, message_words(text), repeat(unknown))
+                spans[-1] = len(extra) - spans[-2]
+                message_lengths.append(1 + spans[-1])
+    n_ids = len(ids)
+    found = np.frombuffer(b"".join(ids + extra if extra else ids), dtype="<i4")
+    for i in extra_spans:
+        spans[i] += n_ids
+    return LookedUp(found[:n_ids], lengths, _gather(found, spans), message_lengths)
+
+
+def _gather(found: np.ndarray, spans: list[int]) -> np.ndarray:
+    """The entries of ``found`` that the ``(start, length)`` pairs of ``spans`` cover, in order:
+    one ``np.repeat`` of positions for a batch, slices for one text's few runs (a message
+    classified alone, where each numpy call's fixed cost counts)."""
+    if len(spans) <= 6:
+        return np.concatenate(
+            [found[spans[i] : spans[i] + spans[i + 1]] for i in range(0, len(spans), 2)]
+            or [found[:0]]
+        )
+    pairs = np.array(spans, dtype=np.intp).reshape(-1, 2)
+    starts, counts = pairs[:, 0], pairs[:, 1]
+    return found[np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())]

@@ -68,13 +68,21 @@ def _split(lengths: list[int], ids: list[int]) -> list[list[int]]:
     return rows
 
 
-def test_the_message_words_are_those_of_message_text(vocabulary) -> None:
+@pytest.mark.parametrize("fields", [True, False], ids=["header-fields", "no-header-fields"])
+@pytest.mark.parametrize("texts", [ODD_TEXTS, ODD_TEXTS[::-1]], ids=["forward", "reversed"])
+def test_the_message_words_are_those_of_message_text(vocabulary, fields, texts) -> None:
     table, ids, _ = vocabulary
-    found = look_up(ODD_TEXTS, table, message=True)
+    if not fields:  # the subject is then found without the tagged header words' scan
+        table = table._replace(bytes_field_gets={}, str_field_gets={})
+    found = look_up(texts, table, message=True)
     rows = _split(found.message_lengths, found.message_ids.tolist())
-    for text, row in zip(ODD_TEXTS, rows, strict=True):
+    assert len(rows) == len(texts)
+    for text, row in zip(texts, rows, strict=True):
         expected = [ids[w] for w in words_of(message_text(text))]
         assert row == [0, *expected], text
+        alone = look_up([text], table, message=True)  # a text alone is gathered by slices
+        assert alone.message_ids.tolist() == row, text
+        assert alone.message_lengths == [len(row)]
 
 
 def test_the_words_and_tagged_header_words_are_those_of_the_plain_split(vocabulary) -> None:
