@@ -50,6 +50,10 @@ from classifier.words import LookedUp, look_up, message_words, words_of
 
 DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
+DEFAULT_ENGINE_ALPHA = 1e-5
+"""The sport head's L2 penalty (``SportEngine``'s own default, 1e-4, was chosen for the plain
+engine before weight averaging): lowest pooled log loss under thread-grouped and plain folds
+(benchmarks/thread_selection.py, BENCHMARKS.md)."""
 
 
 class EncodedGated(NamedTuple):
@@ -64,7 +68,8 @@ class GatedSportModel:
     """Sport head (engine x static expert) times a topic gate; ``SportEngine``'s verbs.
 
     Args:
-        n_epochs, batch_size, random_state, **engine_params: passed to ``SportEngine``.
+        n_epochs, batch_size, random_state, **engine_params: passed to ``SportEngine`` (its
+            ``alpha`` defaults to ``DEFAULT_ENGINE_ALPHA`` here).
         expert_weight: weight of the static-embedding expert's log-probabilities (0: off).
         expert_c: inverse L2 strength of the expert's logistic regression.
         subject_rows: add each post's subject line as an extra training row.
@@ -90,7 +95,7 @@ class GatedSportModel:
         self.expert_c = expert_c
         self.subject_rows = subject_rows
         self.lexicon_rows = lexicon_rows
-        self.engine_params = dict(engine_params)
+        self.engine_params = {"alpha": DEFAULT_ENGINE_ALPHA, **engine_params}
 
     def get_params(self) -> dict[str, Any]:
         return {
