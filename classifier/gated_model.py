@@ -52,8 +52,9 @@ DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
 DEFAULT_ENGINE_ALPHA = 1e-5
 """The sport head's L2 penalty (``SportEngine``'s own default, 1e-4, was chosen for the plain
-engine before weight averaging): lowest pooled log loss under thread-grouped and plain folds
-(benchmarks/thread_selection.py, BENCHMARKS.md)."""
+engine before weight averaging): the lowest pooled log loss under plain folds, within noise of
+the lowest under folds that keep Usenet threads whole, and the best held-out post accuracy
+under both (benchmarks/thread_selection.py, BENCHMARKS.md)."""
 
 
 class EncodedGated(NamedTuple):
