@@ -108,9 +108,11 @@ def cold_start_s(home: Path) -> float:
     return float(out.stdout.strip())
 
 
-def package_at_revision(revision: str, folder: Path) -> tuple[ModuleType, ModuleType]:
-    """``classifier.engine`` and ``classifier.gated_model`` of a git revision (extracted into
-    ``folder``), imported beside today's package."""
+def package_at_revision(
+    revision: str, folder: Path, names: tuple[str, ...] = ("engine", "gated_model")
+) -> dict[str, ModuleType]:
+    """Modules of the ``classifier`` package of a git revision (``names``, e.g. ``"engine"``),
+    extracted into ``folder`` and imported beside today's package."""
     archive = subprocess.run(
         ["git", "archive", revision, "classifier"], cwd=ROOT, check=True, capture_output=True
     ).stdout
@@ -118,14 +120,13 @@ def package_at_revision(revision: str, folder: Path) -> tuple[ModuleType, Module
     ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k.split(".")[0] == "classifier"}
     sys.path.insert(0, str(folder))
     try:
-        engine = importlib.import_module("classifier.engine")
-        gated = importlib.import_module("classifier.gated_model")
+        modules = {name: importlib.import_module(f"classifier.{name}") for name in names}
     finally:
         sys.path.remove(str(folder))
         for name in [k for k in sys.modules if k.split(".")[0] == "classifier"]:
-            del sys.modules[name]  # the old modules live on through ``engine`` and ``gated``
+            del sys.modules[name]  # the old modules live on through ``modules``
         sys.modules.update(ours)
-    return engine, gated
+    return modules
 
 
 def main() -> None:
@@ -169,9 +170,8 @@ def main() -> None:
         "sklearn tfidf+LR": Classifier(SklearnBackend(pipeline, "sklearn")),
     }
     if args.against:
-        old_engine_module, old_gated_module = package_at_revision(
-            args.against, Path(tempfile.mkdtemp())
-        )
+        old = package_at_revision(args.against, Path(tempfile.mkdtemp()))
+        old_engine_module, old_gated_module = old["engine"], old["gated_model"]
         old_engine = old_engine_module.SportEngine().fit(*train)
         if "average_epochs" not in old_engine.get_params():  # before weight averaging
             same = SportEngine(average_epochs=0).fit(*train)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,33 @@ STRENGTHS = (1.0, 10.0, 100.0)
 SEEDS = (0, 1)
 
 Totals = dict[tuple[str, float, float], list[float]]
+Kind = tuple[str, list[str], list[str]]
+
+
+def held_out_kinds(texts: Sequence[str], labels: Sequence[str]) -> tuple[Kind, Kind]:
+    """A fold's held-out rows twice: the whole posts, and their subject lines alone."""
+    subjects = [(subject_row(t), y) for t, y in zip(texts, labels, strict=True)]
+    subjects = [(s, y) for s, y in subjects if s]
+    return (
+        ("post", list(texts), list(labels)),
+        ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
+    )
+
+
+def tally(total: list[float], logp: np.ndarray, truth: np.ndarray) -> None:
+    """Add hits, rows and summed log loss of these log-probabilities to ``total``."""
+    total[0] += float(np.sum(logp.argmax(axis=1) == truth))
+    total[1] += len(truth)
+    total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+
+
+def pooled_row(post: list[float], subject: list[float]) -> str:
+    """Table cells: posts' and subject lines' accuracy / log loss, and the pooled log loss."""
+    return (
+        f"{post[0] / post[1]:.4f} / {post[2] / post[1]:.4f} | "
+        f"{subject[0] / subject[1]:.4f} / {subject[2] / subject[1]:.4f} | "
+        f"{(post[2] + subject[2]) / (post[1] + subject[1]):.4f}"
+    )
 
 
 def main() -> None:
@@ -80,12 +108,7 @@ def score_fold(
     classes = model.engine_.classes_
     positive = np.array([label == classes[1] for label in row_labels], dtype=np.float64)
     vectors = model._vectors(rows).astype(np.float64)
-    subjects = [(subject_row(t), y) for t, y in zip(held, held_labels, strict=True)]
-    subjects = [(s, y) for s, y in subjects if s]
-    kinds = (
-        ("post", list(held), list(held_labels)),
-        ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
-    )
+    kinds = held_out_kinds(list(held), list(held_labels))
     for c in STRENGTHS:
         coef, intercept = _binary_logistic_regression(vectors, positive, c)
         for kind, xs, ys in kinds:
@@ -95,10 +118,7 @@ def score_fold(
             truth = np.array([classes.index(y) for y in ys])
             for weight in WEIGHTS:
                 logp = _log_softmax(engine + weight * expert)
-                total = totals.setdefault((kind, c, weight), [0.0, 0.0, 0.0])
-                total[0] += float(np.sum(logp.argmax(axis=1) == truth))
-                total[1] += len(truth)
-                total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+                tally(totals.setdefault((kind, c, weight), [0.0, 0.0, 0.0]), logp, truth)
 
 
 def averaging(texts: np.ndarray, labels: np.ndarray) -> None:
@@ -106,12 +126,7 @@ def averaging(texts: np.ndarray, labels: np.ndarray) -> None:
     for seed in SEEDS:
         folds = StratifiedKFold(5, shuffle=True, random_state=seed).split(texts, labels)
         for train, held in folds:
-            subjects = [(subject_row(t), y) for t, y in zip(texts[held], labels[held], strict=True)]
-            subjects = [(s, y) for s, y in subjects if s]
-            kinds = (
-                ("post", list(texts[held]), list(labels[held])),
-                ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
-            )
+            kinds = held_out_kinds(list(texts[held]), list(labels[held]))
             for epochs in (0, 1, 2):
                 for shuffle in (0, 1):
                     model = GatedSportModel(random_state=shuffle, average_epochs=epochs)
@@ -120,10 +135,7 @@ def averaging(texts: np.ndarray, labels: np.ndarray) -> None:
                     for kind, xs, ys in kinds:
                         logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
                         truth = np.array([classes.index(y) for y in ys])
-                        total = totals.setdefault((kind, epochs), [0.0, 0.0, 0.0])
-                        total[0] += float(np.sum(logp.argmax(axis=1) == truth))
-                        total[1] += len(truth)
-                        total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+                        tally(totals.setdefault((kind, epochs), [0.0, 0.0, 0.0]), logp, truth)
     print(
         "| engine's final weights | posts: accuracy / log loss | subject lines: accuracy / log loss | pooled log loss |"
     )
@@ -131,12 +143,7 @@ def averaging(texts: np.ndarray, labels: np.ndarray) -> None:
     for epochs in (0, 1, 2):
         post, subject = totals[("post", epochs)], totals[("subject", epochs)]
         name = "last step" if not epochs else f"mean of the last {epochs} epoch(s)"
-        print(
-            f"| {name} | {post[0] / post[1]:.4f} / {post[2] / post[1]:.4f} | "
-            f"{subject[0] / subject[1]:.4f} / {subject[2] / subject[1]:.4f} | "
-            f"{(post[2] + subject[2]) / (post[1] + subject[1]):.4f} |",
-            flush=True,
-        )
+        print(f"| {name} | {pooled_row(post, subject)} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,13 +35,15 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from gated_selection import held_out_kinds, pooled_row, tally  # noqa: E402  (benchmarks/)
+
 from classifier.gated_model import (  # noqa: E402
     GatedSportModel,
     _binary_logistic_regression,
     _log_softmax,
 )
 from classifier.prompt import strip_prompt  # noqa: E402
-from classifier.usenet import split_post, subject_row  # noqa: E402
+from classifier.usenet import split_post  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 ALPHAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
@@ -82,12 +84,7 @@ def score_fold(
 ) -> None:
     """Fit the engine at every (alpha, step), the expert at every C, on one fold; add the
     held-out posts' and subject lines' hits, counts and log losses per setting."""
-    subjects = [(subject_row(t), y) for t, y in zip(held, held_labels, strict=True)]
-    subjects = [(s, y) for s, y in subjects if s]
-    kinds = (
-        ("post", held, held_labels),
-        ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
-    )
+    kinds = held_out_kinds(held, held_labels)
     experts: dict[float, tuple[np.ndarray, float]] | None = None
     vectors: dict[str, np.ndarray] = {}
     for alpha, step in settings:
@@ -108,10 +105,8 @@ def score_fold(
                 expert = np.stack([-z / 2, z / 2], axis=1)
                 for weight in WEIGHTS:
                     logp = _log_softmax(engine + weight * expert)
-                    total = totals.setdefault((kind, alpha, step, c, weight), [0.0, 0.0, 0.0])
-                    total[0] += float(np.sum(logp.argmax(axis=1) == truth))
-                    total[1] += len(truth)
-                    total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+                    key = (kind, alpha, step, c, weight)
+                    tally(totals.setdefault(key, [0.0, 0.0, 0.0]), logp, truth)
 
 
 def run(kind: str, texts: np.ndarray, labels: np.ndarray, alphas: Grid, steps: Grid) -> None:
@@ -142,11 +137,7 @@ def run(kind: str, texts: np.ndarray, labels: np.ndarray, alphas: Grid, steps: G
         subject = totals[("subject", alpha, step, c, weight)]
         pooled = (post[2] + subject[2]) / (post[1] + subject[1])
         scored.append((pooled, alpha, step, c, weight))
-        print(
-            f"| {alpha:g} | {step:g} | {c:g} | {weight} | {post[0] / post[1]:.4f} / "
-            f"{post[2] / post[1]:.4f} | {subject[0] / subject[1]:.4f} / "
-            f"{subject[2] / subject[1]:.4f} | {pooled:.4f} |"
-        )
+        print(f"| {alpha:g} | {step:g} | {c:g} | {weight} | {pooled_row(post, subject)} |")
     best = min(scored)
     print(
         f"\nlowest pooled log loss ({kind}): {best[0]:.4f} at alpha {best[1]:g}, step {best[2]:g}, "
@@ -171,22 +162,14 @@ def soup(kind: str, texts: np.ndarray, labels: np.ndarray, replicas: int = 3) ->
             engine._coef = np.mean([m.engine_._coef for m in fits], axis=0)
             engine._intercept = np.mean([m.engine_._intercept for m in fits], axis=0)
             engine._one_text = None
-            subjects = [(subject_row(t), y) for t, y in zip(texts[held], labels[held], strict=True)]
-            subjects = [(s, y) for s, y in subjects if s]
-            for part, hx, hy in (
-                ("post", list(texts[held]), list(labels[held])),
-                ("subject", [s for s, _ in subjects], [y for _, y in subjects]),
-            ):
+            for part, hx, hy in held_out_kinds(list(texts[held]), list(labels[held])):
                 models = {f"seed {r}": m for r, m in enumerate(fits)}
                 models[f"mean of {replicas}"] = mixed
                 for name, model in models.items():
                     classes = model.engine_.classes_
                     logp = _log_softmax(model.predict_log_proba(hx)[:, : len(classes)])
                     truth = np.array([classes.index(y) for y in hy])
-                    total = totals.setdefault((part, name), [0.0, 0.0, 0.0])
-                    total[0] += float(np.sum(logp.argmax(axis=1) == truth))
-                    total[1] += len(truth)
-                    total[2] += float(-np.sum(logp[np.arange(len(truth)), truth]))
+                    tally(totals.setdefault((part, name), [0.0, 0.0, 0.0]), logp, truth)
     print(f"\n### {kind} folds, engine weights of one fit or a mean of fits ", end="")
     print(f"({time.perf_counter() - start:.0f} s)\n")
     print(
@@ -196,12 +179,7 @@ def soup(kind: str, texts: np.ndarray, labels: np.ndarray, replicas: int = 3) ->
     print("|---|---|---|---|")
     for name in [f"seed {r}" for r in range(replicas)] + [f"mean of {replicas}"]:
         post, subject = totals[("post", name)], totals[("subject", name)]
-        print(
-            f"| {name} | {post[0] / post[1]:.4f} / {post[2] / post[1]:.4f} | "
-            f"{subject[0] / subject[1]:.4f} / {subject[2] / subject[1]:.4f} | "
-            f"{(post[2] + subject[2]) / (post[1] + subject[1]):.4f} |",
-            flush=True,
-        )
+        print(f"| {name} | {pooled_row(post, subject)} |", flush=True)
 
 
 def main() -> None:
