@@ -4,12 +4,14 @@ The gate (``tools/build_base_model.py``) is a class-balanced logistic regression
 sentence vectors: sport side = the 948 prepared training posts, their subject lines and the
 lexicon's phrases; other side = the subject lines and 2,000 posts of the 18 other groups. Its
 mistakes on chat-like text are short texts about something else that it reads as sport talk.
-This script compares variants of the sport side's extra rows:
+This script compares gates by their features and the sport side's extra rows:
 
-* ``current``: every lexicon phrase, players included;
-* ``no player names``: the lexicon's teams, leagues and game terms only. Player names are person
-  names, and the other side has few of those, so a gate taught that names are sport may read any
-  name as sport; the sport head still learns the players (lexicon rows of ``GatedSportModel``).
+* linear in the sentence vector (base model v2), or that plus a quadratic form of the vector's
+  first ``NORM_DIMS`` coordinates (a unit vector: v3, ``classifier.base_model.quadratic_terms``),
+  so that the gate can weigh combinations of directions, not only a plane through them;
+* every lexicon phrase, players included, or the lexicon's teams, leagues and game terms only.
+  Player names are person names, and the other side has few of those, so a gate taught that
+  names are sport may read any name as sport; the sport head still learns the players.
 
 Folds keep threads whole (``StratifiedGroupKFold`` by subject; 5 folds x 3 seeds); the lexicon
 rows are always on the training side. Scored on the held-out subject lines of both sides (the
@@ -35,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from classifier import lexicon  # noqa: E402
-from classifier.base_model import load_base_model  # noqa: E402
+from classifier.base_model import load_base_model, quadratic_terms  # noqa: E402
 from classifier.prompt import SEPARATOR  # noqa: E402
+from classifier.static_embedding import NORM_DIMS  # noqa: E402
 from classifier.usenet import split_post, subject_row  # noqa: E402
 from classifier.words import message_words  # noqa: E402
 
@@ -91,35 +94,37 @@ def main() -> None:
     vectors = embedding.encode_words([message_words(t) for t in texts])
     y, is_short = np.array(sport), np.array(short)
     group_ids = np.unique(np.array(groups), return_inverse=True)[1]
-    variants = {
-        "current": [p for v in lexicon.phrases().values() for p in v],
-        "no player names": [p for v in lexicon.team_and_term_phrases().values() for p in v],
-    }
-    extra = {
-        name: embedding.encode_words([message_words(p) for p in phrases])
-        for name, phrases in variants.items()
+    every = [p for v in lexicon.phrases().values() for p in v]
+    no_players = [p for v in lexicon.team_and_term_phrases().values() for p in v]
+    variants = {  # name: (the sport side's lexicon rows, a quadratic form too)
+        "linear, every phrase (v2)": (every, False),
+        "linear, no player names": (no_players, False),
+        "linear + quadratic form, every phrase (v3)": (every, True),
+        "linear + quadratic form, no player names": (no_players, True),
     }
     print(
         f"{len(texts)} rows ({int(y.sum())} sport, {int(is_short.sum())} subject lines), "
         f"{group_ids.max() + 1} threads; C={GATE_C}\n"
     )
     print(
-        "| sport side's lexicon rows | held-out subject lines: balanced log loss "
+        "| gate: features, sport side's lexicon rows | held-out subject lines: balanced log loss "
         "| other subject lines at P(sport) >= 0.75 / >= 0.9 | sport subject lines at >= 0.75 |"
     )
     print("|---|---|---|---|")
     per_fold: dict[str, np.ndarray] = {}
-    for name, rows_extra in extra.items():
+    for name, (phrases, quadratic) in variants.items():
+        rows_extra = embedding.encode_words([message_words(p) for p in phrases])
+        features = gate_features if quadratic else (lambda x: x)
         losses, off75, off90, kept = [], [], [], []
         for seed in FOLD_SEEDS:
             splitter = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
             for train, held in splitter.split(vectors, y, group_ids):
-                x = np.vstack([vectors[train], rows_extra])
+                x = features(np.vstack([vectors[train], rows_extra]))
                 target = np.concatenate([y[train], np.ones(len(rows_extra), bool)])
-                gate = LogisticRegression(C=GATE_C, max_iter=3000, class_weight="balanced")
+                gate = LogisticRegression(C=GATE_C, max_iter=5000, class_weight="balanced")
                 gate.fit(x, target)
                 held = held[is_short[held]]
-                p = gate.predict_proba(vectors[held])[:, 1]
+                p = gate.predict_proba(features(vectors[held]))[:, 1]
                 truth = y[held]
                 weights = np.where(truth, 0.5 / truth.sum(), 0.5 / (~truth).sum())
                 ll = -np.where(truth, np.log(p), np.log1p(-p))
@@ -129,7 +134,7 @@ def main() -> None:
                 kept.append(float((p[truth] >= 0.75).mean()))
         per_fold[name] = np.array([losses, off75, off90])
         print(
-            f"| {name} ({len(rows_extra)} phrases) | {np.mean(losses):.4f} "
+            f"| {name} ({len(phrases)} phrases) | {np.mean(losses):.4f} "
             f"| {np.mean(off75):.4f} / {np.mean(off90):.4f} | {np.mean(kept):.3f} |",
             flush=True,
         )
@@ -140,6 +145,11 @@ def main() -> None:
         for metric, d in zip(("log loss", "other at 0.75", "other at 0.9"), diff, strict=True):
             se = d.std(ddof=1) / np.sqrt(len(d))
             print(f"  {metric}: {d.mean():+.4f} +/- {se:.4f}, lower in {(d < 0).sum()} folds")
+
+
+def gate_features(vectors: np.ndarray) -> np.ndarray:
+    """The v3 gate's features: the vector and the products of its first coordinates."""
+    return np.hstack([vectors, quadratic_terms(vectors[:, :NORM_DIMS])])
 
 
 if __name__ == "__main__":

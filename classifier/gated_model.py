@@ -17,10 +17,12 @@ Three parts, combined as probabilities:
 
 The expert and the gate read the message part of a post (subject and body, no From/Organization
 lines) as its static sentence vector; the engine reads the whole text. Both are linear in that
-vector, so each word's expert and gate scores are computed once (``classifier.word_scores``) and
-a text is read in one pass: one split, one dictionary lookup per word giving the engine's feature
-and the word's scores. The expert's weight and strength were chosen by 5-fold cross-validation on
-the 948 training rows (benchmarks/gated_selection.py).
+vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, which each word's
+row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
+once (``classifier.word_scores``) and a text is read in one pass: one split, one dictionary
+lookup per word giving the engine's feature and the word's scores. The expert's weight and
+strength were chosen by 5-fold cross-validation on the 948 training rows
+(benchmarks/gated_selection.py).
 """
 
 from __future__ import annotations
@@ -236,7 +238,8 @@ class GatedSportModel:
             projection, _ = self._projection()
             names = self.engine_.feature_names_.tolist()
             known = {name: j for j, name in enumerate(names) if j and ":" not in name}
-            table = WordScores(self.base.embedding, projection, known, len(names))
+            axes = self.base.gate_axes if self.gated_ else None
+            table = WordScores(self.base.embedding, projection, known, len(names), axes)
             self._word_table = table
         return table
 
@@ -265,9 +268,11 @@ class GatedSportModel:
         sums = sum_rows(state.scores, message, found.message_lengths).astype(np.float64)
         m = sums.shape[1] - NORM_DIMS
         norms = np.sqrt(np.einsum("ij,ij->i", sums[:, m:], sums[:, m:]))
-        return EncodedGated(
-            EncodedTexts(*rows[:3]), sums[:, :m] / np.maximum(norms, 1e-12)[:, None]
-        )
+        vectors = sums / np.maximum(norms, 1e-12)[:, None]  # scores, then the leading part
+        scores = vectors[:, :m]
+        if self.gated_:  # the gate's quadratic form: in its own axes, a sum of squares
+            scores[:, -1] += np.square(vectors[:, m:]) @ self.base.gate_curvature
+        return EncodedGated(EncodedTexts(*rows[:3]), scores)
 
     def predict_log_proba_encoded(self, encoded: EncodedGated) -> np.ndarray:
         """``predict_log_proba`` of texts already ``encode``d."""
@@ -290,27 +295,30 @@ class GatedSportModel:
 
     def _log_proba_one(self, text: str) -> list[float]:
         """``predict_log_proba`` of one text, its sums in plain Python (``SportEngine.scores_one``)
-        and one numpy sum for the expert and gate: a bot classifies one message at a time."""
+        and one numpy sum for the expert and gate (the rest on its 35 floats): a bot classifies
+        one message at a time."""
         found, state = self._look_up([text])
         sport = self.engine_.scores_one(found.ids.tolist())
         k = len(sport)
-        total = state.scores[found.message_ids].sum(axis=0, dtype=np.float64)
-        norm = max(math.sqrt(float(total[k + 1 :] @ total[k + 1 :])), 1e-12)
-        _, bias = self._projection()
-        text_scores = [
-            float(x) / norm + float(b) for x, b in zip(total[: k + 1], bias, strict=True)
-        ]
+        total = state.scores[found.message_ids].sum(axis=0, dtype=np.float64).tolist()
+        lead = total[k + 1 :]
+        norm = max(math.hypot(*lead), 1e-12)
+        bias, curvature = self._one_text_constants()
+        text_scores = [x / norm + b for x, b in zip(total[: k + 1], bias, strict=True)]
         sport = log_softmax_one([s + t for s, t in zip(sport, text_scores[:k], strict=True)])
         if not self.gated_:
             return sport
-        z = text_scores[k]
+        z = text_scores[k] + sum(c * x * x for c, x in zip(curvature, lead, strict=True)) / (
+            norm * norm
+        )
         log_on = -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
         return [s + log_on for s in sport] + [log_on - z]
 
     def _combine(self, engine_scores: np.ndarray, text_scores: np.ndarray) -> np.ndarray:
-        # ``text_scores`` are the expert's scores (times its weight) and the gate's log-odds, less
-        # their biases. The expert's own normalisation is a per-row constant that the
-        # log_softmax removes: log P(label | sport) = log_softmax(engine + w * expert).
+        # ``text_scores`` are the expert's scores (times its weight) and the gate's log-odds
+        # (with its quadratic part), less their biases. The expert's own normalisation is a
+        # per-row constant that the log_softmax removes:
+        # log P(label | sport) = log_softmax(engine + w * expert).
         _, bias = self._projection()
         scores = text_scores + bias
         k = engine_scores.shape[1]
@@ -340,6 +348,16 @@ class GatedSportModel:
             bias[k] = self.base.gate_intercept
         self._projection_cache = (self.expert_coef_, projection, bias)
         return projection, bias
+
+    def _one_text_constants(self) -> tuple[list[float], list[float]]:
+        """The biases of ``_projection`` and the gate's curvatures as Python floats, for the
+        one-text path (whose 35 sums are plain floats)."""
+        _, bias = self._projection()
+        cached = getattr(self, "_one_text_cache", None)
+        if cached is None or cached[0] is not bias:
+            curvature = self.base.gate_curvature.tolist() if self.gated_ else []
+            cached = self._one_text_cache = (bias, bias.tolist(), curvature)
+        return cached[1], cached[2]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))
@@ -383,6 +401,7 @@ class GatedSportModel:
         state.pop("_base", None)
         state.pop("_word_table", None)
         state.pop("_projection_cache", None)
+        state.pop("_one_text_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ own scores (each word's vector projected once onto the expert's and the gate's d
 the length of the sum of its words' first ``NORM_DIMS`` coordinates. This table maps a word (str
 key, and bytes key when ASCII) to an id: the engine's feature id for a word the engine knows, an id
 after the engine's features for any other word; ``scores[id]`` holds that word's projected scores
-followed by its first ``NORM_DIMS`` coordinates.
+followed by its first ``NORM_DIMS`` coordinates (optionally in other orthonormal axes).
 Words the table has not seen yet are added when first met (their WordPiece split, once), up to
 ``MAX_EXTRA_WORDS``; then it starts over from the engine's words.
 
@@ -53,6 +53,9 @@ class WordScores:
             holds them and then the vector's first ``NORM_DIMS`` coordinates.
         known: the engine's plain words and their feature ids (all under ``n_features``).
         n_features: the engine's number of features; new words get ids from there on.
+        lead_axes: ``(NORM_DIMS, NORM_DIMS)`` orthonormal columns: the leading coordinates are
+            stored in these axes (a rotation: their length, the sentence vector's norm, is the
+            same; the default model's gate is a sum of squares in its own axes).
     """
 
     def __init__(
@@ -61,11 +64,14 @@ class WordScores:
         projection: np.ndarray,
         known: Mapping[str, int],
         n_features: int,
+        lead_axes: np.ndarray | None = None,
     ) -> None:
         self._embedding = embedding
         dim = projection.shape[0]
-        # One product gives the scores and, through an identity block, the leading coordinates.
-        self._projection = np.hstack([projection, np.eye(dim, NORM_DIMS)]).astype(np.float32)
+        # One product gives the scores and, through an identity block (rotated into
+        # ``lead_axes``), the leading coordinates.
+        lead = np.eye(dim, NORM_DIMS) if lead_axes is None else np.eye(dim, NORM_DIMS) @ lead_axes
+        self._projection = np.hstack([projection, lead]).astype(np.float32)
         self.n_features = n_features
         self._lock = threading.Lock()
         words = list(known)

@@ -17,6 +17,7 @@ from classifier.gated_model import GatedSportModel
 from classifier.local_backend import LocalBackend
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+from classifier.static_embedding import NORM_DIMS
 from tests.conftest import SHARED_DATA
 
 RAYS = (
@@ -62,7 +63,9 @@ def test_one_pass_gives_the_engine_rows_and_the_sentence_vector_scores(
     for ours, theirs in zip(encoded.engine, engine, strict=True):
         np.testing.assert_allclose(ours, theirs)
     projection, _ = model._projection()
-    expected = model._vectors(texts).astype(np.float64) @ projection
+    vectors = model._vectors(texts).astype(np.float64)
+    expected = vectors @ projection
+    expected[:, -1] += model.base.gate_quadratic_term(vectors[:, :NORM_DIMS])  # the gate's
     np.testing.assert_allclose(encoded.scores, expected, rtol=1e-4, atol=1e-5)
     singles = np.vstack([model.encode([t]).scores for t in texts])
     np.testing.assert_allclose(singles, encoded.scores, rtol=1e-4, atol=1e-6)
