@@ -129,8 +129,9 @@ async def test_replayed_commands_and_clicks_are_refused_and_run_once(
     ).encode()
     headers = signed_headers(SIGNING_SECRET, form, "application/x-www-form-urlencoded")
     assert await post_raw(http, slack.url, form, headers) == 200
-    assert not store.autotag_enabled("C0GENERAL")
+    # The command is acked first and carried out after: its answer comes once the store has it.
     await slack_api.wait_for("response_url", 2)
+    assert not store.autotag_enabled("C0GENERAL")
     store.set_autotag("C0GENERAL", True, ADMIN)  # turned back on; a replay must not undo it
     assert await post_raw(http, slack.url, form, headers) == 401
     await slack_api.settle()
