@@ -335,9 +335,17 @@ class GatedSportModel:
     def _projection(self) -> tuple[np.ndarray, np.ndarray]:
         """``(dim, k + 1)`` directions and ``k + 1`` biases of the expert's scores (times its
         weight) and the gate's log-odds (zeros when not gated); computed once per fit."""
+        return self._constants()[:2]
+
+    def _one_text_constants(self) -> tuple[list[float], list[float]]:
+        """The biases of ``_projection`` and the gate's curvatures as Python floats, for the
+        one-text path (whose 35 sums are plain floats)."""
+        return self._constants()[2:]
+
+    def _constants(self) -> tuple[np.ndarray, np.ndarray, list[float], list[float]]:
         cached = getattr(self, "_projection_cache", None)
         if cached is not None and cached[0] is self.expert_coef_:
-            return cached[1], cached[2]
+            return cached[1]
         k = len(self.expert_coef_)
         projection = np.zeros((self.base.embedding.dim, k + 1))
         projection[:, :k] = self.expert_weight * self.expert_coef_.T
@@ -346,18 +354,10 @@ class GatedSportModel:
         if self.gated_:
             projection[:, k] = self.base.gate_coef
             bias[k] = self.base.gate_intercept
-        self._projection_cache = (self.expert_coef_, projection, bias)
-        return projection, bias
-
-    def _one_text_constants(self) -> tuple[list[float], list[float]]:
-        """The biases of ``_projection`` and the gate's curvatures as Python floats, for the
-        one-text path (whose 35 sums are plain floats)."""
-        _, bias = self._projection()
-        cached = getattr(self, "_one_text_cache", None)
-        if cached is None or cached[0] is not bias:
-            curvature = self.base.gate_curvature.tolist() if self.gated_ else []
-            cached = self._one_text_cache = (bias, bias.tolist(), curvature)
-        return cached[1], cached[2]
+        curvature = self.base.gate_curvature.tolist() if self.gated_ else []
+        constants = (projection, bias, bias.tolist(), curvature)
+        self._projection_cache = (self.expert_coef_, constants)
+        return constants
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return np.exp(self.predict_log_proba(texts))
@@ -401,7 +401,6 @@ class GatedSportModel:
         state.pop("_base", None)
         state.pop("_word_table", None)
         state.pop("_projection_cache", None)
-        state.pop("_one_text_cache", None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
