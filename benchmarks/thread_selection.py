@@ -13,10 +13,13 @@ both kinds of folds, side by side:
 * the static expert's weight and strength (mixed into the same fits, as in gated_selection.py).
 
 Each setting is scored on 5 folds x 3 fold seeds; the figure of merit is the log loss pooled over
-held-out posts and their subject lines (as in gated_selection.py), accuracy beside it.
+held-out posts and their subject lines (as in gated_selection.py), accuracy beside it. The lowest
+log loss of the posts alone and of the subject lines alone are printed too: the default model
+mixes its expert in with one weight and strength for Usenet posts and another for everything else
+(chat, titles, subject lines), each chosen by its own kind of held-out rows.
 
     .venv/bin/python benchmarks/thread_selection.py [--folds grouped|random|both] \\
-        [--alphas 1e-5 1e-4 ...] [--steps 0.1 0.2 ...]
+        [--alphas 1e-5 1e-4 ...] [--steps 0.1 0.2 ...] [--strengths 1 10] [--weights 0 0.25 ...]
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ def score_fold(
     held: list[str],
     held_labels: list[str],
     settings: Iterable[tuple[float, float]],
+    strengths: Grid,
+    weights: Grid,
     totals: dict[Key, list[float]],
 ) -> None:
     """Fit the engine at every (alpha, step), the expert at every C, on one fold; add the
@@ -95,7 +100,7 @@ def score_fold(
             rows, row_labels = model.training_rows(texts, labels)
             positive = np.array([y == classes[1] for y in row_labels], dtype=np.float64)
             x = model._vectors(rows).astype(np.float64)
-            experts = {c: _binary_logistic_regression(x, positive, c) for c in STRENGTHS}
+            experts = {c: _binary_logistic_regression(x, positive, c) for c in strengths}
             vectors = {kind: model._vectors(xs).astype(np.float64) for kind, xs, _ in kinds}
         for kind, xs, ys in kinds:
             engine = model.engine_.predict_log_proba(xs)
@@ -103,13 +108,21 @@ def score_fold(
             for c, (coef, intercept) in experts.items():
                 z = vectors[kind] @ coef + intercept
                 expert = np.stack([-z / 2, z / 2], axis=1)
-                for weight in WEIGHTS:
+                for weight in weights:
                     logp = _log_softmax(engine + weight * expert)
                     key = (kind, alpha, step, c, weight)
                     tally(totals.setdefault(key, [0.0, 0.0, 0.0]), logp, truth)
 
 
-def run(kind: str, texts: np.ndarray, labels: np.ndarray, alphas: Grid, steps: Grid) -> None:
+def run(
+    kind: str,
+    texts: np.ndarray,
+    labels: np.ndarray,
+    alphas: Grid,
+    steps: Grid,
+    strengths: Grid,
+    weights: Grid,
+) -> None:
     totals: dict[Key, list[float]] = {}
     start = time.perf_counter()
     for seed in FOLD_SEEDS:
@@ -120,6 +133,8 @@ def run(kind: str, texts: np.ndarray, labels: np.ndarray, alphas: Grid, steps: G
                 list(texts[held]),
                 list(labels[held]),
                 itertools.product(alphas, steps),
+                strengths,
+                weights,
                 totals,
             )
     print(
@@ -132,18 +147,30 @@ def run(kind: str, texts: np.ndarray, labels: np.ndarray, alphas: Grid, steps: G
     )
     print("|---|---|---|---|---|---|---|")
     scored = []
-    for alpha, step, c, weight in itertools.product(alphas, steps, STRENGTHS, WEIGHTS):
+    for alpha, step, c, weight in itertools.product(alphas, steps, strengths, weights):
         post = totals[("post", alpha, step, c, weight)]
         subject = totals[("subject", alpha, step, c, weight)]
         pooled = (post[2] + subject[2]) / (post[1] + subject[1])
         scored.append((pooled, alpha, step, c, weight))
         print(f"| {alpha:g} | {step:g} | {c:g} | {weight} | {pooled_row(post, subject)} |")
-    best = min(scored)
-    print(
-        f"\nlowest pooled log loss ({kind}): {best[0]:.4f} at alpha {best[1]:g}, step {best[2]:g}, "
-        f"C {best[3]:g}, expert weight {best[4]}",
-        flush=True,
-    )
+    print()
+    for part, best in (
+        ("pooled", min(scored)),
+        *(
+            (
+                part,
+                min(
+                    (totals[(part, *key)][2] / totals[(part, *key)][1], *key) for _, *key in scored
+                ),
+            )
+            for part in ("post", "subject")
+        ),
+    ):
+        print(
+            f"lowest {part} log loss ({kind}): {best[0]:.4f} at alpha {best[1]:g}, "
+            f"step {best[2]:g}, C {best[3]:g}, expert weight {best[4]}",
+            flush=True,
+        )
 
 
 def soup(kind: str, texts: np.ndarray, labels: np.ndarray, replicas: int = 3) -> None:
@@ -187,6 +214,8 @@ def main() -> None:
     parser.add_argument("--folds", choices=("grouped", "random", "both"), default="both")
     parser.add_argument("--alphas", type=float, nargs="+", default=ALPHAS)
     parser.add_argument("--steps", type=float, nargs="+", default=STEPS)
+    parser.add_argument("--strengths", type=float, nargs="+", default=STRENGTHS, help="expert C")
+    parser.add_argument("--weights", type=float, nargs="+", default=WEIGHTS, help="expert weight")
     parser.add_argument("--soup", action="store_true", help="one fit against a mean of fits")
     args = parser.parse_args()
     rows = [json.loads(line) for line in TRAIN.read_text().splitlines() if line.strip()]
@@ -202,7 +231,8 @@ def main() -> None:
         if args.soup:
             soup(kind, texts, labels)
             continue
-        run(kind, texts, labels, tuple(args.alphas), tuple(args.steps))
+        grid = (tuple(args.alphas), tuple(args.steps), tuple(args.strengths), tuple(args.weights))
+        run(kind, texts, labels, *grid)
 
 
 if __name__ == "__main__":
