@@ -9,7 +9,9 @@ Three parts, combined as probabilities:
 * a static-embedding expert: a logistic regression on the base model's sentence vector (a token
   table distilled from all-MiniLM-L6-v2, ``classifier.base_model``), fitted on the same rows and
   added with weight ``expert_weight`` to the engine's log-probabilities (a product of experts:
-  ``log P(label | sport) = log_softmax(log P_engine + w * log P_expert)``);
+  ``log P(label | sport) = log_softmax(log P_engine + w * log P_expert)``); Usenet posts
+  (``classifier.usenet.is_post``) have their own, fitted on the same rows with another strength
+  and mixed in with another weight (``post_expert_c``, ``post_expert_weight``);
 * the topic gate shipped with the base model (sport talk vs the 18 other newsgroups), giving
   ``P(sport)``; the model then knows the label ``"other"`` with ``P(other) = 1 - P(sport)`` and
   ``P(label) = P(label | sport) * P(sport)``. The gate applies when the training labels are the
@@ -20,9 +22,9 @@ lines) as its static sentence vector; the engine reads the whole text. Both are 
 vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, which each word's
 row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
 once (``classifier.word_scores``) and a text is read in one pass: one split, one dictionary
-lookup per word giving the engine's feature and the word's scores. The expert's weight and
-strength were chosen by 5-fold cross-validation on the 948 training rows
-(benchmarks/gated_selection.py).
+lookup per word giving the engine's feature and the word's scores. The experts' weights and
+strengths were chosen by 5-fold cross-validation on the 948 training rows
+(benchmarks/gated_selection.py, benchmarks/thread_selection.py).
 """
 
 from __future__ import annotations
@@ -46,12 +48,18 @@ from classifier.engine import TrainingStep as TrainingStep
 from classifier.errors import ModelFileError
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.static_embedding import NORM_DIMS, sum_rows
-from classifier.usenet import subject_row
+from classifier.usenet import is_post, subject_row
 from classifier.word_scores import WordScores, WordState
 from classifier.words import LookedUp, look_up, message_words, words_of
 
 DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
+DEFAULT_POST_EXPERT_WEIGHT = 3.0
+DEFAULT_POST_EXPERT_C = 0.1
+"""The expert of Usenet posts: held out from the 948 training rows, posts' log loss is lowest at
+C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367 and 0.0251,
+against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines' is
+lowest at C 10, weight 0.25 (benchmarks/thread_selection.py, BENCHMARKS.md)."""
 DEFAULT_ENGINE_ALPHA = 1e-5
 """The sport head's L2 penalty (``SportEngine``'s own default, 1e-4, was chosen for the plain
 engine before weight averaging): the lowest pooled log loss under plain folds, within noise of
@@ -60,8 +68,9 @@ under both (benchmarks/thread_selection.py, BENCHMARKS.md)."""
 
 
 class EncodedGated(NamedTuple):
-    """Texts encoded by ``GatedSportModel.encode``: the engine's rows and, per text, its expert
-    and gate scores less their biases (``(n, len(sport labels) + 1)``)."""
+    """Texts encoded by ``GatedSportModel.encode``: the engine's rows and, per text, its expert's
+    scores (the posts expert's for a post) and the gate's log-odds (``(n, len(sport labels) +
+    1)``)."""
 
     engine: EncodedTexts
     scores: np.ndarray
@@ -75,6 +84,7 @@ class GatedSportModel:
             ``alpha`` defaults to ``DEFAULT_ENGINE_ALPHA`` here).
         expert_weight: weight of the static-embedding expert's log-probabilities (0: off).
         expert_c: inverse L2 strength of the expert's logistic regression.
+        post_expert_weight, post_expert_c: the same for the expert of Usenet posts.
         subject_rows: add each post's subject line as an extra training row.
         lexicon_rows: add the lexicon's phrases of the training labels as extra rows.
     """
@@ -87,6 +97,8 @@ class GatedSportModel:
         random_state: int = 0,
         expert_weight: float = DEFAULT_EXPERT_WEIGHT,
         expert_c: float = DEFAULT_EXPERT_C,
+        post_expert_weight: float = DEFAULT_POST_EXPERT_WEIGHT,
+        post_expert_c: float = DEFAULT_POST_EXPERT_C,
         subject_rows: bool = True,
         lexicon_rows: bool = True,
         **engine_params: Any,
@@ -96,6 +108,8 @@ class GatedSportModel:
         self.random_state = random_state
         self.expert_weight = expert_weight
         self.expert_c = expert_c
+        self.post_expert_weight = post_expert_weight
+        self.post_expert_c = post_expert_c
         self.subject_rows = subject_rows
         self.lexicon_rows = lexicon_rows
         self.engine_params = {"alpha": DEFAULT_ENGINE_ALPHA, **engine_params}
@@ -107,6 +121,8 @@ class GatedSportModel:
             "random_state": self.random_state,
             "expert_weight": self.expert_weight,
             "expert_c": self.expert_c,
+            "post_expert_weight": self.post_expert_weight,
+            "post_expert_c": self.post_expert_c,
             "subject_rows": self.subject_rows,
             "lexicon_rows": self.lexicon_rows,
             **self.engine_params,
@@ -203,25 +219,18 @@ class GatedSportModel:
         return self
 
     def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
+        """Fit the expert of short texts and the expert of posts on the same rows' sentence
+        vectors, each with its own strength (an expert of weight 0 is all zeros)."""
+        vectors = None
+        if self.expert_weight or self.post_expert_weight:
+            vectors = self._vectors(rows).astype(np.float64)
         dim = self.base.embedding.dim
-        self.expert_coef_ = np.zeros((len(classes), dim), np.float32)
-        self.expert_intercept_ = np.zeros(len(classes), np.float32)
-        if not self.expert_weight:
-            return
-        vectors = self._vectors(rows).astype(np.float64)
-        if len(classes) == 2:
-            positive = np.array([label == classes[1] for label in labels], dtype=np.float64)
-            coef, intercept = _binary_logistic_regression(vectors, positive, self.expert_c)
-            # Symmetric scores: their softmax is sigmoid(vectors @ coef + intercept) for classes[1].
-            self.expert_coef_ = np.vstack([-coef / 2, coef / 2]).astype(np.float32)
-            self.expert_intercept_ = np.array([-intercept / 2, intercept / 2], np.float32)
-            return
-        from sklearn.linear_model import LogisticRegression
-
-        regression = LogisticRegression(C=self.expert_c, max_iter=3000).fit(vectors, labels)
-        order = [list(regression.classes_).index(c) for c in classes]
-        self.expert_coef_ = regression.coef_[order].astype(np.float32)
-        self.expert_intercept_ = regression.intercept_[order].astype(np.float32)
+        self.expert_coef_, self.expert_intercept_ = _expert_regression(
+            vectors if self.expert_weight else None, labels, classes, self.expert_c, dim
+        )
+        self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
+            vectors if self.post_expert_weight else None, labels, classes, self.post_expert_c, dim
+        )
 
     # -- prediction ------------------------------------------------------------------------------
 
@@ -266,12 +275,15 @@ class GatedSportModel:
         n_features = len(self.engine_.feature_names_)
         rows = self.engine_.rows_of_ids(np.where(ids < n_features, ids, 0), found.lengths)
         sums = sum_rows(state.scores, message, found.message_lengths).astype(np.float64)
-        m = sums.shape[1] - NORM_DIMS
+        _, bias = self._projection()
+        m, k = len(bias), len(self.expert_coef_)
         norms = np.sqrt(np.einsum("ij,ij->i", sums[:, m:], sums[:, m:]))
         vectors = sums / np.maximum(norms, 1e-12)[:, None]  # scores, then the leading part
-        scores = vectors[:, :m]
+        scores = vectors[:, : k + 1] + bias[: k + 1]
+        posts = np.array(found.posts, dtype=bool)
+        scores[posts, :k] = vectors[posts, k + 1 : m] + bias[k + 1 :]
         if self.gated_:  # the gate's quadratic form: in its own axes, a sum of squares
-            scores[:, -1] += np.square(vectors[:, m:]) @ self.base.gate_curvature
+            scores[:, k] += np.square(vectors[:, m:]) @ self.base.gate_curvature
         return EncodedGated(EncodedTexts(*rows[:3]), scores)
 
     def predict_log_proba_encoded(self, encoded: EncodedGated) -> np.ndarray:
@@ -301,26 +313,26 @@ class GatedSportModel:
         sport = self.engine_.scores_one(found.ids.tolist())
         k = len(sport)
         total = state.scores[found.message_ids].sum(axis=0, dtype=np.float64).tolist()
-        lead = total[k + 1 :]
-        norm = max(math.hypot(*lead), 1e-12)
         bias, curvature = self._one_text_constants()
-        text_scores = [x / norm + b for x, b in zip(total[: k + 1], bias, strict=True)]
-        sport = log_softmax_one([s + t for s, t in zip(sport, text_scores[:k], strict=True)])
+        lead = total[len(bias) :]
+        norm = max(math.hypot(*lead), 1e-12)
+        first = k + 1 if found.posts[0] else 0  # the posts expert's scores, or the other's
+        expert = [
+            x / norm + b
+            for x, b in zip(total[first : first + k], bias[first : first + k], strict=True)
+        ]
+        sport = log_softmax_one([s + e for s, e in zip(sport, expert, strict=True)])
         if not self.gated_:
             return sport
-        z = text_scores[k] + sum(c * x * x for c, x in zip(curvature, lead, strict=True)) / (
-            norm * norm
-        )
+        z = total[k] / norm + bias[k]
+        z += sum(c * x * x for c, x in zip(curvature, lead, strict=True)) / (norm * norm)
         log_on = -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
         return [s + log_on for s in sport] + [log_on - z]
 
-    def _combine(self, engine_scores: np.ndarray, text_scores: np.ndarray) -> np.ndarray:
-        # ``text_scores`` are the expert's scores (times its weight) and the gate's log-odds
-        # (with its quadratic part), less their biases. The expert's own normalisation is a
-        # per-row constant that the log_softmax removes:
-        # log P(label | sport) = log_softmax(engine + w * expert).
-        _, bias = self._projection()
-        scores = text_scores + bias
+    def _combine(self, engine_scores: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        # ``scores`` are the expert's scores (times its weight) and the gate's log-odds (with its
+        # quadratic part). The expert's own normalisation is a per-row constant that the
+        # log_softmax removes: log P(label | sport) = log_softmax(engine + w * expert).
         k = engine_scores.shape[1]
         sport = _log_softmax(engine_scores + scores[:, :k])
         if not self.gated_:
@@ -333,8 +345,9 @@ class GatedSportModel:
         return out
 
     def _projection(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(dim, k + 1)`` directions and ``k + 1`` biases of the expert's scores (times its
-        weight) and the gate's log-odds (zeros when not gated); computed once per fit."""
+        """``(dim, 2k + 1)`` directions and ``2k + 1`` biases: of the short texts expert's ``k``
+        scores (times its weight), the gate's log-odds (zeros when not gated), the posts
+        expert's ``k`` scores (times its weight); computed once per fit."""
         return self._constants()[:2]
 
     def _one_text_constants(self) -> tuple[list[float], list[float]]:
@@ -347,10 +360,12 @@ class GatedSportModel:
         if cached is not None and cached[0] is self.expert_coef_:
             return cached[1]
         k = len(self.expert_coef_)
-        projection = np.zeros((self.base.embedding.dim, k + 1))
+        projection = np.zeros((self.base.embedding.dim, 2 * k + 1))
         projection[:, :k] = self.expert_weight * self.expert_coef_.T
-        bias = np.zeros(k + 1)
+        projection[:, k + 1 :] = self.post_expert_weight * self.post_expert_coef_.T
+        bias = np.zeros(2 * k + 1)
         bias[:k] = self.expert_weight * self.expert_intercept_
+        bias[k + 1 :] = self.post_expert_weight * self.post_expert_intercept_
         if self.gated_:
             projection[:, k] = self.base.gate_coef
             bias[k] = self.base.gate_intercept
@@ -379,13 +394,15 @@ class GatedSportModel:
         k = len(self.engine_.classes_)
         predicted = int(self.predict_log_proba([text])[0, :k].argmax())
         words = message_words(text)
-        if self.expert_weight and words:
+        post = is_post(text)
+        if (self.post_expert_weight if post else self.expert_weight) and words:
             table = self._word_scores()
             distinct = list(dict.fromkeys(words))
             rows = table.state.scores[[table.row(w) for w in distinct]]
             counts = np.array([words.count(w) for w in distinct], np.float64)
             norm = max(float(np.linalg.norm(counts @ rows[:, -NORM_DIMS:])), 1e-12)
-            scores = rows[:, :k]
+            first = k + 1 if post else 0
+            scores = rows[:, first : first + k]
             direction = scores[:, predicted] - np.delete(scores, predicted, axis=1).mean(axis=1)
             for word, share in zip(distinct, counts * direction / norm, strict=True):
                 pushes[word] = pushes.get(word, 0.0) + float(share)
@@ -404,9 +421,46 @@ class GatedSportModel:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if "post_expert_weight" not in state:  # saved before posts had their own expert:
+            state = {  # its one expert reads posts too, as it did
+                **state,
+                "post_expert_weight": state["expert_weight"],
+                "post_expert_c": state["expert_c"],
+            }
+            if "expert_coef_" in state:
+                state["post_expert_coef_"] = state["expert_coef_"]
+                state["post_expert_intercept_"] = state["expert_intercept_"]
         self.__dict__.update(state)
         if "engine_" in state:
             self._word_scores()  # load and check the base model now, not on the first message
+
+
+def _expert_regression(
+    vectors: np.ndarray | None,
+    labels: Sequence[str],
+    classes: tuple[str, ...],
+    c: float,
+    dim: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """An expert's ``(len(classes), dim)`` coefficients and intercepts: an L2 logistic regression
+    of strength ``c`` on the rows' sentence vectors (zeros when ``vectors`` is None)."""
+    if vectors is None:
+        return np.zeros((len(classes), dim), np.float32), np.zeros(len(classes), np.float32)
+    if len(classes) == 2:
+        positive = np.array([label == classes[1] for label in labels], dtype=np.float64)
+        coef, intercept = _binary_logistic_regression(vectors, positive, c)
+        # Symmetric scores: their softmax is sigmoid(vectors @ coef + intercept) for classes[1].
+        return (
+            np.vstack([-coef / 2, coef / 2]).astype(np.float32),
+            np.array([-intercept / 2, intercept / 2], np.float32),
+        )
+    from sklearn.linear_model import LogisticRegression
+
+    regression = LogisticRegression(C=c, max_iter=3000).fit(vectors, labels)
+    order = [list(regression.classes_).index(label) for label in classes]
+    return regression.coef_[order].astype(np.float32), regression.intercept_[order].astype(
+        np.float32
+    )
 
 
 def _binary_logistic_regression(

@@ -8,15 +8,27 @@ _HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):\s?(.*)$")
 _REPLY = re.compile(r"^(re:\s*)+", re.IGNORECASE)
 
 
-def split_post(text: str) -> tuple[str, str]:
-    """``(subject, body)`` of a Usenet post (``Re:`` prefixes dropped from the subject).
+def _is_header(lines: list[str]) -> bool:
+    return all(_HEADER.match(line) or line.startswith((" ", "\t")) for line in lines) and any(
+        line[:5].lower() == "from:" or line[:8].lower() == "subject:" for line in lines
+    )
 
-    A text is a post when everything before its first blank line is header lines (``Name:
-    value`` or continuation lines); any other text is all body with an empty subject.
-    """
+
+def is_post(text: str) -> bool:
+    """Whether a text is a Usenet post: everything before its first blank line is header lines
+    (``Name: value`` or continuation lines), among them a From or a Subject line (every post of
+    the 20 Newsgroups has both; a chat message that starts "Reminder: game tonight" and a blank
+    line is not a post)."""
+    head, blank, _ = text.partition("\n\n")
+    return bool(blank) and _is_header(head.split("\n"))
+
+
+def split_post(text: str) -> tuple[str, str]:
+    """``(subject, body)`` of a Usenet post (``Re:`` prefixes dropped from the subject); any
+    other text (``is_post``) is all body with an empty subject."""
     head, blank, body = text.partition("\n\n")
     lines = head.split("\n")
-    if not blank or not all(_HEADER.match(line) or line.startswith((" ", "\t")) for line in lines):
+    if not blank or not _is_header(lines):
         return "", text
     subject = ""
     for line in lines:

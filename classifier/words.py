@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from classifier.usenet import message_text
+from classifier.usenet import is_post, message_text
 
 HEADER_FIELDS = ("from", "organization", "subject", "keywords", "summary", "distribution")
 """Usenet header fields whose words get their own, tagged features (``subject:rays``)."""
@@ -47,8 +47,9 @@ _HEADER_LINE_BYTES_RE = re.compile(rb"[a-z][a-z-]*:", re.IGNORECASE)
 _POST_HEAD_BYTES_RE = re.compile(
     rb"(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*|[ \t][^\n]*)(?:\n(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*|[ \t][^\n]*))*"
 )
-"""A head that ``classifier.usenet.split_post`` takes for a Usenet header: every line a
-``Name: value`` line or a continuation."""
+_POST_FIELD_BYTES_RE = re.compile(rb"^(?:from|subject):", re.MULTILINE | re.IGNORECASE)
+"""A head that ``classifier.usenet.is_post`` takes for a Usenet header: every line a ``Name:
+value`` line or a continuation, one of them a From or a Subject line."""
 _SUBJECT_BYTES_RE = re.compile(rb"^subject:([^\n]*)", re.MULTILINE | re.IGNORECASE)
 _REPLY_BYTES_RE = re.compile(rb"[ \t\r\f\v\x1c-\x1f]?(?:re:[ \t\r\f\v\x1c-\x1f]*)*", re.I)
 """What ``split_post`` skips at the start of a subject's value: one space (``\\s?``, which for
@@ -114,12 +115,14 @@ class LookedUp(NamedTuple):
     """What ``look_up`` found: per text a padding id 0, its words' ids, then its tagged header
     words' ids (``lengths[i]`` ids for text ``i``); with ``message=True`` also per text a 0 and
     the ids of its message words (``message_lengths[i]`` ids). Unknown words get -1 or 0 (see
-    ``look_up``), unknown tagged words 0."""
+    ``look_up``), unknown tagged words 0; and with ``message=True``, per text whether it is a
+    Usenet post (``classifier.usenet.is_post``)."""
 
     ids: np.ndarray
     lengths: list[int]
     message_ids: np.ndarray
     message_lengths: list[int]
+    posts: list[bool]
 
 
 def look_up(
@@ -142,6 +145,7 @@ def look_up(
     extra: list[bytes] = []  # non-ASCII texts' message ids, after ``ids``
     extra_spans: list[int] = []  # indexes in ``spans`` of starts that point into ``extra``
     message_lengths: list[int] = []
+    posts: list[bool] = []
     for text in texts:
         start = len(ids)
         ids.append(PADDING)
@@ -156,6 +160,7 @@ def look_up(
                 if message:
                     spans += (start, n)
                     message_lengths.append(n)
+                    posts.append(False)
                 continue
             # The blank line separates: no word spans ``end``.
             ids += map(bytes_get, separated[:end].split(), repeat(unknown))
@@ -174,9 +179,13 @@ def look_up(
             lengths.append(len(ids) - start)
             if not message:
                 continue
-            if not _POST_HEAD_BYTES_RE.fullmatch(raw, 0, end):
+            if not (
+                _POST_HEAD_BYTES_RE.fullmatch(raw, 0, end)
+                and _POST_FIELD_BYTES_RE.search(raw, 0, end)
+            ):
                 spans += (start, body + n_body - start)  # not a Usenet header: all its words
                 message_lengths.append(body + n_body - start)
+                posts.append(False)
                 continue
             # A Usenet header: of it, only the subject's words count, ``Re:`` skipped. They are
             # a run of the header's words: a separator precedes ``first`` and ends the line.
@@ -190,6 +199,7 @@ def look_up(
                 spans += (start + 1 + len(separated[:first].split()), n_subject)
             spans += (body, n_body)
             message_lengths.append(1 + n_subject + n_body)
+            posts.append(True)
         else:
             lower = text.lower()
             words = lower.translate(SEPARATE).split()
@@ -205,11 +215,12 @@ def look_up(
                 extra += map(str_get, message_words(text), repeat(unknown))
                 spans[-1] = len(extra) - spans[-2]
                 message_lengths.append(1 + spans[-1])
+                posts.append(is_post(text))
     n_ids = len(ids)
     found = np.frombuffer(b"".join(ids + extra if extra else ids), dtype="<i4")
     for i in extra_spans:
         spans[i] += n_ids
-    return LookedUp(found[:n_ids], lengths, _gather(found, spans), message_lengths)
+    return LookedUp(found[:n_ids], lengths, _gather(found, spans), message_lengths, posts)
 
 
 def _gather(found: np.ndarray, spans: list[int]) -> np.ndarray:

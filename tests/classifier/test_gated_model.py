@@ -18,11 +18,16 @@ from classifier.local_backend import LocalBackend
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
 from classifier.static_embedding import NORM_DIMS
+from classifier.usenet import is_post
 from tests.conftest import SHARED_DATA
 
 RAYS = (
     "BREAKING: The Tampa Bay Rays are finalizing a deal to acquire slugger Nelson Cruz from the "
     "Minnesota Twins, sources tell ESPN."
+)
+POST = (
+    "From: fan@pitt.edu (A Fan)\nSubject: Re: Leafs in the playoffs\nOrganization: Pitt\n"
+    "Lines: 3\n\nGilmour had two goals and an assist; Potvin stopped 35 shots.\n"
 )
 
 
@@ -62,10 +67,15 @@ def test_one_pass_gives_the_engine_rows_and_the_sentence_vector_scores(
     engine = model.engine_.encode(texts)
     for ours, theirs in zip(encoded.engine, engine, strict=True):
         np.testing.assert_allclose(ours, theirs)
-    projection, _ = model._projection()
+    projection, bias = model._projection()
     vectors = model._vectors(texts).astype(np.float64)
-    expected = vectors @ projection
-    expected[:, -1] += model.base.gate_quadratic_term(vectors[:, :NORM_DIMS])  # the gate's
+    scores = vectors @ projection + bias  # the short texts' expert, the gate, the posts' expert
+    k = len(model.engine_.classes_)
+    posts = np.array([is_post(t) for t in texts])
+    assert posts.any() and not posts.all()
+    expected = scores[:, : k + 1]
+    expected[posts, :k] = scores[posts, k + 1 :]
+    expected[:, k] += model.base.gate_quadratic_term(vectors[:, :NORM_DIMS])  # the gate's
     np.testing.assert_allclose(encoded.scores, expected, rtol=1e-4, atol=1e-5)
     singles = np.vstack([model.encode([t]).scores for t in texts])
     np.testing.assert_allclose(singles, encoded.scores, rtol=1e-4, atol=1e-6)
@@ -107,6 +117,8 @@ def test_explain_names_the_words_that_pushed_the_decision(model: GatedSportModel
     assert weights == sorted(weights, reverse=True)
     pushing = {word for word, weight in reasons if weight > 0}
     assert pushing & {"rays", "twins", "slugger"}
+    post = {word for word, weight in model.explain(POST, top=6) if weight > 0}
+    assert post & {"gilmour", "potvin", "goals", "leafs", "playoffs"}
 
 
 def test_fit_reports_every_step_and_is_usable_inside(
@@ -157,8 +169,34 @@ def test_the_registry_round_trip_keeps_answers_and_not_the_table(
     assert size < 2 * 2**20  # the 6.8 MB static table stays in the package
     loaded = ModelRegistry(tmp_path).load_engine(model_id)
     assert isinstance(loaded, GatedSportModel)
-    texts = [RAYS, "anyone up for lunch?"]
+    texts = [RAYS, "anyone up for lunch?", POST]
     assert loaded.predict_log_proba(texts) == pytest.approx(model.predict_log_proba(texts))
+
+
+def test_a_model_saved_before_posts_had_their_own_expert_reads_them_as_it_did(
+    model: GatedSportModel,
+) -> None:
+    state = model.__getstate__()
+    then = {k: v for k, v in state.items() if not k.startswith("post_expert")}
+    old = GatedSportModel.__new__(GatedSportModel)
+    old.__setstate__(then)
+    one_expert = GatedSportModel.__new__(GatedSportModel)
+    one_expert.__setstate__(
+        {
+            **state,
+            "post_expert_weight": state["expert_weight"],
+            "post_expert_coef_": state["expert_coef_"],
+            "post_expert_intercept_": state["expert_intercept_"],
+        }
+    )
+    texts = [POST, RAYS]
+    np.testing.assert_allclose(old.predict_log_proba(texts), one_expert.predict_log_proba(texts))
+    np.testing.assert_allclose(
+        old.predict_log_proba(texts[:1]), one_expert.predict_log_proba(texts[:1])
+    )
+    # ... which is not how today's model reads a post, and is how it reads anything else.
+    assert not np.allclose(old.predict_log_proba([POST]), model.predict_log_proba([POST]))
+    np.testing.assert_allclose(old.predict_log_proba([RAYS]), model.predict_log_proba([RAYS]))
 
 
 def test_a_model_of_another_base_model_is_refused(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.usenet import message_text
+from classifier.usenet import is_post, message_text
 from classifier.words import (
     PADDING,
     Vocabulary,
@@ -28,6 +28,8 @@ ODD_TEXTS = [
     "From: a@b.c\nSubject:\nOrganization: none\n\nempty subject",
     "From: a@b.c\nX1-Field: digits in a name\nSubject: still a post\n\nbody here",
     "From: a@b.c\nnot a header line\n\nso the whole text is the message",
+    "X-Note: header lines\nLines: 2\n\nbut no From or Subject: not a post",
+    "Keywords: late\nfrom: lowercase field name\n\nstill a post",
     "\n\nstarts with a blank line",
     "subject: lowercase header\nORGANIZATION: Upper Case Field\n\nbody",
     "Subject: Rays\x1cwin\x0bagain\x1f\n\nASCII controls\x1eseparate words",
@@ -77,12 +79,14 @@ def test_the_message_words_are_those_of_message_text(vocabulary, fields, texts) 
     found = look_up(texts, table, message=True)
     rows = _split(found.message_lengths, found.message_ids.tolist())
     assert len(rows) == len(texts)
+    assert found.posts == [is_post(text) for text in texts]
     for text, row in zip(texts, rows, strict=True):
         expected = [ids[w] for w in words_of(message_text(text))]
         assert row == [0, *expected], text
         alone = look_up([text], table, message=True)  # a text alone is gathered by slices
         assert alone.message_ids.tolist() == row, text
         assert alone.message_lengths == [len(row)]
+        assert alone.posts == [is_post(text)], text
 
 
 def test_the_words_and_tagged_header_words_are_those_of_the_plain_split(vocabulary) -> None:
