@@ -15,7 +15,6 @@ seeds per fold, same folds and the same pooled log loss.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,8 +30,8 @@ from classifier.gated_model import (  # noqa: E402
     _binary_logistic_regression,
     _log_softmax,
 )
-from classifier.prompt import strip_prompt  # noqa: E402
 from classifier.usenet import subject_row  # noqa: E402
+from training.prepared import read_prepared  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
@@ -41,6 +40,12 @@ SEEDS = (0, 1)
 
 Totals = dict[tuple[str, float, float], list[float]]
 Kind = tuple[str, list[str], list[str]]
+
+
+def training_rows() -> tuple[np.ndarray, np.ndarray]:
+    """The 948 prepared training rows: texts (an object array) and label names."""
+    rows = read_prepared(TRAIN)
+    return np.array(rows.texts, dtype=object), np.array(rows.labels)
 
 
 def held_out_kinds(texts: Sequence[str], labels: Sequence[str]) -> tuple[Kind, Kind]:
@@ -73,9 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--averaging", action="store_true", help="score average_epochs 0/1/2")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in TRAIN.read_text().splitlines() if line.strip()]
-    texts = np.array([strip_prompt(r["prompt"]) for r in rows], dtype=object)
-    labels = np.array([r["completion"].strip() for r in rows])
+    texts, labels = training_rows()
     if args.averaging:
         averaging(texts, labels)
         return

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 from collections.abc import Iterable
@@ -38,17 +37,20 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gated_selection import held_out_kinds, pooled_row, tally  # noqa: E402  (benchmarks/)
+from gated_selection import (  # noqa: E402  (benchmarks/)
+    held_out_kinds,
+    pooled_row,
+    tally,
+    training_rows,
+)
 
 from classifier.gated_model import (  # noqa: E402
     GatedSportModel,
     _binary_logistic_regression,
     _log_softmax,
 )
-from classifier.prompt import strip_prompt  # noqa: E402
 from classifier.usenet import split_post  # noqa: E402
 
-TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 ALPHAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
 STEPS = (0.05, 0.1, 0.2, 0.4)
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -218,9 +220,7 @@ def main() -> None:
     parser.add_argument("--weights", type=float, nargs="+", default=WEIGHTS, help="expert weight")
     parser.add_argument("--soup", action="store_true", help="one fit against a mean of fits")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in TRAIN.read_text().splitlines() if line.strip()]
-    texts = np.array([strip_prompt(r["prompt"]) for r in rows], dtype=object)
-    labels = np.array([r["completion"].strip() for r in rows])
+    texts, labels = training_rows()
     groups = threads(texts)
     shared = len(groups) - len(set(groups.tolist()))
     print(
