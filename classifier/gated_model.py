@@ -4,8 +4,8 @@ Three parts, combined as probabilities:
 
 * the sport head, ``SportEngine`` (NB-scaled tf-idf words + tagged header words, trained epoch by
   epoch), fitted on the training texts plus, as extra short rows, each Usenet post's subject line
-  and the lexicon's phrases (teams, leagues, trophies, game terms, players: prior knowledge that
-  carries across decades, ``classifier.lexicon``);
+  and the lexicon's phrases (teams, leagues, trophies, game terms, players' surnames: prior
+  knowledge that carries across decades, ``classifier.lexicon``);
 * a static-embedding expert: a logistic regression on the base model's sentence vector (a token
   table distilled from all-MiniLM-L6-v2, ``classifier.base_model``), fitted on the same rows and
   added with weight ``expert_weight`` to the engine's log-probabilities (a product of experts:

@@ -1,0 +1,137 @@
+"""How the default model should learn the lexicon's players: as full names, as surnames, as
+distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all.
+
+Each variant changes only the player rows of ``GatedSportModel``'s training rows. Scored on
+
+* the 948 prepared training rows, 5 folds x 2 fold seeds, folds grouped by thread and plain
+  (held-out posts and their subject lines: accuracy / log loss, as in thread_selection.py);
+* the development sets, the model fitted on the 948 rows: modern_dev accuracy (all texts, those
+  that name a player of the lexicon's roster, the others), the share of it tagged and the
+  precision of the tags, and other_dev texts tagged, at the default threshold.
+
+The validation file and the 20 Newsgroups test split are not read.
+
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gated_selection import held_out_kinds, pooled_row, tally, training_rows  # noqa: E402
+from thread_selection import folds  # noqa: E402
+
+from classifier import lexicon  # noqa: E402
+from classifier.core import Classifier  # noqa: E402
+from classifier.gated_model import GatedSportModel, _log_softmax  # noqa: E402
+from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.words import words_of  # noqa: E402
+
+MODERN = ROOT.parent / "shared" / "data" / "modern"
+Rows = dict[str, list[str]]
+DISTINCTIVE = lexicon.player_rows
+
+
+def _apart(baseball: set[str], hockey: set[str]) -> Rows:
+    return {"baseball": sorted(baseball - hockey), "hockey": sorted(hockey - baseball)}
+
+
+def full_names() -> Rows:
+    return _apart(set(lexicon.MLB_PLAYERS), set(lexicon.NHL_PLAYERS))
+
+
+def every_surname() -> Rows:
+    surname = lexicon.surname
+    return _apart(set(map(surname, lexicon.MLB_PLAYERS)), set(map(surname, lexicon.NHL_PLAYERS)))
+
+
+def surnames_or_full_names() -> Rows:
+    """Distinctive surnames; the full name where the surname is a common word."""
+    kept = DISTINCTIVE()
+    out = {}
+    for label, names in (("baseball", lexicon.MLB_PLAYERS), ("hockey", lexicon.NHL_PLAYERS)):
+        out[label] = sorted(
+            {lexicon.surname(n) if lexicon.surname(n) in kept[label] else n for n in names}
+        )
+    return out
+
+
+VARIANTS: dict[str, Callable[[], Rows]] = {
+    "no player rows": lambda: {"baseball": [], "hockey": []},
+    "full names": full_names,
+    "every surname": every_surname,
+    "**distinctive surnames (default)**": DISTINCTIVE,
+    "distinctive surnames, else full names": surnames_or_full_names,
+}
+
+
+def read_jsonl(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def development(texts: np.ndarray, labels: np.ndarray) -> str:
+    """The dev-set cells of the model fitted on all 948 rows."""
+    modern, other = read_jsonl(MODERN / "modern_dev.jsonl"), read_jsonl(MODERN / "other_dev.jsonl")
+    roster = {
+        w for n in lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS for w in words_of(lexicon.surname(n))
+    }
+    roster -= lexicon.COMMON_WORDS
+    names = np.array([bool(roster.intersection(words_of(r["text"]))) for r in modern])
+    classifier = Classifier(LocalBackend(GatedSportModel().fit(list(texts), list(labels)), "dev"))
+    answers = classifier.classify_many([r["text"] for r in modern])
+    right = np.array([p.label == r["label"] for p, r in zip(answers, modern, strict=True)])
+    tagged = np.array([p.tag is not None for p in answers])
+    tags_right = sum(p.tag == r["label"] for p, r in zip(answers, modern, strict=True))
+    off_topic = sum(p.tag is not None for p in classifier.classify_many([r["text"] for r in other]))
+    return (
+        f"{right.mean():.3f} | {right[names].mean():.3f} (n={names.sum()}) / "
+        f"{right[~names].mean():.3f} (n={(~names).sum()}) | {tagged.mean():.3f} @ "
+        f"{tags_right / max(tagged.sum(), 1):.3f} | {off_topic} of {len(other)}"
+    )
+
+
+def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray) -> str:
+    totals: dict[str, list[float]] = {}
+    for seed in (0, 1):
+        for train, held in folds(kind, texts, labels, seed):
+            model = GatedSportModel().fit(list(texts[train]), list(labels[train]))
+            classes = model.engine_.classes_
+            for part, xs, ys in held_out_kinds(list(texts[held]), list(labels[held])):
+                logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
+                truth = np.array([classes.index(y) for y in ys])
+                tally(totals.setdefault(part, [0.0, 0.0, 0.0]), logp, truth)
+    return pooled_row(totals["post"], totals["subject"])
+
+
+def main() -> None:
+    texts, labels = training_rows()
+    print(
+        "| player rows | rows | modern_dev | naming a roster player / not | tagged @ precision "
+        "| other_dev tagged | grouped folds: posts acc / loss | subject lines | pooled "
+        "| plain folds: posts acc / loss | subject lines | pooled |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    try:
+        for name, rows in VARIANTS.items():
+            start = time.perf_counter()
+            lexicon.player_rows = rows  # phrases() reads it at call time
+            count = sum(len(v) for v in rows().values())
+            cells = [development(texts, labels)]
+            cells += [cross_validated(kind, texts, labels) for kind in ("grouped", "random")]
+            print(f"| {name} | {count} | " + " | ".join(cells) + " |", flush=True)
+            print(f"  ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+    finally:
+        lexicon.player_rows = DISTINCTIVE
+
+
+if __name__ == "__main__":
+    main()

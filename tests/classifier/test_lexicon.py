@@ -1,0 +1,52 @@
+"""The lexicon's rows: players by their distinctive surnames, common words left out by the rule
+the module states (recomputed here from the real 20 Newsgroups)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from classifier import lexicon
+from classifier.words import words_of
+
+
+def test_common_words_are_what_the_other_newsgroups_say() -> None:
+    from sklearn.datasets import fetch_20newsgroups
+
+    data = fetch_20newsgroups(subset="train")
+    names = lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS
+    surname_words = {w for name in names for w in words_of(lexicon.surname(name))}
+    documents = Counter(
+        word
+        for text, target in zip(data.data, data.target, strict=True)
+        if not data.target_names[target].startswith("rec.sport.")
+        for word in set(words_of(text)) & surname_words
+    )
+    common = {w for w in surname_words if documents[w] >= lexicon.COMMON_DOCUMENTS}
+    assert common == lexicon.COMMON_WORDS
+
+
+def test_surname() -> None:
+    assert lexicon.surname("Wayne Gretzky") == "Gretzky"
+    assert lexicon.surname("Bobby Witt Jr") == "Witt"
+    assert lexicon.surname("Marc-Andre Fleury") == "Fleury"
+    assert lexicon.surname("Ichiro") == "Ichiro"
+
+
+def test_player_rows_are_distinctive_surnames() -> None:
+    rows = lexicon.player_rows()
+    assert "Gretzky" in rows["hockey"] and "Ovechkin" in rows["hockey"]
+    assert "Ohtani" in rows["baseball"] and "Jeter" in rows["baseball"]
+    every = rows["baseball"] + rows["hockey"]
+    assert not set(rows["baseball"]) & set(rows["hockey"])
+    assert all(" " not in row for row in every), "first names are not rows"
+    assert not any(lexicon.COMMON_WORDS.intersection(words_of(row)) for row in every)
+    # a common word is no row: Carey Price, Aaron Judge
+    assert "Price" not in every and "Judge" not in every
+
+
+def test_phrases_hold_teams_terms_and_surnames_once() -> None:
+    phrases = lexicon.phrases()
+    for label, rows in phrases.items():
+        assert rows == sorted(set(rows)), label
+    assert "Stanley Cup" in phrases["hockey"] and "Gretzky" in phrases["hockey"]
+    assert "World Series" in phrases["baseball"] and "Wayne Gretzky" not in phrases["hockey"]
