@@ -5,8 +5,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+
+ENV_FILE = ".env"
+"""Read by every command, from the working folder; the environment wins over it."""
+
+STDOUT_CLOSED = 141
+"""The exit status when the reader of stdout went away (``sportbot models list | head -1``):
+128 + SIGPIPE, what the shell reports for ``cat`` or ``grep`` in the same place, so scripts that
+run with ``set -o pipefail`` can treat it as they treat any other tool; 1 means bad input."""
+
+SERVERS = frozenset({"run", "serve"})
+"""Commands that keep running: their logs keep every traceback, for whoever operates them."""
 
 COMMANDS = {
     "prepare-data": "prepare_data",
@@ -51,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--id", required=True, help="the job id")
 
     p = sub.add_parser("evaluate", help="classification metrics on prepared rows")
-    p.add_argument("-m", "--model", default="current", help="model id or 'current'")
+    p.add_argument(
+        "-m", "--model", help="model id, or 'current' (default: SPORTBOT_MODEL, else current)"
+    )
     p.add_argument("-f", "--file", required=True, help="prepared prompt/completion JSONL")
     p.add_argument("--positive-class", help="default: the most frequent completion")
     p.add_argument("--json", action="store_true")
@@ -82,21 +96,85 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler()
+    line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    tracebacks = args.verbose or args.command in SERVERS
+    handler.setFormatter(logging.Formatter(line) if tracebacks else _OneLineFormatter(line))
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler]
     )
     from classifier.errors import SportbotError
 
-    module = importlib.import_module(f"bot.commandline.{COMMANDS[args.command]}")
     try:
-        return int(module.run(args) or 0)
+        read_env_file(ENV_FILE)
+        module = importlib.import_module(f"bot.commandline.{COMMANDS[args.command]}")
+        status = int(module.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
     except SportbotError as error:
         print(f"sportbot: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        _silence_stdout()
+        return STDOUT_CLOSED
+    except OSError as error:
+        logging.getLogger(__name__).debug("the traceback", exc_info=True)
+        print(f"sportbot: error: {describe_os_error(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("sportbot: interrupted", file=sys.stderr)
         return 130
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log lines without tracebacks: a one-shot command says what went wrong in one line
+    (``sportbot: error: ...``); the traceback a library logged with it is for ``--verbose``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def read_env_file(path: str) -> None:
+    """Put the settings of the ``.env`` file at ``path`` (when there is one) into the environment,
+    so that every command, and the library code it calls, reads the same settings. A variable
+    already set (not empty) in the environment wins, as it does in ``bot.settings``."""
+    from dotenv import dotenv_values
+
+    from classifier.errors import SportbotError
+
+    try:
+        values = dotenv_values(path)
+    except UnicodeDecodeError as error:
+        raise SportbotError(f"cannot read {path}: it is not UTF-8 text ({error.reason})") from None
+    for name, value in values.items():
+        if value is not None and not os.environ.get(name):
+            os.environ[name] = value
+
+
+def describe_os_error(error: OSError) -> str:
+    """``cannot access /path: Permission denied``, from the error's file name and reason."""
+    reason = error.strerror or str(error)
+    if error.filename is None:
+        return reason
+    where = os.fsdecode(error.filename)
+    if error.filename2 is not None:
+        where += f" -> {os.fsdecode(error.filename2)}"
+    return f"cannot access {where}: {reason}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no real file (tests capture it)
+        pass
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,9 +37,12 @@ class SettingsError(SportbotError):
     """A setting is missing or malformed."""
 
 
-class Settings(BaseSettings):
-    """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout,
-    retries and fallback); field names are the variables' names."""
+AnySettings = TypeVar("AnySettings", bound="ServeSettings")
+
+
+class ServeSettings(BaseSettings):
+    """The settings ``sportbot serve`` reads, and only those: a malformed setting it does not use
+    (``PORT``, say) does not stop it."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -49,12 +52,24 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
+    sportbot_home: Path = Field(default_factory=default_home)
+    sportbot_api_key: SecretStr | None = None
+
+    @field_validator("sportbot_home")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+
+class Settings(ServeSettings):
+    """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout,
+    retries and fallback); field names are the variables' names."""
+
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
-    sportbot_home: Path = Field(default_factory=default_home)
     sportbot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
     sportbot_tag_threshold: float = Field(default=DEFAULT_TAG_THRESHOLD, ge=0.0, le=1.0)
     sportbot_backend: Literal["local", "openai"] = "local"
@@ -65,7 +80,6 @@ class Settings(BaseSettings):
     sportbot_openai_max_retries: int = Field(default=2, ge=0)
     sportbot_openai_fallback: Literal["local"] | None = None
     database_url: str | None = None
-    sportbot_api_key: SecretStr | None = None
 
     @field_validator("sportbot_admins", mode="before")
     @classmethod
@@ -92,11 +106,6 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("sportbot_home")
-    @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
-
     @property
     def socket_mode(self) -> bool:
         """Socket Mode when an app-level token is set, HTTP otherwise."""
@@ -117,8 +126,17 @@ class Settings(BaseSettings):
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:
     """Read the settings; a malformed one raises ``SettingsError`` with one line naming it."""
+    return _read_settings(Settings, env_file)
+
+
+def load_serve_settings(env_file: Path | str | None = ".env") -> ServeSettings:
+    """Read the settings of ``sportbot serve`` only, as ``load_settings`` reads them all."""
+    return _read_settings(ServeSettings, env_file)
+
+
+def _read_settings(kind: type[AnySettings], env_file: Path | str | None) -> AnySettings:
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return kind(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"

@@ -25,10 +25,10 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from classifier.errors import ModelFileError, NoModelError, UnknownModelError
 
@@ -73,9 +73,57 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelCard:
-        """Build a card from ``card.json`` contents; keys this version does not know are ignored."""
+        """Build a card from ``card.json`` contents; keys this version does not know are ignored.
+
+        Raises ``ValueError`` saying what is wrong when ``data`` is not a card: not an object, a
+        field missing, or a field of the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"it holds {_json_kind(data)}, not an object")
+        for item in fields(cls):
+            if item.name not in data:
+                if item.default is MISSING and item.default_factory is MISSING:
+                    raise ValueError(f"it has no {item.name!r}")
+                continue
+            value, wanted = data[item.name], _CARD_FIELD_TYPES[item.name]
+            if not isinstance(value, wanted) or (
+                item.name == "labels" and not all(isinstance(label, str) for label in value)
+            ):
+                raise ValueError(f"its {item.name!r} is {_json_kind(value)}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_CARD_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "created": str,
+    "provider": str,
+    "base_model": str,
+    "labels": list,
+    "separator": str,
+    "data_hash": str,
+    "metrics": dict,
+    "job_id": (str, type(None)),
+    "remote_model": (str, type(None)),
+    "sha256": (str, type(None)),
+}
+"""What each field of ``card.json`` may hold (``labels``: strings)."""
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in words: ``an array``, ``a number``, ``null``…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+    }
+    return kinds.get(type(value), type(value).__name__)
 
 
 def utc_now_iso() -> str:
@@ -144,7 +192,12 @@ class ModelRegistry:
             raise ModelFileError(
                 f"The card of model '{model_id}' ({path}) is unreadable: {exc}"
             ) from exc
-        return ModelCard.from_dict(data)
+        try:
+            return ModelCard.from_dict(data)
+        except ValueError as exc:
+            raise ModelFileError(
+                f"The card of model '{model_id}' ({path}) is not a model card: {exc}."
+            ) from None
 
     def list_models(self) -> list[ModelCard]:
         """Registered models, oldest first (staging leftovers and stray folders are skipped)."""
@@ -230,7 +283,14 @@ class ModelRegistry:
                 self._set_current(pointer, model_id)
 
     def rollback(self) -> str:
-        """Make the previously current model current again; return its id."""
+        """Make the previously current model current again; return its id.
+
+        With nothing to roll back to, ``NoModelError``, and nothing is written (no home folder,
+        no lock file).
+        """
+        pointer = self._read_pointer()
+        if not pointer["history"]:
+            self._refuse_rollback(pointer)
         with self._locked():
             pointer = self._read_pointer()
             history = list(pointer.get("history", []))
@@ -240,14 +300,18 @@ class ModelRegistry:
                     self._write_pointer({"current": previous, "history": history})
                     logger.info("rolled back to model %s", previous)
                     return previous
-            if pointer.get("current") is None:
-                raise NoModelError(
-                    "There is no current model to roll back from: run `sportbot train` first."
-                )
+            self._refuse_rollback(pointer)
+
+    @staticmethod
+    def _refuse_rollback(pointer: dict[str, Any]) -> NoReturn:
+        if pointer.get("current") is None:
             raise NoModelError(
-                f"There is nothing to roll back to: '{pointer['current']}' is the only model "
-                "that has been current."
+                "There is no current model to roll back from: run `sportbot train` first."
             )
+        raise NoModelError(
+            f"There is nothing to roll back to: '{pointer['current']}' is the only model "
+            "that has been current."
+        )
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -299,7 +363,21 @@ class ModelRegistry:
             raise ModelFileError(
                 f"The registry's pointer file {path} is unreadable: {exc}"
             ) from exc
-        return {"current": data.get("current"), "history": list(data.get("history", []))}
+        current = data.get("current") if isinstance(data, dict) else None
+        history = data.get("history", []) if isinstance(data, dict) else None
+        if (
+            not isinstance(data, dict)
+            or "current" not in data
+            or not isinstance(current, str | None)
+            or not isinstance(history, list)
+            or not all(isinstance(model_id, str) for model_id in history)
+        ):
+            raise ModelFileError(
+                f"The registry's pointer file {path} is malformed: it should hold "
+                '{"current": "<model id>", "history": ["<model id>", ...]}; fix it, or '
+                "delete it and promote a model."
+            )
+        return {"current": current, "history": list(history)}
 
     def _set_current(self, pointer: dict[str, Any], model_id: str) -> None:
         history = list(pointer.get("history", []))

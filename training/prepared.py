@@ -43,9 +43,10 @@ def read_prepared(
 ) -> PreparedRows:
     """Read and check a prepared JSONL file.
 
-    Raises ``PreparedDataError`` for a missing file, another extension, malformed JSON, rows
-    without ``prompt``/``completion``, empty prompts or completions, no rows, prompts that are
-    all the same text, and fewer than ``min_labels`` distinct labels.
+    Raises ``PreparedDataError`` for a missing or unreadable file, another extension, text that
+    is not UTF-8, malformed JSON, rows without ``prompt``/``completion``, empty prompts or
+    completions, no rows, prompts that are all the same text, and fewer than ``min_labels``
+    distinct labels.
     """
     path = Path(path)
     name = f"The {what} {str(path)!r}"
@@ -62,6 +63,8 @@ def read_prepared(
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise PreparedDataError(f"{name} is not UTF-8 text ({error.reason}).") from None
+    except OSError as error:
+        raise PreparedDataError(f"{name} cannot be read: {error.strerror}.") from None
     texts: list[str] = []
     labels: list[str] = []
     for number, line in enumerate(raw.splitlines(), start=1):

@@ -14,12 +14,20 @@ from classifier.prediction import Prediction
 def read_texts(path: str) -> list[str]:
     """The ``text`` (or ``prompt``) of each JSONL row of ``path``."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise SportbotError(f"The file {path!r} does not exist.")
+    if not file.is_file():
+        raise SportbotError(f"The file {path!r} is not a file.")
     if file.suffix.lower() != ".jsonl":
         raise SportbotError(f"The file {path!r} is not a .jsonl file of rows with 'text'.")
+    try:
+        content = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise SportbotError(f"The file {path!r} is not UTF-8 text ({error.reason}).") from None
+    except OSError as error:
+        raise SportbotError(f"The file {path!r} cannot be read: {error.strerror}.") from None
     texts = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -29,7 +37,11 @@ def read_texts(path: str) -> list[str]:
         text = row.get("text", row.get("prompt")) if isinstance(row, dict) else None
         if not isinstance(text, str):
             raise SportbotError(f"{path}: line {number} has no 'text' (or 'prompt') string.")
+        if not text.strip():
+            raise SportbotError(f"{path}: line {number} has an empty text: nothing to classify.")
         texts.append(text)
+    if not texts:
+        raise SportbotError(f"The file {path!r} has no rows: nothing to classify.")
     return texts
 
 

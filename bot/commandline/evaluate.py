@@ -12,7 +12,7 @@ from training.prepared import read_prepared
 
 def run(args: argparse.Namespace) -> int:
     rows = read_prepared(args.file)
-    classifier = load_classifier(None if args.model == "current" else args.model)
+    classifier = load_classifier(args.model)
     metrics = evaluate_classifier(classifier, rows, args.positive_class)
     if args.json:
         print(
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"model: {classifier.model_id}")
     print(f"file: {rows.path} ({metrics.n} rows)")
-    print(f"positive class: {' ' + metrics.positive_class!r}")
+    print(f"positive class: {metrics.positive_class}")
     for key, value in metrics.scores().items():
         print(f"{key:<10} {value:.4f}")
     return 0

@@ -22,12 +22,16 @@ def run(args: argparse.Namespace) -> int:
         print("No models yet: run `sportbot train` or `sportbot fine-tune`.")
         return 0
     current = registry.current_id()
-    print(f"  {'id':<44} {'created':<25} {'provider':<8} {'accuracy':>8}  job")
+    rows = [("id", "created", "provider", "accuracy", "job")]
     for card in cards:
-        mark = "*" if card.id == current else " "
         accuracy = card.metrics.get("accuracy")
         shown = f"{accuracy:.4f}" if isinstance(accuracy, float) else "-"
+        rows.append((card.id, card.created, card.provider, shown, card.job_id or "-"))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for index, (model_id, created, provider, shown, job) in enumerate(rows):
+        mark = "*" if index and model_id == current else " "
         print(
-            f"{mark} {card.id:<44} {card.created!s:<25} {card.provider:<8} {shown:>8}  {card.job_id or '-'}"
+            f"{mark} {model_id:<{widths[0]}}  {created:<{widths[1]}}  {provider:<{widths[2]}}  "
+            f"{shown:>{widths[3]}}  {job}"
         )
     return 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, load_serve_settings
+from classifier.errors import SportbotError
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    if not 0 <= args.port <= 65535:
+        raise SportbotError(f"--port {args.port} is not a TCP port: give a number from 0 to 65535.")
+    settings = load_serve_settings()
     key = settings.sportbot_api_key.get_secret_value().strip() if settings.sportbot_api_key else ""
     if not key:
         raise SettingsError(
@@ -18,11 +21,25 @@ def run(args: argparse.Namespace) -> int:
         )
     from training.api import serve
 
-    print(
-        f"sportbot: OpenAI-compatible API on http://{args.host}:{args.port}/v1 "
-        f"(models and jobs under {settings.sportbot_home}); Ctrl-C stops it",
-        file=sys.stderr,
-        flush=True,
-    )
-    serve(settings.sportbot_home, key, host=args.host, port=args.port)
+    def announce() -> None:
+        print(
+            f"sportbot: OpenAI-compatible API on http://{args.host}:{args.port}/v1 "
+            f"(models and jobs under {settings.sportbot_home}); Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        serve(settings.sportbot_home, key, host=args.host, port=args.port, on_listening=announce)
+    except OSError as error:
+        if error.filename is not None:  # a file under SPORTBOT_HOME: main names it
+            raise
+        raise SportbotError(f"cannot listen on {args.host}:{args.port}: {_reason(error)}") from None
     return 0
+
+
+def _reason(error: OSError) -> str:
+    """asyncio words a failed bind as ``error while attempting to bind on address (…): address
+    already in use``; keep the reason only."""
+    reason = error.strerror or str(error)
+    return reason.rsplit(": ", 1)[-1] if "attempting to bind" in reason else reason

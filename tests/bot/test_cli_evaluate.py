@@ -60,7 +60,7 @@ def test_plain_output_is_readable(capsys: pytest.CaptureFixture[str], trained) -
     assert main(["evaluate", "-f", str(VALID)]) == 0
     out = capsys.readouterr().out
     assert f"model: {trained.model_id}" in out
-    assert "positive class: ' baseball'" in out
+    assert "positive class: baseball\n" in out
     assert any(line.startswith("accuracy") for line in out.splitlines())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,17 @@ from training.api.app import create_app
 logger = logging.getLogger(__name__)
 
 
-def serve(home: Path, api_key: str, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve until interrupted; running jobs are asked to stop on the way out."""
-    web.run_app(create_app(home, api_key), host=host, port=port, print=None)
+def serve(
+    home: Path,
+    api_key: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    on_listening: Callable[[], None] | None = None,
+) -> None:
+    """Serve until interrupted; running jobs are asked to stop on the way out. ``on_listening``
+    is called once the socket is bound (a failed bind raises ``OSError`` before it)."""
+    announce = (lambda _message: on_listening()) if on_listening is not None else None
+    web.run_app(create_app(home, api_key), host=host, port=port, print=announce)
 
 
 @dataclass
