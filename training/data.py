@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,14 +125,43 @@ def write_jsonl(
     rows: Sequence[Mapping[str, str]], path: str | os.PathLike[str], *, ascii: bool = True
 ) -> Path:
     """Write ``rows`` to ``path`` as JSON Lines (see ``jsonl_text``), atomically; return the path."""
+    return write_text_atomic(path, jsonl_text(rows, ascii=ascii))
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8, newlines as given) to ``path`` through a temporary file renamed
+    over it, so readers see the old file or the new one, never half; return the path.
+
+    The file gets the mode ``open`` would give it (``0o666`` less the umask, 0644 usually), not
+    the temporary file's 0600: replicas running as other users share these files.
+    """
     target = Path(path)
-    text = jsonl_text(rows, ascii=ascii)
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux's
+    ``/proc/self/status``); elsewhere set and restored at once, to a strict mask meanwhile."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)  # a file another thread creates meanwhile is private, not open
+        os.umask(mask)
+    return mask

@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from classifier.errors import SportbotError
+from training.data import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class JobStore:
 
     def save(self, job: FineTuneJob) -> None:
         """Write ``job.json`` atomically (readers never see half a file)."""
-        _write_atomic(self.job_dir(job.id) / "job.json", json.dumps(job.to_dict(), indent=2))
+        write_text_atomic(self.job_dir(job.id) / "job.json", json.dumps(job.to_dict(), indent=2))
 
     def heartbeat(self, job: FineTuneJob) -> None:
         job.heartbeat_at = time.time()
@@ -340,15 +340,3 @@ def _owner_alive(job: FineTuneJob) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

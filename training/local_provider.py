@@ -4,18 +4,26 @@ with a static-embedding expert and a topic gate) trained epoch by epoch as an Op
 ``create_local_job`` checks the prepared files and records the job (as OpenAI rejects a bad file
 before a job exists); ``run_local_job`` trains it, writing the legacy result file row by row,
 then draws the accuracy plot and registers the model. Events go to the job store as they happen
-(and to ``on_event``). A cancel requested through the store stops the job between steps. On any
-failure the job is marked failed with the reason and nothing reaches the registry.
+(and to ``on_event``). A cancel requested through the store (or Ctrl-C) stops the job between
+steps. On any failure the job is marked failed with the reason and nothing reaches the registry.
+
+Registering the model is the job's commit: once the model is in the registry the job has
+succeeded, whatever happens next. Ctrl-C is held back while the model is registered and the job
+marked succeeded (so neither is left half done), then raised; an interrupt (or an ``on_event``
+error) after that point stops the caller but leaves the job succeeded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import logging
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -143,10 +151,13 @@ def run_local_job(
     try:
         return _run(job, store, registry, make_current, on_event, engine_params or {})
     except (JobCancelledError, KeyboardInterrupt):
-        store.set_status(job, "cancelled")
-        _emit(store, job, on_event, "Fine-tune cancelled", level="warn")
+        if job.status != "succeeded":  # after the model is registered the job stays succeeded
+            store.set_status(job, "cancelled")
+            _emit(store, job, on_event, "Fine-tune cancelled", level="warn")
         raise
     except Exception as error:
+        if job.status == "succeeded":
+            raise
         if isinstance(error, SportbotError):
             reason = str(error)
         else:
@@ -250,19 +261,46 @@ def _run(
         metrics=metrics,
         job_id=job.id,
     )
-    registered = registry.register(
-        card,
-        engine,
-        files={"results.csv": results_path, "accuracy.png": plot_path},
-        make_current=make_current,
-    )
-    job.fine_tuned_model = registered.id
-    job.result_files = [store.result_file_id(job.id)]
-    _emit(store, job, on_event, f"Uploaded model: {registered.id}")
-    _emit(store, job, on_event, f"Uploaded result file: {job.result_files[0]}")
-    store.set_status(job, "succeeded")
-    _emit(store, job, on_event, "Fine-tune succeeded")
+    with _interrupts_held():
+        registered = registry.register(
+            card,
+            engine,
+            files={"results.csv": results_path, "accuracy.png": plot_path},
+            make_current=make_current,
+        )
+        job.fine_tuned_model = registered.id
+        job.result_files = [store.result_file_id(job.id)]
+        # Recorded before anyone is told, so an ``on_event`` that raises cannot undo it.
+        messages = [
+            f"Uploaded model: {registered.id}",
+            f"Uploaded result file: {job.result_files[0]}",
+        ]
+        events = [store.add_event(job.id, message) for message in messages]
+        store.set_status(job, "succeeded")
+        events.append(store.add_event(job.id, "Fine-tune succeeded"))
+        if on_event is not None:
+            for event in events:
+                on_event(event)
     return job
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while the block runs and deliver it after, so that what the
+    block writes is written in full. Only the main thread receives signals: elsewhere, or when
+    SIGINT is not handled in Python (ignored, default action), this does nothing."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        previous(signal.SIGINT, None)
 
 
 class _ResultRecorder:
@@ -383,7 +421,7 @@ def _read_files(
         if positive_class is not None and label_name(positive_class) not in labels:
             raise FineTuneError(
                 f"The positive class {positive_class!r} is not a completion of the training "
-                f"file (it has {', '.join(' ' + name for name in sorted(labels))})."
+                f"file (it has {', '.join(repr(' ' + name) for name in sorted(labels))})."
             )
     return train, valid
 

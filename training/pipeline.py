@@ -4,7 +4,8 @@
 thread) call. The held-out check is the 20 Newsgroups *test* split of the same groups (every
 document stripped, separator appended, none removed): never trained on, never used to choose
 settings. The new model replaces the current one only when it is not worse there (or ``force``);
-the first model always becomes current.
+the first model always becomes current, as soon as it is registered (a run interrupted later
+still leaves it current).
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ def _run(
         classification_positive_class=label_token(positive),
         on_event=on_event,
     )
-    job = run_local_job(job, store, registry, make_current=False, on_event=on_event)
+    # The first model becomes current as it is registered, so that a run stopped after that
+    # (Ctrl-C while it is evaluated) does not leave a registry with models but no current one.
+    job = run_local_job(job, store, registry, make_current=None, on_event=on_event)
     model_id = str(job.fine_tuned_model)
 
     model = load_classifier(model_id, home=home)
@@ -164,8 +167,10 @@ def _run(
     say(f"20 Newsgroups test split ({test.n} documents, never trained on): {_summary(test)}")
 
     previous_id = registry.current_id()
+    if previous_id == model_id:  # the first model: current since it was registered
+        previous_id = None
     previous: ClassificationMetrics | None = None
-    if previous_id is not None and previous_id != model_id:
+    if previous_id is not None:
         try:
             previous = evaluate_classifier(
                 load_classifier(previous_id, home=home), test_rows, positive

@@ -73,6 +73,11 @@ def provider_module(name: str) -> ModuleType:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.classification_positive_class is not None and not args.compute_classification_metrics:
+        raise SportbotError(
+            "--classification-positive-class only applies with --compute-classification-metrics "
+            "(the positive class is for the classification metrics); add that option or drop it."
+        )
     provider = provider_module(args.provider)
     printer = EventPrinter()
     try:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.error import URLError
 
@@ -10,6 +13,7 @@ import pytest
 
 from classifier.errors import SportbotError
 from tests.conftest import REFERENCE
+from training import data as data_module
 from training.data import (
     DataUnavailableError,
     Example,
@@ -114,3 +118,35 @@ def test_jsonl_writes_like_pandas_records_lines() -> None:
 def test_write_jsonl_leaves_no_temporary_file(tmp_path: Path) -> None:
     write_jsonl([{"prompt": "a", "completion": "b"}], tmp_path / "out.jsonl")
     assert [path.name for path in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+@pytest.fixture
+def umask() -> Iterator[Callable[[int], None]]:
+    """Set the process umask for one test; the old one comes back after."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield os.umask
+    os.umask(old)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_write_jsonl_gives_the_file_the_umasks_mode(
+    tmp_path: Path, umask: Callable[[int], None], mask: int, mode: int
+) -> None:
+    umask(mask)
+    path = write_jsonl([{"prompt": "a", "completion": "b"}], tmp_path / "out.jsonl")
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    write_jsonl([{"prompt": "c", "completion": "d"}], path)  # replacing keeps to the umask too
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_the_umask_is_read_where_proc_is_missing_and_left_as_it_was(
+    umask: Callable[[int], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_proc(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("/proc/self/status")
+
+    umask(0o027)
+    monkeypatch.setattr(data_module, "open", no_proc, raising=False)
+    assert data_module.current_umask() == 0o027
+    assert os.umask(0o027) == 0o027

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -183,3 +184,19 @@ def _dead_pid() -> int:
     process.wait()
     assert process.pid != os.getpid()
     return process.pid
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o002, 0o664)])
+def test_job_files_follow_the_umask(tmp_path: Path, mask: int, mode: int) -> None:
+    """Replicas running as other users share SPORTBOT_HOME: job.json is not private."""
+    old = os.umask(mask)
+    try:
+        store = JobStore(tmp_path)
+        job = _new_job(store)
+        path = tmp_path / "jobs" / job.id / "job.json"
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+        store.set_status(job, "running")  # replaced, not rewritten in place
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+    finally:
+        os.umask(old)
+    assert [p.name for p in path.parent.iterdir()] == ["job.json"]
