@@ -71,6 +71,9 @@ class SklearnBackend:
     async def acomplete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
         return self.complete(prompts, logprobs)
 
+    async def aclose(self) -> None:
+        pass
+
 
 def per_message_ms(classify: Callable[[str], object], texts: list[str]) -> list[float]:
     times = []

@@ -113,6 +113,11 @@ class ClassifierHolder:
                 return classifier
             raise
 
+    async def aclose(self) -> None:
+        """Let go of the classifier in use (its API client's connections) when the bot stops."""
+        if self._classifier is not None:
+            await self._classifier.backend.aclose()
+
     async def get(self) -> Classifier:
         """The classifier to use for this request, following a changed ``current`` model."""
         if self._classifier is None:

@@ -33,3 +33,8 @@ class CompletionBackend(Protocol):
     async def acomplete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
         """The same, for callers on an event loop."""
         ...
+
+    async def aclose(self) -> None:
+        """Let go of what the backend keeps open (an API client's connections), on the event
+        loop that used it; the backend is not used after."""
+        ...

@@ -62,6 +62,10 @@ class FallbackBackend:
                 self._failed(error)
         return self._label(await self.fallback.acomplete(prompts, logprobs))
 
+    async def aclose(self) -> None:
+        await self.primary.aclose()
+        await self.fallback.aclose()
+
     def _cooling_down(self) -> bool:
         return self._clock() < self._down_until
 

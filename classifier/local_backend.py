@@ -58,3 +58,6 @@ class LocalBackend:
         if len(prompts) <= INLINE_BATCH:
             return self.complete(prompts, logprobs)
         return await asyncio.to_thread(self.complete, prompts, logprobs)
+
+    async def aclose(self) -> None:
+        """Nothing to let go of: the model is plain memory."""

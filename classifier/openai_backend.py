@@ -123,6 +123,14 @@ class OpenAIBackend:
     def async_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(**self._client_options)
 
+    async def aclose(self) -> None:
+        """Close the connections the clients keep open, on the event loop that used them (a
+        client left to the garbage collector closes itself on whatever loop runs then)."""
+        if "async_client" in self.__dict__:
+            await self.__dict__.pop("async_client").close()
+        if "client" in self.__dict__:
+            self.__dict__.pop("client").close()
+
     def complete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
         completions: list[Completion] = []
         for start in range(0, len(prompts), BATCH_SIZE):

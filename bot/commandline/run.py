@@ -107,6 +107,7 @@ async def serve(services: Services) -> None:
         freeze_long_lived()
         await _serve(services, app)
     finally:
+        await services.classifiers.aclose()
         await session.close()
 
 

@@ -175,7 +175,12 @@ async def test_async_client_gives_what_the_sync_client_gives(
     texts = [f"message {i} about the Red Wings" for i in range(45)]
     prompts = [build_prompt(t) for t in texts]
     sync = backend(server).complete(prompts, 5)
-    asynchronous = await backend(server).acomplete(prompts, 5)
+    remote = backend(server)
+    try:
+        asynchronous = await remote.acomplete(prompts, 5)
+    finally:
+        await remote.aclose()
+    assert "async_client" not in remote.__dict__  # closed and let go
     assert asynchronous == sync
     assert len(sync) == 45
     batch_sizes = sorted(len(r["prompt"]) for r in standin.requests if "logit_bias" not in r)
@@ -242,11 +247,16 @@ def test_fallback_answers_when_the_api_is_unreachable_and_says_so(
 async def test_fallback_async_and_primary_answers_when_up(
     server: RunningStandIn, standin: StandIn
 ) -> None:
-    up = Classifier(FallbackBackend(backend(server), backend(server, model="spare")))
-    assert (await up.aclassify(TWEET)).model == "ft:babbage-002:acme::abc123"
+    remotes = [backend(server), backend(server, model="spare"), backend(server, model="spare")]
     dead = OpenAIBackend("m", api_key="k", base_url=_dead_url(), max_retries=0)
-    down = Classifier(FallbackBackend(dead, backend(server, model="spare")))
-    assert (await down.aclassify(TWEET)).model == "spare (fallback: unreachable)"
+    try:
+        up = Classifier(FallbackBackend(remotes[0], remotes[1]))
+        assert (await up.aclassify(TWEET)).model == "ft:babbage-002:acme::abc123"
+        down = Classifier(FallbackBackend(dead, remotes[2]))
+        assert (await down.aclassify(TWEET)).model == "spare (fallback: unreachable)"
+    finally:
+        for remote in [*remotes, dead]:
+            await remote.aclose()
 
 
 def test_settings_build_the_backend(server: RunningStandIn, standin: StandIn) -> None:

@@ -45,3 +45,8 @@ async def test_a_slow_answer_is_acknowledged_first_and_sent_after(
     assert "Hockey" in answer.args["blocks"][0]["text"]["text"]
     assert REMOTE_MODEL in answer.args["blocks"][1]["elements"][0]["text"]
     assert slow_openai.requests[0]["model"] == REMOTE_MODEL
+    # The bot stopping lets go of the API client's connections, on its own event loop.
+    backend = (await bot.services.classifiers.get()).backend
+    assert "async_client" in vars(backend)
+    await bot.stop()
+    assert "async_client" not in vars(backend)

@@ -42,3 +42,4 @@ class RunningBot:
         if not self.stopped:
             self.stopped = True
             await self.runner.cleanup()
+            await self.services.classifiers.aclose()
