@@ -40,6 +40,10 @@ class UnknownJobError(SportbotError, LookupError):
     """No fine-tune job with that id exists."""
 
 
+class JobFileError(SportbotError):
+    """A job's ``job.json`` cannot be read or does not hold a job; the message names the file."""
+
+
 class FineTuneError(SportbotError):
     """A fine-tune job failed; the message says why."""
 
@@ -214,12 +218,27 @@ class JobStore:
         self.save(job)
 
     def get(self, job_id: str) -> FineTuneJob:
-        """Read a job; a live-looking job whose runner is gone is marked failed first."""
+        """Read a job; a live-looking job whose runner is gone is marked failed first.
+
+        ``UnknownJobError`` when there is no such job, ``JobFileError`` when its ``job.json``
+        cannot be read or does not hold a job.
+        """
         path = self.job_dir(job_id) / "job.json"
         try:
-            job = FineTuneJob.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            job = FineTuneJob.from_dict(data)
         except FileNotFoundError:
             raise UnknownJobError(f"There is no fine-tune job {job_id!r}.") from None
+        except OSError as error:
+            raise JobFileError(f"The job file {path} cannot be read: {error.strerror}.") from None
+        except UnicodeDecodeError as error:
+            raise JobFileError(f"The job file {path} is not UTF-8 text ({error.reason}).") from None
+        except ValueError as error:
+            raise JobFileError(f"The job file {path} is not valid JSON ({error}).") from None
+        except (TypeError, AttributeError):  # JSON, but not the fields of a job
+            raise JobFileError(f"The job file {path} does not hold a fine-tune job.") from None
+        if not isinstance(job.id, str) or not isinstance(job.status, str):
+            raise JobFileError(f"The job file {path} does not hold a fine-tune job.")
         return self._reap_if_stale(job)
 
     def list(self) -> list[FineTuneJob]:
@@ -229,7 +248,7 @@ class JobStore:
         jobs = []
         for entry in self.root.iterdir():
             if (entry / "job.json").is_file():
-                with contextlib.suppress(UnknownJobError, json.JSONDecodeError):
+                with contextlib.suppress(UnknownJobError, JobFileError):
                     jobs.append(self.get(entry.name))
         return sorted(jobs, key=lambda job: (job.created_at, job.id), reverse=True)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from training import jobs as jobs_module
-from training.jobs import FineTuneJob, JobStore, UnknownJobError
+from training.jobs import FineTuneJob, JobFileError, JobStore, UnknownJobError
 
 
 def _new_job(store: JobStore) -> FineTuneJob:
@@ -78,6 +78,22 @@ def test_list_is_newest_first(tmp_path: Path) -> None:
     store.save(first)
     second = _new_job(store)
     assert [j.id for j in store.list()] == [second.id, first.id]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [("{bad", "not valid JSON"), ("[1]", "does not hold"), ('{"id": 3}', "does not hold")],
+)
+def test_a_job_file_that_is_no_job_is_named_and_left_out_of_the_list(
+    tmp_path: Path, content: str, says: str
+) -> None:
+    store = JobStore(tmp_path)
+    good, bad = _new_job(store), _new_job(store)
+    (tmp_path / "jobs" / bad.id / "job.json").write_text(content)
+    with pytest.raises(JobFileError, match=says) as raised:
+        store.get(bad.id)
+    assert bad.id in str(raised.value)
+    assert [job.id for job in store.list()] == [good.id]
 
 
 def test_unknown_and_malformed_ids_are_clear(tmp_path: Path) -> None:
