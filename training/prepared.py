@@ -50,21 +50,12 @@ def read_prepared(
     """
     path = Path(path)
     name = f"The {what} {str(path)!r}"
-    if not path.exists():
-        raise PreparedDataError(f"{name} does not exist.")
-    if not path.is_file():
-        raise PreparedDataError(f"{name} is not a file.")
-    if path.suffix.lower() != ".jsonl":
-        raise PreparedDataError(
-            f"{name} is not a .jsonl file: give prepared prompt/completion rows "
-            f"(run `sportbot prepare-data -f {path}` to make them)."
-        )
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise PreparedDataError(f"{name} is not UTF-8 text ({error.reason}).") from None
-    except OSError as error:
-        raise PreparedDataError(f"{name} cannot be read: {error.strerror}.") from None
+    raw = read_jsonl_text(
+        path,
+        name,
+        not_jsonl=": give prepared prompt/completion rows "
+        f"(run `sportbot prepare-data -f {path}` to make them)",
+    )
     texts: list[str] = []
     labels: list[str] = []
     for number, line in enumerate(raw.splitlines(), start=1):
@@ -112,3 +103,21 @@ def read_prepared(
             f"a classifier needs at least {min_labels}."
         )
     return PreparedRows(path=path, texts=tuple(texts), labels=tuple(labels))
+
+
+def read_jsonl_text(path: Path, name: str, *, not_jsonl: str = "") -> str:
+    """The text of the JSONL file at ``path``. ``PreparedDataError``, its message starting with
+    ``name`` (``The file 'x.jsonl'``), when it is missing, not a file, not ``.jsonl`` (``not_jsonl``
+    is added: what to give instead), unreadable or not UTF-8."""
+    if not path.exists():
+        raise PreparedDataError(f"{name} does not exist.")
+    if not path.is_file():
+        raise PreparedDataError(f"{name} is not a file.")
+    if path.suffix.lower() != ".jsonl":
+        raise PreparedDataError(f"{name} is not a .jsonl file{not_jsonl}.")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PreparedDataError(f"{name} is not UTF-8 text ({error.reason}).") from None
+    except OSError as error:
+        raise PreparedDataError(f"{name} cannot be read: {error.strerror}.") from None

@@ -9,23 +9,12 @@ from pathlib import Path
 from classifier.errors import SportbotError
 from classifier.loader import default_home, load_classifier
 from classifier.prediction import Prediction
+from training.prepared import read_jsonl_text
 
 
 def read_texts(path: str) -> list[str]:
     """The ``text`` (or ``prompt``) of each JSONL row of ``path``."""
-    file = Path(path)
-    if not file.exists():
-        raise SportbotError(f"The file {path!r} does not exist.")
-    if not file.is_file():
-        raise SportbotError(f"The file {path!r} is not a file.")
-    if file.suffix.lower() != ".jsonl":
-        raise SportbotError(f"The file {path!r} is not a .jsonl file of rows with 'text'.")
-    try:
-        content = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise SportbotError(f"The file {path!r} is not UTF-8 text ({error.reason}).") from None
-    except OSError as error:
-        raise SportbotError(f"The file {path!r} cannot be read: {error.strerror}.") from None
+    content = read_jsonl_text(Path(path), f"The file {path!r}", not_jsonl=" of rows with 'text'")
     texts = []
     for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
