@@ -225,8 +225,7 @@ class JobStore:
         """
         path = self.job_dir(job_id) / "job.json"
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            job = FineTuneJob.from_dict(data)
+            job = FineTuneJob.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise UnknownJobError(f"There is no fine-tune job {job_id!r}.") from None
         except OSError as error:

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from classifier.registry import ModelRegistry
+from tests.support.bot_process import free_port
 from tests.support.model_files import copy_model
 from tests.support.reference_model import TRAIN, VALID, TrainedHome, copy_trained_home
 
@@ -241,12 +242,6 @@ def test_a_file_that_cannot_be_read(scratch: Path, trained: TrainedHome) -> None
 
 
 # -- 4. serve ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_on_a_port_it_cannot_have(scratch: Path) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 from classifier.core import Classifier
 from classifier.openai_backend import openai_backend_from_env
 from tests.e2e.conftest import SIGNING_SECRET, StartBot
+from tests.support.bot_process import free_port
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender
 from tests.support.sportbot_serve import API_KEY, HOCKEY_TWEET, TRAIN, VALID, http_get
@@ -44,17 +44,11 @@ class Serve:
         return openai.OpenAI(api_key=API_KEY, base_url=self.base_url, max_retries=0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     """``sportbot serve`` as its own process, as a user starts it."""
     home = tmp_path_factory.mktemp("serve-home")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SPORTBOT_HOME": str(home), "SPORTBOT_API_KEY": API_KEY}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],

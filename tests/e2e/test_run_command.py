@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,17 +14,12 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.support.bot_process import free_port
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender, message_event
 
 ROOT = Path(__file__).resolve().parents[2]
 BASEBALL = "Bottom of the ninth, two outs, and the catcher hits a walk-off home run to left field."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**values: str) -> dict[str, str]:

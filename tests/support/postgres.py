@@ -17,7 +17,6 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.bot_process import free_port
 
 BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 """Debian's versioned folders, newest first (pg_ctl is not on PATH there)."""
@@ -95,7 +96,7 @@ def start_postgres(bin_dir: Path) -> PostgresServer:
     if run_as is not None:
         user = pwd.getpwnam(run_as)
         os.chown(folder, user.pw_uid, user.pw_gid)
-    server = PostgresServer(port=_free_port(), folder=folder, bin_dir=bin_dir, run_as=run_as)
+    server = PostgresServer(port=free_port(), folder=folder, bin_dir=bin_dir, run_as=run_as)
     data = folder / "data"
     try:
         server._run(
@@ -153,9 +154,3 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """A fresh, empty database for one test, as a ``DATABASE_URL``."""
     return postgres_server.new_database()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -6,7 +6,6 @@ and the first model of a fresh home is current from that moment.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -14,22 +13,11 @@ from pathlib import Path
 import pytest
 
 from classifier.registry import ModelRegistry
+from tests.support.prepared_files import tiny_training_file
 from training.data import load_newsgroups
 from training.jobs import JobEvent, JobStore
 from training.local_provider import create_local_job, run_local_job
 from training.pipeline import run_training
-
-
-def _tiny_train(tmp_path: Path) -> Path:
-    rows = [
-        {"prompt": "the rays won in the ninth\n\n###\n\n", "completion": " baseball"},
-        {"prompt": "a pitcher threw a shutout\n\n###\n\n", "completion": " baseball"},
-        {"prompt": "the goalie stopped every shot\n\n###\n\n", "completion": " hockey"},
-        {"prompt": "a power play goal in overtime\n\n###\n\n", "completion": " hockey"},
-    ]
-    path = tmp_path / "train.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
 
 
 def _messages(store: JobStore, job_id: str) -> list[str]:
@@ -41,7 +29,7 @@ def test_an_interrupt_once_the_model_is_registered_leaves_the_job_succeeded(
 ) -> None:
     home = tmp_path / "home"
     store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(store, _tiny_train(tmp_path), n_epochs=1)
+    job = create_local_job(store, tiny_training_file(tmp_path / "train.jsonl"), n_epochs=1)
 
     def interrupt_when_uploaded(event: JobEvent) -> None:
         if event.message.startswith("Uploaded model"):
@@ -64,7 +52,7 @@ def test_ctrl_c_while_the_model_is_registered_is_held_until_the_job_succeeded(
 ) -> None:
     home = tmp_path / "home"
     store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(store, _tiny_train(tmp_path), n_epochs=1)
+    job = create_local_job(store, tiny_training_file(tmp_path / "train.jsonl"), n_epochs=1)
     register = ModelRegistry.register
 
     def register_then_ctrl_c(self: ModelRegistry, *args: object, **kwargs: object) -> object:
@@ -87,7 +75,7 @@ def test_ctrl_c_while_the_model_is_registered_is_held_until_the_job_succeeded(
 def test_ctrl_c_during_training_still_cancels_and_registers_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(store, _tiny_train(tmp_path), n_epochs=1)
+    job = create_local_job(store, tiny_training_file(tmp_path / "train.jsonl"), n_epochs=1)
 
     def interrupt_at_the_first_step(event: JobEvent) -> None:
         if event.type == "metrics":

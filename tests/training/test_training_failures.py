@@ -3,7 +3,6 @@ the traceback only with ``--verbose``; options that would be ignored are refused
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,19 +12,9 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import ROOT
+from tests.support.prepared_files import tiny_training_file
 from training.jobs import FineTuneError, JobStore
 from training.local_provider import create_local_job
-
-
-def _tiny(path: Path) -> Path:
-    rows = [
-        {"prompt": "the rays won in the ninth\n\n###\n\n", "completion": " baseball"},
-        {"prompt": "a pitcher threw a shutout\n\n###\n\n", "completion": " baseball"},
-        {"prompt": "the goalie stopped every shot\n\n###\n\n", "completion": " hockey"},
-        {"prompt": "a power play goal in overtime\n\n###\n\n", "completion": " hockey"},
-    ]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
 
 
 def _sportbot(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -43,7 +32,7 @@ def test_a_failed_fine_tune_is_one_line_and_a_traceback_only_when_verbose(
     home = tmp_path / "home"
     home.mkdir()
     (home / "models").write_text("not a folder")  # the model cannot be registered
-    train = _tiny(tmp_path / "train.jsonl")
+    train = tiny_training_file(tmp_path / "train.jsonl")
     flags = ["--verbose"] if verbose else []
     done = _sportbot(home, *flags, "fine-tune", "-t", str(train), "--n-epochs", "1")
     assert done.returncode == 1, done.stderr
@@ -74,7 +63,7 @@ def test_a_failed_train_is_one_line_and_a_traceback_only_when_verbose(
 def test_a_positive_class_without_classification_metrics_is_refused(
     capsys: pytest.CaptureFixture[str], sportbot_home: Path, tmp_path: Path
 ) -> None:
-    train = str(_tiny(tmp_path / "train.jsonl"))
+    train = str(tiny_training_file(tmp_path / "train.jsonl"))
     argv = ["fine-tune", "-t", train, "-v", train, "--classification-positive-class", " soccer"]
     assert main([*argv, "--n-epochs", "1"]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
@@ -84,7 +73,7 @@ def test_a_positive_class_without_classification_metrics_is_refused(
 
 
 def test_an_unknown_positive_class_lists_the_classes_readably(tmp_path: Path) -> None:
-    train = _tiny(tmp_path / "train.jsonl")
+    train = tiny_training_file(tmp_path / "train.jsonl")
     with pytest.raises(FineTuneError) as raised:
         create_local_job(
             JobStore(tmp_path / "home"),
