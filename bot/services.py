@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 MODEL_REFRESH_SECONDS = 1.0
 """How often the holder looks at the registry's ``current`` pointer for a model promoted elsewhere."""
+RETIRE_SECONDS = 120.0
+"""How long a replaced classifier stays open for the requests that still hold it before its
+backend is closed: longer than an OpenAI request's worst case (3 attempts of 10 s and backoff)."""
 
 
 class AdminCheck(Protocol):
@@ -36,7 +39,8 @@ class ClassifierHolder:
     every ``refresh_seconds`` and loads a new model off the event loop; until it is loaded, the old
     one keeps answering. ``reload`` swaps at once (after a promotion in this process).
     ``start`` is ``reload`` that falls back on an earlier model (``fallbacks``) when the current
-    one's file is refused.
+    one's file is refused. A replaced classifier's backend (an OpenAI model's HTTP client) is
+    closed ``RETIRE_SECONDS`` after the swap, by the first ``get`` after that, or by ``aclose``.
     """
 
     def __init__(
@@ -60,6 +64,8 @@ class ClassifierHolder:
         self._swap_lock = threading.Lock()
         self._loading: asyncio.Task[Classifier] | None = None
         self._failed_id: str | None = None
+        self._retired: list[tuple[float, Classifier]] = []
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def classifier(self) -> Classifier:
@@ -77,8 +83,7 @@ class ClassifierHolder:
         with self._swap_lock:
             classifier = self._load(self._current_id())
             previous = self._classifier.model_id if self._classifier is not None else None
-            self._classifier = classifier
-            self._checked_at = self._clock()
+            self._swap(classifier)
         if previous != classifier.model_id:
             logger.info("serving model %s (was %s)", classifier.model_id, previous)
         return classifier
@@ -107,16 +112,38 @@ class ClassifierHolder:
                     model_id,
                 )
                 with self._swap_lock:
-                    self._classifier = classifier
-                    self._checked_at = self._clock()
+                    self._swap(classifier)
                     self._failed_id = refused  # not tried again unless current changes
                 return classifier
             raise
 
+    def _swap(self, classifier: Classifier) -> None:
+        """Serve ``classifier`` from now on; the one it replaces retires (under the lock)."""
+        now = self._clock()
+        if self._classifier is not None and self._classifier is not classifier:
+            self._retired.append((now, self._classifier))
+        self._classifier = classifier
+        self._checked_at = now
+
+    def _close_retired(self, now: float) -> None:
+        """Close, in the background, the backends of classifiers retired ``RETIRE_SECONDS`` ago."""
+        with self._swap_lock:
+            due = [c for at, c in self._retired if now - at >= RETIRE_SECONDS]
+            self._retired = [(at, c) for at, c in self._retired if now - at < RETIRE_SECONDS]
+        for classifier in due:
+            task = asyncio.create_task(_close_backend(classifier))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     async def aclose(self) -> None:
-        """Let go of the classifier in use (its API client's connections) when the bot stops."""
-        if self._classifier is not None:
-            await self._classifier.backend.aclose()
+        """Let go of every classifier still open (its API client's connections) when the bot
+        stops: the one in use and those replaced but not yet closed."""
+        with self._swap_lock:
+            retired, self._retired = [c for _, c in self._retired], []
+        await asyncio.gather(*self._closing)
+        for classifier in [*retired, self._classifier]:
+            if classifier is not None:
+                await _close_backend(classifier)
 
     async def get(self) -> Classifier:
         """The classifier to use for this request, following a changed ``current`` model."""
@@ -125,6 +152,8 @@ class ClassifierHolder:
         now = self._clock()
         if now - self._checked_at >= self.refresh_seconds:
             self._checked_at = now
+            if self._retired:
+                self._close_retired(now)
             wanted = self._current_id()
             if (
                 wanted is not None
@@ -158,6 +187,13 @@ class ClassifierHolder:
         except Exception:
             logger.exception("could not read the card of model %s", self.model_id)
             return None
+
+
+async def _close_backend(classifier: Classifier) -> None:
+    try:
+        await classifier.backend.aclose()
+    except Exception:
+        logger.exception("could not close the backend of model %s", classifier.model_id)
 
 
 @dataclass
