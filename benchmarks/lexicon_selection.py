@@ -1,5 +1,7 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
-distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all.
+distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
+whether a larger roster (``benchmarks/rosters/``: ~1,290 more people of 2008-2024, distinctive
+surnames) is worth its rows.
 
 Each variant changes only the player rows of ``GatedSportModel``'s training rows. Scored on
 
@@ -11,15 +13,18 @@ Each variant changes only the player rows of ``GatedSportModel``'s training rows
 
 The validation file and the 20 Newsgroups test split are not read.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py \\
+        [--only NAME ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +42,7 @@ from classifier.local_backend import LocalBackend  # noqa: E402
 from classifier.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
+ROSTERS = ROOT / "benchmarks" / "rosters"
 Rows = dict[str, list[str]]
 DISTINCTIVE = lexicon.player_rows
 
@@ -71,7 +77,27 @@ VARIANTS: dict[str, Callable[[], Rows]] = {
     "every surname": every_surname,
     "**distinctive surnames (default)**": DISTINCTIVE,
     "distinctive surnames, else full names": surnames_or_full_names,
+    "larger roster, distinctive surnames": DISTINCTIVE,
 }
+LARGER = "larger roster, distinctive surnames"
+
+
+def read_roster(path: Path) -> list[str]:
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@contextmanager
+def roster(name: str) -> Iterator[None]:
+    """The lexicon's player lists for a variant: the larger roster adds benchmarks/rosters/."""
+    mlb, nhl = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS
+    if name == LARGER:
+        lexicon.MLB_PLAYERS = mlb + read_roster(ROSTERS / "mlb_2008_2024.txt")
+        lexicon.NHL_PLAYERS = nhl + read_roster(ROSTERS / "nhl_2008_2024.txt")
+    try:
+        yield
+    finally:
+        lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS = mlb, nhl
 
 
 def read_jsonl(path: Path) -> list[dict[str, str]]:
@@ -113,6 +139,9 @@ def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="variants whose name holds NAME")
+    only = parser.parse_args().only
     texts, labels = training_rows()
     print(
         "| player rows | rows | modern_dev | naming a roster player / not | tagged @ precision "
@@ -122,11 +151,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     try:
         for name, rows in VARIANTS.items():
+            if only and not any(part in name for part in only):
+                continue
             start = time.perf_counter()
             lexicon.player_rows = rows  # phrases() reads it at call time
-            count = sum(len(v) for v in rows().values())
-            cells = [development(texts, labels)]
-            cells += [cross_validated(kind, texts, labels) for kind in ("grouped", "random")]
+            with roster(name):
+                count = sum(len(v) for v in rows().values())
+                cells = [development(texts, labels)]
+                cells += [cross_validated(kind, texts, labels) for kind in ("grouped", "random")]
             print(f"| {name} | {count} | " + " | ".join(cells) + " |", flush=True)
             print(f"  ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     finally:
