@@ -1,7 +1,7 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
 distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
-whether a larger roster (``benchmarks/rosters/``: ~1,290 more people of 2008-2024, distinctive
-surnames) is worth its rows.
+whether the larger roster (the people of 2008-2024 added on 2026-12-01, ``classifier/rosters/``)
+is worth its rows against the roster of 2026-11-30.
 
 Each variant changes only the player rows of ``GatedSportModel``'s training rows. Scored on
 
@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,7 +43,6 @@ from classifier.local_backend import LocalBackend  # noqa: E402
 from classifier.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
-ROSTERS = ROOT / "benchmarks" / "rosters"
 Rows = dict[str, list[str]]
 DISTINCTIVE = lexicon.player_rows
 
@@ -77,27 +77,39 @@ VARIANTS: dict[str, Callable[[], Rows]] = {
     "every surname": every_surname,
     "**distinctive surnames (default)**": DISTINCTIVE,
     "distinctive surnames, else full names": surnames_or_full_names,
-    "larger roster, distinctive surnames": DISTINCTIVE,
+    "roster of 2026-11-30, distinctive surnames": DISTINCTIVE,
 }
-LARGER = "larger roster, distinctive surnames"
+EARLIER = "roster of 2026-11-30, distinctive surnames"
 
 
-def read_roster(path: Path) -> list[str]:
-    lines = (line.strip() for line in path.read_text().splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+def common_words(names: list[str]) -> frozenset[str]:
+    """``lexicon.COMMON_WORDS`` for these names, by the module's rule (as its test computes it)."""
+    from sklearn.datasets import fetch_20newsgroups
+
+    data = fetch_20newsgroups(subset="train")
+    surname_words = {w for name in names for w in words_of(lexicon.surname(name))}
+    documents = Counter(
+        word
+        for text, target in zip(data.data, data.target, strict=True)
+        if not data.target_names[target].startswith("rec.sport.")
+        for word in set(words_of(text)) & surname_words
+    )
+    return frozenset(w for w in surname_words if documents[w] >= lexicon.COMMON_DOCUMENTS)
 
 
 @contextmanager
 def roster(name: str) -> Iterator[None]:
-    """The lexicon's player lists for a variant: the larger roster adds benchmarks/rosters/."""
-    mlb, nhl = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS
-    if name == LARGER:
-        lexicon.MLB_PLAYERS = mlb + read_roster(ROSTERS / "mlb_2008_2024.txt")
-        lexicon.NHL_PLAYERS = nhl + read_roster(ROSTERS / "nhl_2008_2024.txt")
+    """The lexicon's player lists for a variant: the roster of 2026-11-30 leaves out the people
+    added since (and the common words among their surnames)."""
+    mlb, nhl, common = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS
+    if name == EARLIER:
+        lexicon.MLB_PLAYERS = lexicon.read_names("mlb.txt")
+        lexicon.NHL_PLAYERS = lexicon.read_names("nhl.txt")
+        lexicon.COMMON_WORDS = common_words(lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS)
     try:
         yield
     finally:
-        lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS = mlb, nhl
+        lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS = mlb, nhl, common
 
 
 def read_jsonl(path: Path) -> list[dict[str, str]]:
