@@ -1,7 +1,7 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
 distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
-whether the larger roster (the people of 2008-2024 added on 2026-12-01, ``classifier/rosters/``)
-is worth its rows against the roster of 2026-11-30.
+whether a larger roster (``benchmarks/rosters/``: ~1,290 more people of 2008-2024, distinctive
+surnames) is worth its rows.
 
 Each variant changes only the player rows of ``GatedSportModel``'s training rows. Scored on
 
@@ -43,6 +43,7 @@ from classifier.local_backend import LocalBackend  # noqa: E402
 from classifier.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
+ROSTERS = ROOT / "benchmarks" / "rosters"
 Rows = dict[str, list[str]]
 DISTINCTIVE = lexicon.player_rows
 
@@ -77,9 +78,9 @@ VARIANTS: dict[str, Callable[[], Rows]] = {
     "every surname": every_surname,
     "**distinctive surnames (default)**": DISTINCTIVE,
     "distinctive surnames, else full names": surnames_or_full_names,
-    "roster of 2026-11-30, distinctive surnames": DISTINCTIVE,
+    "larger roster, distinctive surnames": DISTINCTIVE,
 }
-EARLIER = "roster of 2026-11-30, distinctive surnames"
+LARGER = "larger roster, distinctive surnames"
 
 
 def common_words(names: list[str]) -> frozenset[str]:
@@ -99,12 +100,12 @@ def common_words(names: list[str]) -> frozenset[str]:
 
 @contextmanager
 def roster(name: str) -> Iterator[None]:
-    """The lexicon's player lists for a variant: the roster of 2026-11-30 leaves out the people
-    added since (and the common words among their surnames)."""
+    """The lexicon's player lists for a variant: the larger roster adds benchmarks/rosters/ (and
+    the common words among the new surnames)."""
     mlb, nhl, common = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS
-    if name == EARLIER:
-        lexicon.MLB_PLAYERS = lexicon.read_names("mlb.txt")
-        lexicon.NHL_PLAYERS = lexicon.read_names("nhl.txt")
+    if name == LARGER:
+        lexicon.MLB_PLAYERS = mlb + lexicon.read_names(ROSTERS / "mlb_2008_2024.txt")
+        lexicon.NHL_PLAYERS = nhl + lexicon.read_names(ROSTERS / "nhl_2008_2024.txt")
         lexicon.COMMON_WORDS = common_words(lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS)
     try:
         yield

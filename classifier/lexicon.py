@@ -1,7 +1,7 @@
 """Prior knowledge that carries across decades, as short training rows for the local model.
 
 MLB and NHL teams (current and recent names), leagues, trophies, the game's own vocabulary and
-some 2,000 players, managers and other people of the game, 1990s to 2020s (``rosters/``). Written
+some 750 players, managers and other people of the game, 1990s to 2020s (``rosters/``). Written
 from general domain knowledge and never fitted on any evaluation set. Ambiguous names (Rangers: Texas MLB
 and New York NHL; Panthers, Jets, Kings: also other sports) are listed with the city only, so every
 phrase is unambiguous; a city alone is never listed. A person becomes one row, the surname alone
@@ -397,20 +397,20 @@ def team_and_term_phrases() -> dict[str, list[str]]:
 
 
 ROSTERS = Path(__file__).parent / "rosters"
-"""People of the game, full names, one per line (``#`` comments): the roster of 2026-11-30
-(``mlb.txt``, ``nhl.txt``: well-known players of the 1990s-2020s, then people of 2005-2024) and
-the people of 2008-2024 added on 2026-12-01 (``*_2008_2024.txt``). Written from general knowledge;
-none taken from an evaluation set (some also occur in the modern development set)."""
+"""People of the game, full names, one per line (``#`` comments): ``mlb.txt``, ``nhl.txt``
+(well-known players of the 1990s-2020s, then people of 2005-2024; written from general knowledge,
+none taken from an evaluation set, some also in the modern development set); and the common
+words among their surnames, ``common_words.txt``."""
 
 
-def read_names(name: str) -> list[str]:
-    """The names of one file of ``ROSTERS``, in file order."""
-    lines = (line.strip() for line in (ROSTERS / name).read_text(encoding="utf-8").splitlines())
+def read_names(path: Path | str) -> list[str]:
+    """The lines of a roster file (a name: one of ``ROSTERS``), in file order, no comments."""
+    lines = (line.strip() for line in (ROSTERS / path).read_text(encoding="utf-8").splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
-MLB_PLAYERS = read_names("mlb.txt") + read_names("mlb_2008_2024.txt")
-NHL_PLAYERS = read_names("nhl.txt") + read_names("nhl_2008_2024.txt")
+MLB_PLAYERS = read_names("mlb.txt")
+NHL_PLAYERS = read_names("nhl.txt")
 COMMON_WORDS = frozenset(read_names("common_words.txt"))
 """Words of the players' surnames that are common outside sport talk: each occurs in at least
 ``COMMON_DOCUMENTS`` of the 10,117 training documents of the 18 newsgroups that are not about
