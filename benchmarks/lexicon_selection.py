@@ -23,7 +23,6 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,18 +83,16 @@ LARGER = "larger roster, distinctive surnames"
 
 
 def common_words(names: list[str]) -> frozenset[str]:
-    """``lexicon.COMMON_WORDS`` for these names, by the module's rule (as its test computes it)."""
+    """``lexicon.COMMON_WORDS`` for these names, by the module's rule."""
     from sklearn.datasets import fetch_20newsgroups
 
     data = fetch_20newsgroups(subset="train")
-    surname_words = {w for name in names for w in words_of(lexicon.surname(name))}
-    documents = Counter(
-        word
+    other = [
+        text
         for text, target in zip(data.data, data.target, strict=True)
         if not data.target_names[target].startswith("rec.sport.")
-        for word in set(words_of(text)) & surname_words
-    )
-    return frozenset(w for w in surname_words if documents[w] >= lexicon.COMMON_DOCUMENTS)
+    ]
+    return lexicon.common_words(names, other)
 
 
 @contextmanager

@@ -12,6 +12,8 @@ out (benchmarks/lexicon_selection.py compares the ways of writing the rows).
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from classifier.words import words_of
@@ -418,6 +420,15 @@ sport (point, power, price, sale, story, young, lee, ...). A player whose surnam
 out of the training rows: a row "Price" would teach the model that a price is hockey. Recomputed
 from the 20 Newsgroups by tests/classifier/test_lexicon.py."""
 COMMON_DOCUMENTS = 10
+
+
+def common_words(names: Iterable[str], documents: Iterable[str]) -> frozenset[str]:
+    """The words of these people's surnames found in at least ``COMMON_DOCUMENTS`` of the
+    documents (the rule behind ``COMMON_WORDS``, whose documents are the 20 Newsgroups training
+    documents of the groups that are not about sport)."""
+    surname_words = {w for name in names for w in words_of(surname(name))}
+    counts = Counter(w for text in documents for w in set(words_of(text)) & surname_words)
+    return frozenset(w for w in surname_words if counts[w] >= COMMON_DOCUMENTS)
 
 
 def surname(name: str) -> str:
