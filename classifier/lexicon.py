@@ -2,11 +2,11 @@
 
 MLB and NHL teams (current and recent names), leagues, trophies, the game's own vocabulary and
 some 750 players, managers and other people of the game, 1990s to 2020s (``rosters/``). Written
-from general domain knowledge and never fitted on any evaluation set. Ambiguous names (Rangers: Texas MLB
-and New York NHL; Panthers, Jets, Kings: also other sports) are listed with the city only, so every
-phrase is unambiguous; a city alone is never listed. A person becomes one row, the surname alone
-(``player_rows``): that is how today's chat names a player, and a first name says nothing about
-the sport. Surnames that are common words elsewhere (Price, Judge, Point) or in both lists are left
+from general domain knowledge and never fitted on any evaluation set. Ambiguous names (Rangers:
+Texas MLB and New York NHL; Panthers, Jets, Kings: also other sports) are listed with the city
+only, so every phrase is unambiguous; a city alone is never listed. A person becomes one row,
+the surname alone (``player_rows``): that is how today's chat names a player, and a first name
+says nothing about the sport. Surnames that are common words elsewhere (Price, Judge, Point) or in both lists are left
 out (benchmarks/lexicon_selection.py compares the ways of writing the rows).
 """
 

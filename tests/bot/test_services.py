@@ -83,7 +83,12 @@ class Clock:
 async def test_a_replaced_model_is_closed_after_the_requests_holding_it_had_time_to_end() -> None:
     current = ["m1"]
     clock = Clock()
-    classifiers = ClassifierHolder(Loaded, lambda: current[0], refresh_seconds=0.0, clock=clock)  # type: ignore[arg-type]
+    classifiers = ClassifierHolder(
+        Loaded,  # type: ignore[arg-type]
+        lambda: current[0],
+        refresh_seconds=0.0,
+        clock=clock,
+    )
     first = await classifiers.get()
     current[0] = "m2"
     await classifiers.get()  # starts loading m2 in the background
