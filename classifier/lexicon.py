@@ -6,8 +6,9 @@ from general domain knowledge and never fitted on any evaluation set. Ambiguous 
 Texas MLB and New York NHL; Panthers, Jets, Kings: also other sports) are listed with the city
 only, so every phrase is unambiguous; a city alone is never listed. A person becomes one row,
 the surname alone (``player_rows``): that is how today's chat names a player, and a first name
-says nothing about the sport. Surnames that are common words elsewhere (Price, Judge, Point) or in both lists are left
-out (benchmarks/lexicon_selection.py compares the ways of writing the rows).
+says nothing about the sport. Surnames that are common words elsewhere (Price, Judge, Point) or
+in both lists are left out (benchmarks/lexicon_selection.py compares the ways of writing the
+rows).
 """
 
 from __future__ import annotations
