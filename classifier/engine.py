@@ -85,6 +85,10 @@ class SportEngine:
             The mini-batch noise of the last steps then no longer decides the answers: it cut
             the cross-validated log loss of the default model by a tenth and the spread of its
             held-out accuracy over shuffling seeds (benchmarks/engine_selection.py, BENCHMARKS.md).
+        n_shuffles: independent shuffles trained side by side, each with its own weights, Adam
+            moments and running mean; a step updates every one on its own next mini-batch, and
+            the model is the mean of their weights (a "soup" of shuffles: its answers depend
+            less on any one mini-batch order; ``batch_size`` is per shuffle).
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class SportEngine:
         nb_power: float = 1.0,
         nb_alpha: float = 0.5,
         average_epochs: int = DEFAULT_AVERAGE_EPOCHS,
+        n_shuffles: int = 1,
     ) -> None:
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -113,6 +118,7 @@ class SportEngine:
         self.nb_power = nb_power
         self.nb_alpha = nb_alpha
         self.average_epochs = average_epochs
+        self.n_shuffles = n_shuffles
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -130,6 +136,7 @@ class SportEngine:
             "nb_power": self.nb_power,
             "nb_alpha": self.nb_alpha,
             "average_epochs": self.average_epochs,
+            "n_shuffles": self.n_shuffles,
         }
 
     def __repr__(self) -> str:
@@ -262,6 +269,8 @@ class SportEngine:
             raise ValueError("n_epochs and batch_size must be at least 1")
         if self.average_epochs < 0:
             raise ValueError("average_epochs must be at least 0")
+        if self.n_shuffles < 1:
+            raise ValueError("n_shuffles must be at least 1")
         if self.headers not in ("tagged", "plain") or self.ngram_max not in (1, 2):
             raise ValueError("headers must be 'tagged' or 'plain' and ngram_max 1 or 2")
         self.classes_ = classes
@@ -270,10 +279,13 @@ class SportEngine:
         self._build_vocabulary(term_lists, y)
         n_features = len(self.feature_names_)
         n_classes = len(classes)
-        # The optimiser's weights; ``_coef``/``_intercept`` are the model (the same arrays until
-        # the averaging epochs, then their running mean).
-        coef = self._coef = np.zeros((n_features, n_classes))
-        intercept = self._intercept = np.zeros(n_classes)
+        k = self.n_shuffles
+        # The optimiser's weights, one slice per shuffle; the model (``_coef``/``_intercept``)
+        # is their mean, or in the averaging epochs the mean of their running means.
+        coef = np.zeros((k, n_features, n_classes))
+        intercept = np.zeros((k, n_classes))
+        self._coef, self._intercept = coef.mean(axis=0), intercept.mean(axis=0)
+        mean_coef, mean_intercept = coef, intercept
         averaged = 0
 
         index, values, starts, _ = self._encode_terms(term_lists)
@@ -288,52 +300,52 @@ class SportEngine:
         beta1, beta2, eps = 0.9, 0.999, 1e-8
         step = seen = tokens = 0
         for epoch in range(1, self.n_epochs + 1):
-            order = rng.permutation(len(texts))
-            for first in range(0, len(order), self.batch_size):
-                batch = order[first : first + self.batch_size]
-                lengths = ends[batch] - starts[batch]
-                entries = np.concatenate([np.arange(starts[i], ends[i]) for i in batch])
-                idx = index[entries]
-                val = values[entries]
-                row_starts = np.zeros(len(batch), dtype=np.intp)
-                row_starts[1:] = np.cumsum(lengths[:-1])
-                logp = _log_softmax(_scores(coef, intercept, idx, val, row_starts))
-                target = y[batch]
-                loss = float(-logp[np.arange(len(batch)), target].mean())
-                accuracy = float((logp.argmax(axis=1) == target).mean())
-                delta = (np.exp(logp) - onehot[batch]) / len(batch)
-                touched, where = np.unique(idx, return_inverse=True)
-                weighted = val[:, None] * np.repeat(delta, lengths, axis=0)
-                grad_w = np.empty((len(touched), n_classes))
-                for c in range(n_classes):
-                    grad_w[:, c] = np.bincount(
-                        where, weights=weighted[:, c], minlength=len(touched)
+            orders = [rng.permutation(len(texts)) for _ in range(k)]
+            for first in range(0, len(texts), self.batch_size):
+                # One step: every shuffle takes its own next mini-batch.
+                grads = []
+                losses, hits, n_rows = [], 0.0, 0
+                for j, order in enumerate(orders):
+                    batch = order[first : first + self.batch_size]
+                    rows_grad, grad_b, loss, hit = _gradient(
+                        coef[j], intercept[j], index, values, starts, ends, batch, y, onehot
                     )
-                grad_b = delta.sum(axis=0)
+                    grads.append(rows_grad)
+                    m_b[j] = beta1 * m_b[j] + (1 - beta1) * grad_b
+                    v_b[j] = beta2 * v_b[j] + (1 - beta2) * grad_b * grad_b
+                    losses.append(loss)
+                    hits += hit
+                    n_rows += len(batch)
+                    tokens += int(tokens_of[batch].sum())
                 step += 1
                 # Dense Adam: the L2 term reaches every weight, the data term the touched rows.
                 m_w *= beta1
                 m_w += (1 - beta1) * self.alpha * coef
-                m_w[touched] += (1 - beta1) * grad_w
                 full = self.alpha * coef
-                full[touched] += grad_w
+                for j, (touched, grad_w) in enumerate(grads):
+                    m_w[j, touched] += (1 - beta1) * grad_w
+                    full[j, touched] += grad_w
                 v_w *= beta2
                 v_w += (1 - beta2) * full * full
-                m_b = beta1 * m_b + (1 - beta1) * grad_b
-                v_b = beta2 * v_b + (1 - beta2) * grad_b * grad_b
                 lr = self.learning_rate * math.sqrt(1 - beta2**step) / (1 - beta1**step)
                 self._one_text = None  # the plain-Python tables of ``scores_one`` go stale
                 coef -= lr * m_w / (np.sqrt(v_w) + eps)
-                coef[0] = 0.0
+                coef[:, 0] = 0.0
                 intercept -= lr * m_b / (np.sqrt(v_b) + eps)
                 if epoch > self.n_epochs - self.average_epochs:  # all epochs when fewer
                     if not averaged:
-                        self._coef, self._intercept = coef.copy(), intercept.copy()
+                        mean_coef, mean_intercept = coef.copy(), intercept.copy()
                     averaged += 1
-                    self._coef += (coef - self._coef) / averaged
-                    self._intercept += (intercept - self._intercept) / averaged
-                seen += len(batch)
-                tokens += int(tokens_of[batch].sum())
+                    mean_coef += (coef - mean_coef) / averaged
+                    mean_intercept += (intercept - mean_intercept) / averaged
+                if k == 1:
+                    self._coef, self._intercept = mean_coef[0], mean_intercept[0]
+                else:  # in place: a step's mean costs no new array
+                    np.sum(mean_coef, axis=0, out=self._coef)
+                    self._coef /= k
+                    np.sum(mean_intercept, axis=0, out=self._intercept)
+                    self._intercept /= k
+                seen += n_rows
                 if on_step is not None:
                     on_step(
                         TrainingStep(
@@ -342,8 +354,8 @@ class SportEngine:
                             n_epochs=self.n_epochs,
                             elapsed_examples=seen,
                             elapsed_tokens=tokens,
-                            training_loss=loss,
-                            training_accuracy=accuracy,
+                            training_loss=math.fsum(losses) / k,
+                            training_accuracy=hits / n_rows,
                         )
                     )
         return self
@@ -496,9 +508,43 @@ class SportEngine:
         state = dict(state)
         if isinstance(state.get("feature_names_"), str):
             state["feature_names_"] = np.array(state["feature_names_"].split("\n"))
+        state.setdefault("n_shuffles", 1)  # models saved before shuffles were a parameter
         self.__dict__.update(state)
         if "feature_names_" in state:
             self._index()
+
+
+def _gradient(
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    index: np.ndarray,
+    values: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    batch: np.ndarray,
+    y: np.ndarray,
+    onehot: np.ndarray,
+) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray, float, float]:
+    """The mean log loss's gradient on one mini-batch of encoded rows, with the weights as they
+    are: ((touched feature rows, their gradient), the intercept's gradient, the batch's mean
+    loss, its number of right answers)."""
+    lengths = ends[batch] - starts[batch]
+    entries = np.concatenate([np.arange(starts[i], ends[i]) for i in batch])
+    idx = index[entries]
+    val = values[entries]
+    row_starts = np.zeros(len(batch), dtype=np.intp)
+    row_starts[1:] = np.cumsum(lengths[:-1])
+    logp = _log_softmax(_scores(coef, intercept, idx, val, row_starts))
+    target = y[batch]
+    loss = float(-logp[np.arange(len(batch)), target].mean())
+    hits = float((logp.argmax(axis=1) == target).sum())
+    delta = (np.exp(logp) - onehot[batch]) / len(batch)
+    touched, where = np.unique(idx, return_inverse=True)
+    weighted = val[:, None] * np.repeat(delta, lengths, axis=0)
+    grad_w = np.empty((len(touched), coef.shape[1]))
+    for c in range(coef.shape[1]):
+        grad_w[:, c] = np.bincount(where, weights=weighted[:, c], minlength=len(touched))
+    return (touched, grad_w), delta.sum(axis=0), loss, hits
 
 
 def _scores(

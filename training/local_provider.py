@@ -31,7 +31,7 @@ import numpy as np
 
 from classifier.engine import TrainingStep
 from classifier.errors import SportbotError
-from classifier.gated_model import GatedSportModel
+from classifier.gated_model import DEFAULT_BATCH_SIZE, GatedSportModel
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import SEPARATOR, label_name
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 LOCAL_BASE_MODEL = "sport-engine"
 """The base model name of local fine-tunes (the engine is trained from scratch)."""
-DEFAULT_BATCH_SIZE = 16
 EVAL_EVERY_STEPS = 10
 """Validation metrics are computed every this many steps and at the end of every epoch."""
 HEARTBEAT_EVERY_S = 2.0

@@ -144,3 +144,32 @@ def test_word_pairs_reach_their_features(train_rows) -> None:
     engine = SportEngine(ngram_max=2, n_epochs=1).fit(texts[:200], labels[:200])
     idx = engine.encode(["Stanley Cup"]).indices
     assert "stanley cup" in {str(engine.feature_names_[i]) for i in idx}
+
+
+def test_shuffles_side_by_side_average_their_weights(train_rows) -> None:
+    texts, labels = train_rows[0][:40], train_rows[1][:40]
+    held = train_rows[0][40:80]
+    steps: list[TrainingStep] = []
+    # One mini-batch holds every row: both shuffles see the same batches, so their mean is the
+    # one-shuffle model (a sum, or one shuffle's weights mixed into the other's, would not be).
+    one = SportEngine(n_epochs=3, batch_size=64, n_shuffles=1).fit(texts, labels)
+    two = SportEngine(n_epochs=3, batch_size=64, n_shuffles=2).fit(texts, labels)
+    np.testing.assert_allclose(two.predict_log_proba(held), one.predict_log_proba(held), atol=1e-9)
+    # Smaller batches: each shuffle takes its own next batch at every step.
+    one = SportEngine(n_epochs=2, batch_size=8, n_shuffles=1).fit(texts, labels)
+    two = SportEngine(n_epochs=2, batch_size=8, n_shuffles=2)
+    two.fit(texts, labels, on_step=steps.append)
+    assert not np.allclose(two.predict_log_proba(held), one.predict_log_proba(held))
+    assert len(steps) == 2 * math.ceil(40 / 8)
+    assert steps[-1].elapsed_examples == 2 * 2 * 40
+    assert two.get_params()["n_shuffles"] == 2
+    with pytest.raises(ValueError, match="n_shuffles"):
+        SportEngine(n_shuffles=0).fit(texts, labels)
+
+
+def test_a_model_saved_before_shuffles_were_a_parameter_still_reports_them(trained_engine) -> None:
+    state = trained_engine.__getstate__()
+    del state["n_shuffles"]
+    engine = SportEngine.__new__(SportEngine)
+    engine.__setstate__(state)
+    assert engine.get_params()["n_shuffles"] == 1

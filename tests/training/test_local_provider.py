@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.gated_model import GatedSportModel
+from classifier.gated_model import DEFAULT_BATCH_SIZE, DEFAULT_SHUFFLES, GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.support.reference_model import TRAIN, VALID, trained_home
 from training.jobs import FineTuneError, JobCancelledError, JobStore
@@ -63,11 +63,13 @@ def test_result_file_has_the_legacy_columns_and_real_steps() -> None:
     train = read_prepared(TRAIN)
     n_rows = len(GatedSportModel().training_rows(train.texts, train.labels)[0])
     assert n_rows > 948
-    per_epoch = math.ceil(n_rows / 16)
+    # Shuffles side by side, each on its own mini-batch at every step.
+    per_epoch = math.ceil(n_rows / DEFAULT_BATCH_SIZE)
     assert len(rows) == 4 * per_epoch == GatedSportModel().total_steps(train.texts, train.labels)
     assert [int(r["step"]) for r in rows] == list(range(1, 4 * per_epoch + 1))
     examples = [int(r["elapsed_examples"]) for r in rows]
-    assert examples[per_epoch - 1] == n_rows and examples[-1] == 4 * n_rows
+    shuffles = DEFAULT_SHUFFLES
+    assert examples[per_epoch - 1] == shuffles * n_rows and examples[-1] == shuffles * 4 * n_rows
     tokens = [int(r["elapsed_tokens"]) for r in rows]
     assert all(b > a for a, b in itertools.pairwise(tokens))
     losses = [float(r["training_loss"]) for r in rows]
