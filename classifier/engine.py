@@ -2,9 +2,10 @@
 
 A multinomial logistic regression (any number of labels) over sublinear TF-IDF features of words
 (optionally word pairs) and tagged Usenet header words, trained the way a fine-tune is: real
-epochs over shuffled mini-batches with Adam updates, a callback after every step. Each feature is
-scaled by how strongly it separates the classes in the training counts (naive-Bayes log-count
-ratios, as in NB-SVM). Defaults chosen by cross-validation: benchmarks/engine_selection.py.
+epochs over shuffled mini-batches with Adam updates (optionally several shuffles side by side,
+their weights averaged), a callback after every step. Each feature is scaled by how strongly it
+separates the classes in the training counts (naive-Bayes log-count ratios, as in NB-SVM).
+Defaults chosen by cross-validation: benchmarks/engine_selection.py.
 
 Inference does not go through scikit-learn or scipy (only numpy is imported): per text the
 tokenizer is one ``translate`` and a ``split`` (ASCII texts as bytes), features are one
