@@ -339,13 +339,10 @@ class SportEngine:
                     averaged += 1
                     mean_coef += (coef - mean_coef) / averaged
                     mean_intercept += (intercept - mean_intercept) / averaged
-                if k == 1:
-                    self._coef, self._intercept = mean_coef[0], mean_intercept[0]
-                else:  # in place: a step's mean costs no new array
-                    np.sum(mean_coef, axis=0, out=self._coef)
-                    self._coef /= k
-                    np.sum(mean_intercept, axis=0, out=self._intercept)
-                    self._intercept /= k
+                np.sum(mean_coef, axis=0, out=self._coef)  # in place: no new array a step
+                self._coef /= k
+                np.sum(mean_intercept, axis=0, out=self._intercept)
+                self._intercept /= k
                 seen += n_rows
                 if on_step is not None:
                     on_step(
