@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.errors import ModelFileError
+from classifier.registry import file_sha256
 from classifier.static_embedding import NORM_DIMS, StaticEmbedding
 
 logger = logging.getLogger(__name__)
@@ -131,11 +132,3 @@ def _load(folder: Path) -> BaseModel:
         gate_axes=axes,
         gate_curvature=curvature,
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

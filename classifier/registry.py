@@ -250,7 +250,7 @@ class ModelRegistry:
 
                 model_path = staging / MODEL_FILE
                 dump(engine, model_path)
-                card.sha256 = _sha256(model_path)
+                card.sha256 = file_sha256(model_path)
             for name, source in (files or {}).items():
                 shutil.copyfile(source, staging / name)
             _write_text(staging / CARD_FILE, json.dumps(card.to_dict(), indent=2) + "\n")
@@ -419,14 +419,15 @@ def _slug(text: str) -> str:
 
 
 def _check_sha256(model_id: str, card: ModelCard, path: Path) -> None:
-    if card.sha256 is None or _sha256(path) != card.sha256:
+    if card.sha256 is None or file_sha256(path) != card.sha256:
         raise ModelFileError(
             f"The file of model '{model_id}' ({path}) does not match the sha256 on its card: "
             "it was changed or corrupted. Promote another model or train a new one."
         )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, read in 1 MiB chunks (model files, training files)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

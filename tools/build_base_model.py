@@ -52,11 +52,11 @@ from classifier.base_model import (
     MANIFEST,
     TABLE_FILE,
     VOCAB_FILE,
-    file_sha256,
     quadratic_form,
     quadratic_terms,
 )
 from classifier.prompt import SEPARATOR
+from classifier.registry import file_sha256
 from classifier.static_embedding import NORM_DIMS, StaticEmbedding
 from classifier.usenet import subject_row
 from classifier.words import message_words

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import logging
 import math
 import signal
@@ -34,7 +33,7 @@ from classifier.errors import SportbotError
 from classifier.gated_model import DEFAULT_BATCH_SIZE, GatedSportModel
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import SEPARATOR, label_name
-from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+from classifier.registry import ModelCard, ModelRegistry, file_sha256, utc_now_iso
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobEvent, JobStore
 from training.metrics import ClassificationMetrics, metrics_from_log_proba, positive_class_of
 from training.plots import plot_accuracy
@@ -256,7 +255,7 @@ def _run(
         base_model=LOCAL_BASE_MODEL,
         labels=[c for c in engine.classes_ if c != OFF_TOPIC_LABEL],
         separator=SEPARATOR,
-        data_hash=_sha256(Path(job.training_file)),
+        data_hash=file_sha256(Path(job.training_file)),
         metrics=metrics,
         job_id=job.id,
     )
@@ -461,11 +460,3 @@ def _emit(
 
 def _cell(value: float) -> str:
     return f"{value:.6g}" if math.isfinite(value) else ""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
-import hashlib
 import io
 import logging
 import math
@@ -39,7 +38,7 @@ from classifier.core import Classifier
 from classifier.errors import BackendError, SportbotError
 from classifier.openai_backend import OpenAIBackend
 from classifier.prompt import SEPARATOR, label_name
-from classifier.registry import ModelCard, ModelRegistry
+from classifier.registry import ModelCard, ModelRegistry, file_sha256
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobEvent, JobStore
 from training.local_provider import (
     CLASSIFICATION_COLUMNS,
@@ -394,7 +393,7 @@ def _register(
         base_model=base_model,
         labels=list(labels),
         separator=SEPARATOR,
-        data_hash=hashlib.sha256(Path(job.training_file).read_bytes()).hexdigest(),
+        data_hash=file_sha256(Path(job.training_file)),
         metrics=metrics.scores() if metrics is not None else {},
         job_id=job.id,
         remote_model=remote.fine_tuned_model,

@@ -14,12 +14,12 @@ from classifier.base_model import (
     GATE_FILE,
     MANIFEST,
     TABLE_FILE,
-    file_sha256,
     load_base_model,
     quadratic_form,
     quadratic_terms,
 )
 from classifier.errors import ModelFileError
+from classifier.registry import file_sha256
 from classifier.static_embedding import NORM_DIMS
 
 

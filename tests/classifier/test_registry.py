@@ -136,27 +136,27 @@ class Evil:
 def test_an_untrusted_type_is_refused_even_with_a_matching_hash(registry, trained_engine) -> None:
     from skops.io import dump
 
-    from classifier.registry import _sha256
+    from classifier.registry import file_sha256
 
     card = registry.register(_card(registry), trained_engine)
     path = registry.model_dir(card.id) / MODEL_FILE
     engine = SportEngine().fit(["pitcher strike", "goalie puck"], ["baseball", "hockey"])
     engine.payload = Evil()
     dump(engine, path)
-    card.sha256 = _sha256(path)
+    card.sha256 = file_sha256(path)
     (registry.model_dir(card.id) / "card.json").write_text(json.dumps(card.to_dict()))
     with pytest.raises(ModelFileError, match="not trusted"):
         registry.load_engine(card.id)
 
 
 def test_a_file_that_is_not_a_model_is_refused(registry, trained_engine) -> None:
-    from classifier.registry import _sha256
+    from classifier.registry import file_sha256
 
     card = registry.register(_card(registry), trained_engine)
     path = registry.model_dir(card.id) / MODEL_FILE
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("schema.json", "{not json")
-    card.sha256 = _sha256(path)
+    card.sha256 = file_sha256(path)
     (registry.model_dir(card.id) / "card.json").write_text(json.dumps(card.to_dict()))
     with pytest.raises(ModelFileError, match="cannot be read"):
         registry.load_engine(card.id)
