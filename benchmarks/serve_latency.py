@@ -27,14 +27,10 @@ import http.client
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,57 +42,27 @@ import openai  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
 from classifier.openai_backend import OpenAIBackend  # noqa: E402
 from classifier.prompt import build_prompt, strip_prompt  # noqa: E402
+from tests.support.sportbot_serve import (  # noqa: E402
+    TRAIN,
+    VALID,
+    ServeProcess,
+    upload,
+    wait_for_job,
+)
 
-REFERENCE = ROOT.parent / "shared" / "data" / "reference"
-TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
-VALID = REFERENCE / "sport2_prepared_valid.jsonl"
 KEY = "sk-benchmark"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_serve(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "SPORTBOT_HOME": str(home), "SPORTBOT_API_KEY": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(
-                f"{base_url}/models", headers={"Authorization": f"Bearer {KEY}"}
-            )
-            with urllib.request.urlopen(request, timeout=5):
-                return process, base_url
-        except (OSError, urllib.error.URLError):
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("sportbot serve did not start")
-
-
 def fine_tune(client: openai.OpenAI) -> str:
-    ids = []
-    for path in (TRAIN, VALID):
-        with path.open("rb") as handle:
-            ids.append(client.files.create(file=handle, purpose="fine-tune").id)
     job = client.fine_tuning.jobs.create(
-        model="babbage-002", training_file=ids[0], validation_file=ids[1]
+        model="babbage-002",
+        training_file=upload(client, TRAIN),
+        validation_file=upload(client, VALID),
     )
-    while (job := client.fine_tuning.jobs.retrieve(job.id)).status not in ("succeeded", "failed"):
-        time.sleep(0.2)
-    if job.status != "succeeded" or not job.fine_tuned_model:
-        raise RuntimeError(f"fine-tune {job.id} {job.status}")
-    return job.fine_tuned_model
+    ended = wait_for_job(client, job.id)
+    if ended.status != "succeeded" or not ended.fine_tuned_model:  # type: ignore[attr-defined]
+        raise RuntimeError(f"fine-tune {job.id} {ended.status}")  # type: ignore[attr-defined]
+    return str(ended.fine_tuned_model)  # type: ignore[attr-defined]
 
 
 def timed(calls: Sequence[Callable[[], object]], n_texts: int) -> dict[str, float]:
@@ -175,9 +141,10 @@ def run(passes: int) -> dict[str, object]:
     prompts = [build_prompt(text) for text in texts]
     with tempfile.TemporaryDirectory(prefix="sportbot-bench-") as tmp:
         home = Path(tmp)
-        process, base_url = start_serve(home)
+        serve = ServeProcess.start(home, KEY)
+        base_url = serve.base_url
         try:
-            client = openai.OpenAI(api_key=KEY, base_url=base_url, max_retries=0)
+            client = serve.client(max_retries=0)
             model = fine_tune(client)
             from classifier.loader import load_classifier
 
@@ -229,8 +196,7 @@ def run(passes: int) -> dict[str, object]:
                     asyncio.run(concurrent(base_url, model, prompts, 8)),
                 )
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            serve.stop()
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "texts": len(texts),

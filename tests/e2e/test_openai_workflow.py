@@ -20,59 +20,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import openai
 import pytest
 
 from classifier.core import Classifier
 from classifier.openai_backend import openai_backend_from_env
 from tests.e2e.conftest import SIGNING_SECRET, StartBot
-from tests.support.bot_process import free_port
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender
-from tests.support.sportbot_serve import API_KEY, HOCKEY_TWEET, TRAIN, VALID, http_get
+from tests.support.sportbot_serve import (
+    API_KEY,
+    HOCKEY_TWEET,
+    TRAIN,
+    VALID,
+    ServeProcess,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-@dataclass
-class Serve:
-    base_url: str
-    home: Path
-    process: subprocess.Popen[bytes]
-
-    def client(self) -> openai.OpenAI:
-        return openai.OpenAI(api_key=API_KEY, base_url=self.base_url, max_retries=0)
-
-
 @pytest.fixture(scope="module")
-def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """``sportbot serve`` as its own process, as a user starts it."""
-    home = tmp_path_factory.mktemp("serve-home")
-    port = free_port()
-    env = {**os.environ, "SPORTBOT_HOME": str(home), "SPORTBOT_API_KEY": API_KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            status, _ = http_get(f"{base_url}/models", {"Authorization": f"Bearer {API_KEY}"})
-            if status == 200:
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"sportbot serve did not start: {process.stderr.read()!r}")  # type: ignore[union-attr]
-        time.sleep(0.1)
-    yield Serve(base_url, home, process)
-    process.terminate()
-    process.wait(timeout=30)
+    process = ServeProcess.start(tmp_path_factory.mktemp("serve-home"))
+    yield process
+    process.stop()
 
 
 @dataclass
@@ -85,9 +56,9 @@ class Workflow:
 
 
 @pytest.fixture(scope="module")
-def workflow(serve: Serve) -> Workflow:
+def workflow(serve: ServeProcess) -> Workflow:
     """The notebook's steps, recorded for the tests to check."""
-    client = serve.client()
+    client = serve.client(max_retries=0)
     record = Workflow()
     with TRAIN.open("rb") as train, VALID.open("rb") as valid:
         train_file = client.files.create(file=train, purpose="fine-tune")
@@ -139,10 +110,10 @@ def test_the_result_file_has_the_classification_accuracy(workflow: Workflow) -> 
 
 
 def test_the_hockey_tweet_comes_back_hockey_with_baseball_listed(
-    serve: Serve, workflow: Workflow
+    serve: ServeProcess, workflow: Workflow
 ) -> None:
     model = workflow.final.fine_tuned_model  # type: ignore[attr-defined]
-    answer = serve.client().completions.create(
+    answer = serve.client(max_retries=0).completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, temperature=0, logprobs=2
     )
     top = answer.choices[0].logprobs.top_logprobs[0]  # type: ignore[union-attr,index]
@@ -152,7 +123,7 @@ def test_the_hockey_tweet_comes_back_hockey_with_baseball_listed(
 
 
 def test_the_openai_backend_classifies_through_serve(
-    serve: Serve, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
+    serve: ServeProcess, workflow: Workflow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = workflow.final.fine_tuned_model  # type: ignore[attr-defined]
     monkeypatch.setenv("SPORTBOT_BACKEND", "openai")
@@ -162,7 +133,7 @@ def test_the_openai_backend_classifies_through_serve(
 
     prediction = Classifier(openai_backend_from_env()).classify(HOCKEY_TWEET)
 
-    answer = serve.client().completions.create(
+    answer = serve.client(max_retries=0).completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, logprobs=5
     )
     top = answer.choices[0].logprobs.top_logprobs[0]  # type: ignore[union-attr,index]
@@ -172,7 +143,7 @@ def test_the_openai_backend_classifies_through_serve(
 
 
 def test_sportbot_fine_tune_with_the_openai_provider_through_serve(
-    serve: Serve, tmp_path: Path
+    serve: ServeProcess, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
@@ -210,7 +181,7 @@ def test_sportbot_fine_tune_with_the_openai_provider_through_serve(
 
 
 async def test_the_bot_answers_sport_with_the_openai_backend_pointed_at_serve(
-    serve: Serve,
+    serve: ServeProcess,
     workflow: Workflow,
     start_bot: StartBot,
     slack_api: SlackAPIStandIn,
@@ -230,7 +201,7 @@ async def test_the_bot_answers_sport_with_the_openai_backend_pointed_at_serve(
     assert reply.status == 200
     section, context, *_ = reply.json()["blocks"]
     assert model in context["elements"][0]["text"]  # the served model answered, not a local one
-    answer = serve.client().completions.create(
+    answer = serve.client(max_retries=0).completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, logprobs=2
     )
     assert answer.choices[0].text.strip().capitalize() in section["text"]["text"]

@@ -3,6 +3,8 @@
 ``served()`` starts the real server on a free port over a fresh ``SPORTBOT_HOME`` and fine-tunes
 the notebook's prepared files through the official client, once per test process (the model is
 shared by every test that needs one); it is stopped and removed when the process exits.
+``ServeProcess.start()`` runs ``sportbot serve`` as its own process instead, as a user starts it
+(the end-to-end test of the OpenAI workflow, benchmarks/serve_latency.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import atexit
 import functools
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -20,7 +25,8 @@ from pathlib import Path
 
 import openai
 
-from tests.conftest import REFERENCE
+from tests.conftest import REFERENCE, ROOT
+from tests.support.bot_process import free_port
 from training.api import RunningServer, start_server
 
 API_KEY = "sk-sportbot-test-key"
@@ -97,3 +103,53 @@ def http_get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, object]]
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+@dataclass(frozen=True)
+class ServeProcess:
+    """``sportbot serve`` (``python -m bot.cli serve``) as its own process on a free port."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    home: Path
+    api_key: str
+
+    @classmethod
+    def start(cls, home: Path, api_key: str = API_KEY, timeout_s: float = 60.0) -> ServeProcess:
+        """Start it over ``home`` and return once ``GET /v1/models`` answers 200; if it exits or
+        does not answer in time, it is killed and the error says what it printed."""
+        port = free_port()
+        env = {**os.environ, "SPORTBOT_HOME": str(home), "SPORTBOT_API_KEY": api_key}
+        # stderr goes to a file, not a pipe nobody reads: a full pipe would stall the server.
+        with tempfile.TemporaryFile() as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+            base_url = f"http://127.0.0.1:{port}/v1"
+            deadline = time.monotonic() + timeout_s
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    status, _ = http_get(
+                        f"{base_url}/models", {"Authorization": f"Bearer {api_key}"}
+                    )
+                    if status == 200:
+                        return cls(process, base_url, home, api_key)
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            process.kill()
+            process.wait(timeout=30)
+            log.seek(0)
+            printed = log.read().decode(errors="replace")
+        raise RuntimeError(f"sportbot serve did not start: {printed}")
+
+    def client(self, **options: object) -> openai.OpenAI:
+        return openai.OpenAI(api_key=self.api_key, base_url=self.base_url, **options)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
