@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from pathlib import Path
 
 from bot.settings import SettingsError, load_serve_settings
 from classifier.errors import SportbotError
@@ -19,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
             "SPORTBOT_API_KEY is not set: choose a secret for sportbot serve and give it to its "
             "clients as their API key (OPENAI_API_KEY for the openai package)."
         )
+    _check_home(settings.sportbot_home)
     from training.api import serve
 
     def announce() -> None:
@@ -36,6 +39,19 @@ def run(args: argparse.Namespace) -> int:
             raise
         raise SportbotError(f"cannot listen on {args.host}:{args.port}: {_reason(error)}") from None
     return 0
+
+
+def _check_home(home: Path) -> None:
+    """Fail at the start, not with a 500 on the first upload, when SPORTBOT_HOME cannot hold the
+    server's files (a file where a folder should be, a read-only folder)."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as error:
+        raise SportbotError(
+            f"SPORTBOT_HOME {home} cannot hold sportbot serve's files: {error.strerror or error}"
+        ) from None
 
 
 def _reason(error: OSError) -> str:

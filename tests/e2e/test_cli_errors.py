@@ -263,6 +263,23 @@ def test_serve_on_a_port_it_cannot_have(scratch: Path) -> None:
     assert error_line(result).startswith("sportbot: error: cannot listen on nosuchhost.invalid:")
 
 
+def test_serve_on_a_home_it_cannot_write_stops_at_the_start(scratch: Path) -> None:
+    key = {"SPORTBOT_API_KEY": "sk-test"}
+    (scratch / "a-file").write_text("not a folder")
+    read_only = scratch / "read-only"
+    read_only.mkdir(mode=0o755)
+    homes = [(scratch / "a-file" / "home", False), (read_only, True), (scratch / "new", True)]
+    for home, unprivileged in homes:
+        result = sportbot(
+            "serve", "--port", str(free_port()), scratch=scratch, home=home,
+            unprivileged=unprivileged, **key,
+        )  # fmt: skip
+        line = error_line(result)
+        assert line.startswith(f"sportbot: error: SPORTBOT_HOME {home} cannot hold"), line
+        assert line.endswith(("Not a directory", "Permission denied")), line
+    assert list(read_only.iterdir()) == []
+
+
 def test_serve_ignores_settings_it_does_not_use(scratch: Path) -> None:
     port = free_port()
     env = command_env(scratch, scratch / "home", SPORTBOT_API_KEY="sk-test", PORT="abc")
