@@ -28,7 +28,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from classifier.core import Classifier
 from classifier.errors import BackendError, SportbotError
 from classifier.openai_backend import OpenAIBackend
 from classifier.prompt import SEPARATOR, label_name
-from classifier.registry import ModelCard, ModelRegistry, file_sha256
+from classifier.registry import ModelCard, ModelRegistry, file_sha256, utc_now_iso
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobEvent, JobStore
 from training.local_provider import (
     CLASSIFICATION_COLUMNS,
@@ -388,7 +387,7 @@ def _register(
     )
     card = ModelCard(
         id=registry.new_model_id(base_model, job.suffix),
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        created=utc_now_iso(),
         provider="openai",
         base_model=base_model,
         labels=list(labels),

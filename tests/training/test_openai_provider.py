@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_r
     registry = ModelRegistry(sportbot_home)
     card = registry.card(job.fine_tuned_model)  # type: ignore[arg-type]
     assert (card.provider, card.base_model, card.job_id) == ("openai", "babbage-002", job.id)
+    # The same timestamp form as the local provider's cards (``models list`` shows them together).
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", card.created), card.created
     remote = api.client().models.retrieve(card.remote_model)  # type: ignore[arg-type]
     assert remote.id == card.remote_model != api.model_id
     assert registry.current_id() == card.id
