@@ -1,9 +1,12 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
 distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
-whether a larger roster (``benchmarks/rosters/``: ~1,290 more people of 2008-2024, distinctive
-surnames) is worth its rows.
+whether the larger roster (``classifier/rosters/*_2008_2024.txt``: ~1,290 more people of
+2008-2024, added 2026-12-01) is worth its rows against the roster of 2026-11-30 without them.
 
-Each variant changes only the player rows of ``GatedSportModel``'s training rows. Scored on
+Each variant changes only the player rows of ``GatedSportModel``'s training rows; with
+``--post-expert-c`` / ``--post-expert-weight`` each is scored at every strength and weight of the
+posts expert, with ``--all-rows`` that expert is fitted on every training row (as before
+2026-12-01) instead of the posts alone, and with ``--seeds N`` over N shuffling seeds. Scored on
 
 * the 948 prepared training rows, 5 folds x 2 fold seeds, folds grouped by thread and plain
   (held-out posts and their subject lines: accuracy / log loss, as in thread_selection.py);
@@ -14,12 +17,15 @@ Each variant changes only the player rows of ``GatedSportModel``'s training rows
 The validation file and the 20 Newsgroups test split are not read.
 
     SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py \\
-        [--only NAME ...]
+        [--only NAME ...] [--post-expert-c C ...] [--post-expert-weight W ...] [--all-rows] \\
+        [--seeds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import itertools
 import json
 import sys
 import time
@@ -37,12 +43,17 @@ from thread_selection import folds  # noqa: E402
 
 from classifier import lexicon  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
-from classifier.gated_model import GatedSportModel, _log_softmax  # noqa: E402
+from classifier.gated_model import (  # noqa: E402
+    DEFAULT_POST_EXPERT_C,
+    DEFAULT_POST_EXPERT_WEIGHT,
+    GatedSportModel,
+    _expert_regression,
+    _log_softmax,
+)
 from classifier.local_backend import LocalBackend  # noqa: E402
 from classifier.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
-ROSTERS = ROOT / "benchmarks" / "rosters"
 Rows = dict[str, list[str]]
 DISTINCTIVE = lexicon.player_rows
 
@@ -77,9 +88,9 @@ VARIANTS: dict[str, Callable[[], Rows]] = {
     "every surname": every_surname,
     "**distinctive surnames (default)**": DISTINCTIVE,
     "distinctive surnames, else full names": surnames_or_full_names,
-    "larger roster, distinctive surnames": DISTINCTIVE,
+    "roster of 2026-11-30, distinctive surnames": DISTINCTIVE,
 }
-LARGER = "larger roster, distinctive surnames"
+BEFORE = "roster of 2026-11-30, distinctive surnames"
 
 
 def common_words(names: list[str]) -> frozenset[str]:
@@ -97,12 +108,12 @@ def common_words(names: list[str]) -> frozenset[str]:
 
 @contextmanager
 def roster(name: str) -> Iterator[None]:
-    """The lexicon's player lists for a variant: the larger roster adds benchmarks/rosters/ (and
-    the common words among the new surnames)."""
+    """The lexicon's player lists for a variant: the roster of 2026-11-30 leaves out the people
+    of 2008-2024 added on 2026-12-01 (and recomputes the common words for what is left)."""
     mlb, nhl, common = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS
-    if name == LARGER:
-        lexicon.MLB_PLAYERS = mlb + lexicon.read_names(ROSTERS / "mlb_2008_2024.txt")
-        lexicon.NHL_PLAYERS = nhl + lexicon.read_names(ROSTERS / "nhl_2008_2024.txt")
+    if name == BEFORE:
+        lexicon.MLB_PLAYERS = lexicon.read_names("mlb.txt")
+        lexicon.NHL_PLAYERS = lexicon.read_names("nhl.txt")
         lexicon.COMMON_WORDS = common_words(lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS)
     try:
         yield
@@ -110,11 +121,26 @@ def roster(name: str) -> Iterator[None]:
         lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS = mlb, nhl, common
 
 
+class AllRowsPostsExpert(GatedSportModel):
+    """The model as before 2026-12-01: its posts expert fitted on every training row (subject
+    lines and the lexicon's phrases too), not on the posts alone."""
+
+    def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
+        super()._fit_expert(rows, labels, classes)
+        vectors = self._vectors(rows).astype(np.float64)
+        self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
+            vectors, labels, classes, self.post_expert_c, self.base.embedding.dim
+        )
+
+
+Model = Callable[[], GatedSportModel]
+
+
 def read_jsonl(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def development(texts: np.ndarray, labels: np.ndarray) -> str:
+def development(texts: np.ndarray, labels: np.ndarray, model: Model) -> str:
     """The dev-set cells of the model fitted on all 948 rows."""
     modern, other = read_jsonl(MODERN / "modern_dev.jsonl"), read_jsonl(MODERN / "other_dev.jsonl")
     roster = {
@@ -122,7 +148,7 @@ def development(texts: np.ndarray, labels: np.ndarray) -> str:
     }
     roster -= lexicon.COMMON_WORDS
     names = np.array([bool(roster.intersection(words_of(r["text"]))) for r in modern])
-    classifier = Classifier(LocalBackend(GatedSportModel().fit(list(texts), list(labels)), "dev"))
+    classifier = Classifier(LocalBackend(model().fit(list(texts), list(labels)), "dev"))
     answers = classifier.classify_many([r["text"] for r in modern])
     right = np.array([p.label == r["label"] for p, r in zip(answers, modern, strict=True)])
     tagged = np.array([p.tag is not None for p in answers])
@@ -135,11 +161,13 @@ def development(texts: np.ndarray, labels: np.ndarray) -> str:
     )
 
 
-def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray) -> str:
+def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray, models: list[Model]) -> str:
+    """Held-out posts and subject lines, pooled over 5 folds x 2 fold seeds and the models (one
+    per shuffling seed)."""
     totals: dict[str, list[float]] = {}
-    for seed in (0, 1):
+    for seed, new_model in itertools.product((0, 1), models):
         for train, held in folds(kind, texts, labels, seed):
-            model = GatedSportModel().fit(list(texts[train]), list(labels[train]))
+            model = new_model().fit(list(texts[train]), list(labels[train]))
             classes = model.engine_.classes_
             for part, xs, ys in held_out_kinds(list(texts[held]), list(labels[held])):
                 logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
@@ -151,26 +179,44 @@ def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="NAME", help="variants whose name holds NAME")
-    only = parser.parse_args().only
+    parser.add_argument("--post-expert-c", type=float, nargs="+", default=[DEFAULT_POST_EXPERT_C])
+    parser.add_argument(
+        "--post-expert-weight", type=float, nargs="+", default=[DEFAULT_POST_EXPERT_WEIGHT]
+    )
+    parser.add_argument("--all-rows", action="store_true", help="posts expert on every row")
+    parser.add_argument("--seeds", type=int, default=1, help="shuffling seeds 0..N-1 (1)")
+    args = parser.parse_args()
     texts, labels = training_rows()
     print(
-        "| player rows | rows | modern_dev | naming a roster player / not | tagged @ precision "
-        "| other_dev tagged | grouped folds: posts acc / loss | subject lines | pooled "
-        "| plain folds: posts acc / loss | subject lines | pooled |"
+        "| player rows | posts expert | rows | modern_dev | naming a roster player / not "
+        "| tagged @ precision | other_dev tagged | grouped folds: posts acc / loss "
+        "| subject lines | pooled | plain folds: posts acc / loss | subject lines | pooled |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    model_class = AllRowsPostsExpert if args.all_rows else GatedSportModel
     try:
         for name, rows in VARIANTS.items():
-            if only and not any(part in name for part in only):
+            if args.only and not any(part in name for part in args.only):
                 continue
-            start = time.perf_counter()
             lexicon.player_rows = rows  # phrases() reads it at call time
-            with roster(name):
-                count = sum(len(v) for v in rows().values())
-                cells = [development(texts, labels)]
-                cells += [cross_validated(kind, texts, labels) for kind in ("grouped", "random")]
-            print(f"| {name} | {count} | " + " | ".join(cells) + " |", flush=True)
-            print(f"  ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+            for c, weight in itertools.product(args.post_expert_c, args.post_expert_weight):
+                start = time.perf_counter()
+                models: list[Model] = [
+                    functools.partial(
+                        model_class, post_expert_c=c, post_expert_weight=weight, random_state=seed
+                    )
+                    for seed in range(args.seeds)
+                ]
+                with roster(name):
+                    count = sum(len(v) for v in rows().values())
+                    cells = [development(texts, labels, models[0])]
+                    cells += [
+                        cross_validated(kind, texts, labels, models)
+                        for kind in ("grouped", "random")
+                    ]
+                expert = f"{'every row' if args.all_rows else 'posts'}, C {c:g}, weight {weight:g}"
+                print(f"| {name} | {expert} | {count} | " + " | ".join(cells) + " |", flush=True)
+                print(f"  ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     finally:
         lexicon.player_rows = DISTINCTIVE
 
