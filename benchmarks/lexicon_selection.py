@@ -1,12 +1,13 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
 distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
-whether the larger roster (``classifier/rosters/*_2008_2024.txt``: ~1,290 more people of
-2008-2024, added 2026-12-01) is worth its rows against the roster of 2026-11-30 without them.
+whether a larger roster (``benchmarks/rosters/``: ~1,290 more people of 2008-2024, distinctive
+surnames) is worth its rows.
 
 Each variant changes only the player rows of ``GatedSportModel``'s training rows; with
 ``--post-expert-c`` / ``--post-expert-weight`` each is scored at every strength and weight of the
-posts expert, with ``--all-rows`` that expert is fitted on every training row (as before
-2026-12-01) instead of the posts alone, and with ``--seeds N`` over N shuffling seeds. Scored on
+posts expert, with ``--posts-only`` that expert is fitted on the training rows that are posts
+instead of every row (subject lines and phrases too), and with ``--seeds N`` over N shuffling
+seeds. Scored on
 
 * the 948 prepared training rows, 5 folds x 2 fold seeds, folds grouped by thread and plain
   (held-out posts and their subject lines: accuracy / log loss, as in thread_selection.py);
@@ -17,7 +18,7 @@ posts expert, with ``--all-rows`` that expert is fitted on every training row (a
 The validation file and the 20 Newsgroups test split are not read.
 
     SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py \\
-        [--only NAME ...] [--post-expert-c C ...] [--post-expert-weight W ...] [--all-rows] \\
+        [--only NAME ...] [--post-expert-c C ...] [--post-expert-weight W ...] [--posts-only] \\
         [--seeds N]
 """
 
@@ -51,9 +52,11 @@ from classifier.gated_model import (  # noqa: E402
     _log_softmax,
 )
 from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.usenet import is_post  # noqa: E402
 from classifier.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
+ROSTERS = ROOT / "benchmarks" / "rosters"
 Rows = dict[str, list[str]]
 DISTINCTIVE = lexicon.player_rows
 
@@ -88,9 +91,9 @@ VARIANTS: dict[str, Callable[[], Rows]] = {
     "every surname": every_surname,
     "**distinctive surnames (default)**": DISTINCTIVE,
     "distinctive surnames, else full names": surnames_or_full_names,
-    "roster of 2026-11-30, distinctive surnames": DISTINCTIVE,
+    "larger roster, distinctive surnames": DISTINCTIVE,
 }
-BEFORE = "roster of 2026-11-30, distinctive surnames"
+LARGER = "larger roster, distinctive surnames"
 
 
 def common_words(names: list[str]) -> frozenset[str]:
@@ -108,12 +111,12 @@ def common_words(names: list[str]) -> frozenset[str]:
 
 @contextmanager
 def roster(name: str) -> Iterator[None]:
-    """The lexicon's player lists for a variant: the roster of 2026-11-30 leaves out the people
-    of 2008-2024 added on 2026-12-01 (and recomputes the common words for what is left)."""
+    """The lexicon's player lists for a variant: the larger roster adds benchmarks/rosters/ (and
+    the common words among the new surnames)."""
     mlb, nhl, common = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS
-    if name == BEFORE:
-        lexicon.MLB_PLAYERS = lexicon.read_names("mlb.txt")
-        lexicon.NHL_PLAYERS = lexicon.read_names("nhl.txt")
+    if name == LARGER:
+        lexicon.MLB_PLAYERS = mlb + lexicon.read_names(ROSTERS / "mlb_2008_2024.txt")
+        lexicon.NHL_PLAYERS = nhl + lexicon.read_names(ROSTERS / "nhl_2008_2024.txt")
         lexicon.COMMON_WORDS = common_words(lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS)
     try:
         yield
@@ -121,15 +124,20 @@ def roster(name: str) -> Iterator[None]:
         lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS = mlb, nhl, common
 
 
-class AllRowsPostsExpert(GatedSportModel):
-    """The model as before 2026-12-01: its posts expert fitted on every training row (subject
-    lines and the lexicon's phrases too), not on the posts alone."""
+class PostsOnlyExpert(GatedSportModel):
+    """The default model with its posts expert fitted on the training rows that are posts (not
+    on the subject lines and the lexicon's phrases, which it never reads)."""
 
     def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
         super()._fit_expert(rows, labels, classes)
-        vectors = self._vectors(rows).astype(np.float64)
+        posts = [i for i, row in enumerate(rows) if is_post(row)]
+        vectors = self._vectors([rows[i] for i in posts]).astype(np.float64)
         self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
-            vectors, labels, classes, self.post_expert_c, self.base.embedding.dim
+            vectors,
+            [labels[i] for i in posts],
+            classes,
+            self.post_expert_c,
+            self.base.embedding.dim,
         )
 
 
@@ -183,7 +191,7 @@ def main() -> None:
     parser.add_argument(
         "--post-expert-weight", type=float, nargs="+", default=[DEFAULT_POST_EXPERT_WEIGHT]
     )
-    parser.add_argument("--all-rows", action="store_true", help="posts expert on every row")
+    parser.add_argument("--posts-only", action="store_true", help="posts expert on posts only")
     parser.add_argument("--seeds", type=int, default=1, help="shuffling seeds 0..N-1 (1)")
     args = parser.parse_args()
     texts, labels = training_rows()
@@ -193,7 +201,7 @@ def main() -> None:
         "| subject lines | pooled | plain folds: posts acc / loss | subject lines | pooled |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    model_class = AllRowsPostsExpert if args.all_rows else GatedSportModel
+    model_class = PostsOnlyExpert if args.posts_only else GatedSportModel
     try:
         for name, rows in VARIANTS.items():
             if args.only and not any(part in name for part in args.only):
@@ -214,7 +222,9 @@ def main() -> None:
                         cross_validated(kind, texts, labels, models)
                         for kind in ("grouped", "random")
                     ]
-                expert = f"{'every row' if args.all_rows else 'posts'}, C {c:g}, weight {weight:g}"
+                expert = (
+                    f"{'posts' if args.posts_only else 'every row'}, C {c:g}, weight {weight:g}"
+                )
                 print(f"| {name} | {expert} | {count} | " + " | ".join(cells) + " |", flush=True)
                 print(f"  ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     finally:

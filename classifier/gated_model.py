@@ -10,9 +10,8 @@ Three parts, combined as probabilities:
   table distilled from all-MiniLM-L6-v2, ``classifier.base_model``), fitted on the same rows and
   added with weight ``expert_weight`` to the engine's log-probabilities (a product of experts:
   ``log P(label | sport) = log_softmax(log P_engine + w * log P_expert)``); Usenet posts
-  (``classifier.usenet.is_post``) have their own, fitted on the training rows that are posts,
-  with another strength and mixed in with another weight (``post_expert_c``,
-  ``post_expert_weight``);
+  (``classifier.usenet.is_post``) have their own, fitted on the same rows with another strength
+  and mixed in with another weight (``post_expert_c``, ``post_expert_weight``);
 * the topic gate shipped with the base model (sport talk vs the 18 other newsgroups), giving
   ``P(sport)``; the model then knows the label ``"other"`` with ``P(other) = 1 - P(sport)`` and
   ``P(label) = P(label | sport) * P(sport)``. The gate applies when the training labels are the
@@ -25,7 +24,7 @@ row carries anyway, in the form's own axes), so each word's expert and gate scor
 once (``classifier.word_scores``) and a text is read in one pass: one split, one dictionary
 lookup per word giving the engine's feature and the word's scores. The experts' weights and
 strengths were chosen by 5-fold cross-validation on the 948 training rows
-(benchmarks/gated_selection.py, benchmarks/thread_selection.py, benchmarks/lexicon_selection.py).
+(benchmarks/gated_selection.py, benchmarks/thread_selection.py).
 """
 
 from __future__ import annotations
@@ -54,14 +53,12 @@ from classifier.words import LookedUp, look_up, message_words, words_of
 
 DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
-DEFAULT_POST_EXPERT_WEIGHT = 1.0
-DEFAULT_POST_EXPERT_C = 4.0
-"""The expert of Usenet posts, fitted on the training rows that are posts (not on the subject
-lines and the lexicon's phrases, which it never reads): held out from the 948 training rows over
-3 shuffling seeds, posts' log loss is lowest around C 4, weight 1 under folds grouped by thread
-and under plain folds alike (0.0319 and 0.0223, a plateau from C 2, weight 1.5 to C 8, weight
-0.75), against 0.0346 and 0.0240 for the expert of 2026-11-30 (every row, C 0.1, weight 3;
-benchmarks/lexicon_selection.py, BENCHMARKS.md)."""
+DEFAULT_POST_EXPERT_WEIGHT = 3.0
+DEFAULT_POST_EXPERT_C = 0.1
+"""The expert of Usenet posts: held out from the 948 training rows, posts' log loss is lowest at
+C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367 and 0.0251,
+against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines' is
+lowest at C 10, weight 0.25 (benchmarks/thread_selection.py, BENCHMARKS.md)."""
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_SHUFFLES = 2
 """The sport head trains two shuffles side by side on mini-batches of 32 and keeps the mean of
@@ -233,10 +230,8 @@ class GatedSportModel:
         return self
 
     def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
-        """Fit the expert of short texts on every row and the expert of posts on the rows that are
-        Usenet posts (every row when the posts do not hold every label), each with its own
-        strength (an expert of weight 0 is all zeros). The posts expert reads only posts, so
-        the short rows (subject lines, the lexicon's phrases) have no say in it."""
+        """Fit the expert of short texts and the expert of posts on the same rows' sentence
+        vectors, each with its own strength (an expert of weight 0 is all zeros)."""
         vectors = None
         if self.expert_weight or self.post_expert_weight:
             vectors = self._vectors(rows).astype(np.float64)
@@ -244,15 +239,8 @@ class GatedSportModel:
         self.expert_coef_, self.expert_intercept_ = _expert_regression(
             vectors if self.expert_weight else None, labels, classes, self.expert_c, dim
         )
-        posts = [i for i, row in enumerate(rows) if is_post(row)]
-        if {labels[i] for i in posts} != set(classes):
-            posts = list(range(len(rows)))
         self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
-            vectors[posts] if vectors is not None and self.post_expert_weight else None,
-            [labels[i] for i in posts],
-            classes,
-            self.post_expert_c,
-            dim,
+            vectors if self.post_expert_weight else None, labels, classes, self.post_expert_c, dim
         )
 
     # -- prediction ------------------------------------------------------------------------------

@@ -401,9 +401,8 @@ def team_and_term_phrases() -> dict[str, list[str]]:
 
 ROSTERS = Path(__file__).parent / "rosters"
 """People of the game, full names, one per line (``#`` comments): ``mlb.txt``, ``nhl.txt``
-(well-known players of the 1990s-2020s, then people of 2005-2024; some also in the modern
-development set) and ``mlb_2008_2024.txt``, ``nhl_2008_2024.txt`` (~1,290 more people prominent in
-2008-2024), all written from general knowledge, none taken from an evaluation set; and the common
+(well-known players of the 1990s-2020s, then people of 2005-2024; written from general knowledge,
+none taken from an evaluation set, some also in the modern development set); and the common
 words among their surnames, ``common_words.txt``."""
 
 
@@ -413,8 +412,8 @@ def read_names(path: Path | str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-MLB_PLAYERS = read_names("mlb.txt") + read_names("mlb_2008_2024.txt")
-NHL_PLAYERS = read_names("nhl.txt") + read_names("nhl_2008_2024.txt")
+MLB_PLAYERS = read_names("mlb.txt")
+NHL_PLAYERS = read_names("nhl.txt")
 COMMON_WORDS = frozenset(read_names("common_words.txt"))
 """Words of the players' surnames that are common outside sport talk: each occurs in at least
 ``COMMON_DOCUMENTS`` of the 10,117 training documents of the 18 newsgroups that are not about

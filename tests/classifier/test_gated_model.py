@@ -18,7 +18,7 @@ from classifier.local_backend import LocalBackend
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
 from classifier.static_embedding import NORM_DIMS
-from classifier.usenet import is_post, message_text
+from classifier.usenet import is_post
 from tests.conftest import SHARED_DATA
 
 RAYS = (
@@ -97,13 +97,9 @@ def test_the_notebooks_baseball_tweet_is_baseball_and_lunch_is_not_tagged(
 def test_held_out_validation_rows_stay_accurate(
     model: GatedSportModel, valid_rows: tuple[list[str], list[str]]
 ) -> None:
-    """A guard against a broken model, not the figure (BENCHMARKS.md has that): on 238 rows a
-    model whose cross-validated accuracy is 0.99 reads 0.99 +/- 0.0064, so the guard sits two
-    standard deviations under it (it sat at 0.99 until the default model of 2026-12-01, which
-    reads 0.9874 here: 3 errors where the model before made 2)."""
     texts, labels = valid_rows
     accuracy = np.mean([p == y for p, y in zip(model.predict(texts), labels, strict=True)])
-    assert accuracy >= 0.977
+    assert accuracy >= 0.99
 
 
 def test_real_off_topic_texts_are_rarely_tagged(model: GatedSportModel) -> None:
@@ -149,23 +145,6 @@ def test_labels_other_than_the_sports_get_no_gate() -> None:
     model = GatedSportModel(n_epochs=2).fit(texts, labels)
     assert model.classes_ == ("finance", "weather")
     assert np.exp(model.predict_log_proba(["stocks"])).sum() == pytest.approx(1.0)
-
-
-def test_the_posts_expert_is_fitted_on_the_posts_alone(
-    train_rows: tuple[list[str], list[str]],
-) -> None:
-    texts, labels = train_rows[0][:120], train_rows[1][:120]
-    with_short_rows = GatedSportModel(n_epochs=1).fit(texts, labels)
-    posts_only = GatedSportModel(n_epochs=1, subject_rows=False, lexicon_rows=False)
-    posts_only.fit(texts, labels)
-    # subject lines and the lexicon's phrases change the short texts' expert, not the posts'
-    np.testing.assert_array_equal(with_short_rows.post_expert_coef_, posts_only.post_expert_coef_)
-    assert not np.allclose(with_short_rows.expert_coef_, posts_only.expert_coef_)
-    # texts that are no posts: the posts expert is fitted on every row
-    chat = [message_text(text) for text in texts]
-    assert not any(map(is_post, chat))
-    chats = GatedSportModel(n_epochs=1, subject_rows=False, lexicon_rows=False).fit(chat, labels)
-    assert np.abs(chats.post_expert_coef_).sum() > 0
 
 
 def _register(home: Path, model: GatedSportModel) -> str:
