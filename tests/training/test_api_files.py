@@ -90,3 +90,28 @@ def test_unknown_route_is_a_404_in_openais_shape(server: RunningServer) -> None:
     status, body = http_get(f"{server.base_url}/nothing", {"Authorization": f"Bearer {API_KEY}"})
     assert status == 404
     assert body["error"]["message"].startswith("Invalid URL")
+
+
+def test_storage_that_fails_is_a_500_that_says_why_and_the_server_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = start_server(tmp_path, API_KEY)
+    try:
+        client = openai.OpenAI(api_key=API_KEY, base_url=running.base_url, max_retries=0)
+        (tmp_path / "files").write_text("a file where the uploads' folder should be")
+        with pytest.raises(openai.InternalServerError) as caught:
+            upload(client, VALID)
+        assert caught.value.body == {
+            "message": "The server could not read or write its files under SPORTBOT_HOME: "
+            "File exists.",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
+        assert str(tmp_path) not in caught.value.message
+        logged = [r.exc_info[1] for r in caplog.records if r.exc_info]  # the path stays in the log
+        assert any(isinstance(e, FileExistsError) and e.filename for e in logged), logged
+        (tmp_path / "files").unlink()
+        assert client.files.retrieve(upload(client, VALID)).filename == VALID.name
+    finally:
+        running.stop()

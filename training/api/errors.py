@@ -72,6 +72,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if error.status == 404:
             message = f"Invalid URL ({request.method} {request.path})"
         return ApiError(error.status, message, type=kind).response()
+    except OSError as error:
+        # Storage under SPORTBOT_HOME failed (disk full, a folder made read-only or replaced):
+        # the reason helps whoever runs the server; the path stays in its log.
+        logger.exception("%s %s failed", request.method, request.path)
+        return ApiError(
+            500,
+            "The server could not read or write its files under SPORTBOT_HOME: "
+            f"{error.strerror or type(error).__name__}.",
+            type="server_error",
+        ).response()
     except Exception:
         logger.exception("%s %s failed", request.method, request.path)
         return ApiError(
