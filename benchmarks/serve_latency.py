@@ -144,7 +144,7 @@ def run(passes: int) -> dict[str, object]:
         serve = ServeProcess.start(home, KEY)
         base_url = serve.base_url
         try:
-            client = serve.client(max_retries=0)
+            client = serve.client()
             model = fine_tune(client)
             from classifier.loader import load_classifier
 

@@ -267,8 +267,9 @@ def test_serve_on_a_home_it_cannot_write_stops_at_the_start(scratch: Path) -> No
     key = {"SPORTBOT_API_KEY": "sk-test"}
     (scratch / "a-file").write_text("not a folder")
     read_only = scratch / "read-only"
-    read_only.mkdir(mode=0o755)
-    homes = [(scratch / "a-file" / "home", False), (read_only, True), (scratch / "new", True)]
+    read_only.mkdir()
+    read_only.chmod(0o555)  # for the user running the tests too, when that is not root
+    homes = [(scratch / "a-file" / "home", False), (read_only, True), (read_only / "new", True)]
     for home, unprivileged in homes:
         result = sportbot(
             "serve", "--port", str(free_port()), scratch=scratch, home=home,

@@ -58,7 +58,7 @@ class Workflow:
 @pytest.fixture(scope="module")
 def workflow(serve: ServeProcess) -> Workflow:
     """The notebook's steps, recorded for the tests to check."""
-    client = serve.client(max_retries=0)
+    client = serve.client()
     record = Workflow()
     with TRAIN.open("rb") as train, VALID.open("rb") as valid:
         train_file = client.files.create(file=train, purpose="fine-tune")
@@ -113,7 +113,7 @@ def test_the_hockey_tweet_comes_back_hockey_with_baseball_listed(
     serve: ServeProcess, workflow: Workflow
 ) -> None:
     model = workflow.final.fine_tuned_model  # type: ignore[attr-defined]
-    answer = serve.client(max_retries=0).completions.create(
+    answer = serve.client().completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, temperature=0, logprobs=2
     )
     top = answer.choices[0].logprobs.top_logprobs[0]  # type: ignore[union-attr,index]
@@ -133,7 +133,7 @@ def test_the_openai_backend_classifies_through_serve(
 
     prediction = Classifier(openai_backend_from_env()).classify(HOCKEY_TWEET)
 
-    answer = serve.client(max_retries=0).completions.create(
+    answer = serve.client().completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, logprobs=5
     )
     top = answer.choices[0].logprobs.top_logprobs[0]  # type: ignore[union-attr,index]
@@ -201,7 +201,7 @@ async def test_the_bot_answers_sport_with_the_openai_backend_pointed_at_serve(
     assert reply.status == 200
     section, context, *_ = reply.json()["blocks"]
     assert model in context["elements"][0]["text"]  # the served model answered, not a local one
-    answer = serve.client(max_retries=0).completions.create(
+    answer = serve.client().completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, logprobs=2
     )
     assert answer.choices[0].text.strip().capitalize() in section["text"]["text"]

@@ -148,6 +148,9 @@ class ServeProcess:
         raise RuntimeError(f"sportbot serve did not start: {printed}")
 
     def client(self, **options: object) -> openai.OpenAI:
+        """The official client for it; no retries unless asked (a test or a benchmark wants the
+        first answer)."""
+        options.setdefault("max_retries", 0)
         return openai.OpenAI(api_key=self.api_key, base_url=self.base_url, **options)  # type: ignore[arg-type]
 
     def stop(self) -> None:
