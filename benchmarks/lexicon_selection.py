@@ -6,8 +6,9 @@ surnames) is worth its rows.
 Each variant changes only the player rows of ``GatedSportModel``'s training rows; with
 ``--post-expert-c`` / ``--post-expert-weight`` each is scored at every strength and weight of the
 posts expert, with ``--posts-only`` that expert is fitted on the training rows that are posts
-instead of every row (subject lines and phrases too), and with ``--seeds N`` over N shuffling
-seeds. Scored on
+instead of every row (subject lines and phrases too), and with ``--seeds N`` its
+cross-validation is pooled over N shuffling seeds (the development sets are read by seed 0's
+model). Scored on
 
 * the 948 prepared training rows, 5 folds x 2 fold seeds, folds grouped by thread and plain
   (held-out posts and their subject lines: accuracy / log loss, as in thread_selection.py);
