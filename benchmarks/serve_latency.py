@@ -43,25 +43,18 @@ from classifier.core import Classifier  # noqa: E402
 from classifier.openai_backend import OpenAIBackend  # noqa: E402
 from classifier.prompt import build_prompt, strip_prompt  # noqa: E402
 from tests.support.sportbot_serve import (  # noqa: E402
-    TRAIN,
     VALID,
     ServeProcess,
-    upload,
-    wait_for_job,
+    fine_tune_notebook_files,
 )
 
 KEY = "sk-benchmark"
 
 
 def fine_tune(client: openai.OpenAI) -> str:
-    job = client.fine_tuning.jobs.create(
-        model="babbage-002",
-        training_file=upload(client, TRAIN),
-        validation_file=upload(client, VALID),
-    )
-    ended = wait_for_job(client, job.id)
+    ended = fine_tune_notebook_files(client)
     if ended.status != "succeeded" or not ended.fine_tuned_model:  # type: ignore[attr-defined]
-        raise RuntimeError(f"fine-tune {job.id} {ended.status}")  # type: ignore[attr-defined]
+        raise RuntimeError(f"fine-tune {ended.id} {ended.status}")  # type: ignore[attr-defined]
     return str(ended.fine_tuned_model)  # type: ignore[attr-defined]
 
 

@@ -85,14 +85,20 @@ def served() -> Served:
 
     atexit.register(stop)
     client = openai.OpenAI(api_key=API_KEY, base_url=server.base_url)
+    ended = fine_tune_notebook_files(client)
+    assert ended.status == "succeeded", ended  # type: ignore[attr-defined]
+    return Served(server, home, ended.fine_tuned_model, ended.id)  # type: ignore[attr-defined]
+
+
+def fine_tune_notebook_files(client: openai.OpenAI) -> object:
+    """Upload the notebook's two prepared files, run a ``babbage-002`` job on them to its end
+    and return the ended job (succeeded or not: the caller checks)."""
     job = client.fine_tuning.jobs.create(
         model="babbage-002",
         training_file=upload(client, TRAIN),
         validation_file=upload(client, VALID),
     )
-    ended = wait_for_job(client, job.id)
-    assert ended.status == "succeeded", ended  # type: ignore[attr-defined]
-    return Served(server, home, ended.fine_tuned_model, job.id)  # type: ignore[attr-defined]
+    return wait_for_job(client, job.id)
 
 
 def http_get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, object]]:
