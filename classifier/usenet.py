@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_HEADER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*):\s?(.*)$")
+_HEADER = re.compile(r"^([A-Za-z][!-9;-~]*):\s?(.*)$")
+"""A header line: a field name (a letter, then printable ASCII but the colon, as RFC 5322 allows:
+``Article-I.D.``, the header of one post in sixteen in the 20 Newsgroups), a colon, the value."""
 _REPLY = re.compile(r"^(re:\s*)+", re.IGNORECASE)
 
 

@@ -45,7 +45,7 @@ _HEADER_FIELD_BYTES_RE = re.compile(
 )
 _HEADER_LINE_BYTES_RE = re.compile(rb"[a-z][a-z-]*:", re.IGNORECASE)
 _POST_HEAD_BYTES_RE = re.compile(
-    rb"(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*|[ \t][^\n]*)(?:\n(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*|[ \t][^\n]*))*"
+    rb"(?:[A-Za-z][!-9;-~]*:[^\n]*|[ \t][^\n]*)(?:\n(?:[A-Za-z][!-9;-~]*:[^\n]*|[ \t][^\n]*))*"
 )
 _POST_FIELD_BYTES_RE = re.compile(rb"^(?:from|subject):", re.MULTILINE | re.IGNORECASE)
 """A head that ``classifier.usenet.is_post`` takes for a Usenet header: every line a ``Name:

@@ -27,6 +27,7 @@ ODD_TEXTS = [
     "From: a@b.c\nSubject:  Re: two spaces keep the re\n\nbody",
     "From: a@b.c\nSubject:\nOrganization: none\n\nempty subject",
     "From: a@b.c\nX1-Field: digits in a name\nSubject: still a post\n\nbody here",
+    "From: a@b.c\nArticle-I.D.: news.1\nNntp-Posting-Host-[x]: y\nSubject: dots\n\nstill a post",
     "From: a@b.c\nnot a header line\n\nso the whole text is the message",
     "X-Note: header lines\nLines: 2\n\nbut no From or Subject: not a post",
     "Keywords: late\nfrom: lowercase field name\n\nstill a post",
