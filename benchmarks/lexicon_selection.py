@@ -1,7 +1,9 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
 distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
-whether a larger roster (``benchmarks/rosters/``: ~1,290 more people of 2008-2024, distinctive
-surnames) is worth its rows.
+whether the larger roster (``classifier/rosters/*_2008_2024.txt``: ~1,290 more people of
+2008-2024, distinctive surnames) is worth its rows, or better left to the model's surname prior
+for short texts (its default; ``--no-surname-prior`` turns it off). ``--old-header-rule`` scores
+the model as it read Usenet headers before 2026-12-01 (see ``header_rule``).
 
 Each variant changes only the player rows of ``GatedSportModel``'s training rows; with
 ``--post-expert-c`` / ``--post-expert-weight`` each is scored at every strength and weight of the
@@ -20,15 +22,17 @@ The validation file and the 20 Newsgroups test split are not read.
 
     SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py \\
         [--only NAME ...] [--post-expert-c C ...] [--post-expert-weight W ...] [--posts-only] \\
-        [--seeds N]
+        [--seeds N] [--no-surname-prior] [--old-header-rule]
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import itertools
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -40,9 +44,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import gated_selection  # noqa: E402
+import thread_selection  # noqa: E402
 from gated_selection import held_out_kinds, pooled_row, tally, training_rows  # noqa: E402
 from thread_selection import folds  # noqa: E402
 
+import classifier.usenet  # noqa: E402
+import classifier.words  # noqa: E402
 from classifier import lexicon  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
 from classifier.gated_model import (  # noqa: E402
@@ -57,7 +65,6 @@ from classifier.usenet import is_post  # noqa: E402
 from classifier.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
-ROSTERS = ROOT / "benchmarks" / "rosters"
 Rows = dict[str, list[str]]
 DISTINCTIVE = lexicon.player_rows
 
@@ -97,32 +104,57 @@ VARIANTS: dict[str, Callable[[], Rows]] = {
 LARGER = "larger roster, distinctive surnames"
 
 
-def common_words(names: list[str]) -> frozenset[str]:
-    """``lexicon.COMMON_WORDS`` for these names, by the module's rule."""
-    from sklearn.datasets import fetch_20newsgroups
-
-    data = fetch_20newsgroups(subset="train")
-    other = [
-        text
-        for text, target in zip(data.data, data.target, strict=True)
-        if not data.target_names[target].startswith("rec.sport.")
-    ]
-    return lexicon.common_words(names, other)
-
-
 @contextmanager
 def roster(name: str) -> Iterator[None]:
-    """The lexicon's player lists for a variant: the larger roster adds benchmarks/rosters/ (and
-    the common words among the new surnames)."""
-    mlb, nhl, common = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS
+    """The lexicon's player lists for a variant: the larger roster makes the 2008-2024 rosters
+    training rows too (``lexicon.COMMON_WORDS`` already covers their surnames)."""
+    mlb, nhl = lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS
     if name == LARGER:
-        lexicon.MLB_PLAYERS = mlb + lexicon.read_names(ROSTERS / "mlb_2008_2024.txt")
-        lexicon.NHL_PLAYERS = nhl + lexicon.read_names(ROSTERS / "nhl_2008_2024.txt")
-        lexicon.COMMON_WORDS = common_words(lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS)
+        lexicon.MLB_PLAYERS = mlb + lexicon.RECENT_MLB_PLAYERS
+        lexicon.NHL_PLAYERS = nhl + lexicon.RECENT_NHL_PLAYERS
     try:
         yield
     finally:
-        lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS, lexicon.COMMON_WORDS = mlb, nhl, common
+        lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS = mlb, nhl
+
+
+OLD_FIELD_NAME = r"[A-Za-z][A-Za-z0-9-]*"
+"""A header line's field name before 2026-12-01: no dots, so a post with an ``Article-I.D.:`` line
+(one in sixteen of the 20 Newsgroups) was no post."""
+
+
+@contextmanager
+def header_rule(old: bool) -> Iterator[None]:
+    """With ``old``, the model reads header lines by ``OLD_FIELD_NAME`` while the folds' threads
+    and the held-out subject lines keep today's rule (a second copy of ``classifier.usenet``):
+    both rules are scored on the same folds and rows."""
+    if not old:
+        yield
+        return
+    usenet, words = classifier.usenet, classifier.words
+    spec = importlib.util.spec_from_file_location("usenet_today", usenet.__file__)
+    assert spec is not None and spec.loader is not None
+    today = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(today)
+    saved = (
+        usenet._HEADER,
+        words._POST_HEAD_BYTES_RE,
+        thread_selection.split_post,
+        gated_selection.subject_row,
+    )
+    line = rf"(?:{OLD_FIELD_NAME}:[^\n]*|[ \t][^\n]*)".encode()
+    usenet._HEADER = re.compile(rf"^({OLD_FIELD_NAME}):\s?(.*)$")
+    words._POST_HEAD_BYTES_RE = re.compile(line + rb"(?:\n" + line + rb")*")
+    thread_selection.split_post, gated_selection.subject_row = today.split_post, today.subject_row
+    try:
+        yield
+    finally:
+        (
+            usenet._HEADER,
+            words._POST_HEAD_BYTES_RE,
+            thread_selection.split_post,
+            gated_selection.subject_row,
+        ) = saved
 
 
 class PostsOnlyExpert(GatedSportModel):
@@ -194,6 +226,12 @@ def main() -> None:
     )
     parser.add_argument("--posts-only", action="store_true", help="posts expert on posts only")
     parser.add_argument("--seeds", type=int, default=1, help="shuffling seeds 0..N-1 (1)")
+    parser.add_argument(
+        "--no-surname-prior", action="store_true", help="no surname prior for short texts"
+    )
+    parser.add_argument(
+        "--old-header-rule", action="store_true", help="read headers as before 2026-12-01"
+    )
     args = parser.parse_args()
     texts, labels = training_rows()
     print(
@@ -212,11 +250,15 @@ def main() -> None:
                 start = time.perf_counter()
                 models: list[Model] = [
                     functools.partial(
-                        model_class, post_expert_c=c, post_expert_weight=weight, random_state=seed
+                        model_class,
+                        post_expert_c=c,
+                        post_expert_weight=weight,
+                        surname_prior=not args.no_surname_prior,
+                        random_state=seed,
                     )
                     for seed in range(args.seeds)
                 ]
-                with roster(name):
+                with roster(name), header_rule(args.old_header_rule):
                     count = sum(len(v) for v in rows().values())
                     cells = [development(texts, labels, models[0])]
                     cells += [
@@ -225,6 +267,8 @@ def main() -> None:
                     ]
                 expert = (
                     f"{'posts' if args.posts_only else 'every row'}, C {c:g}, weight {weight:g}"
+                    f"{'' if args.no_surname_prior else ', surname prior'}"
+                    f"{', old header rule' if args.old_header_rule else ''}"
                 )
                 print(f"| {name} | {expert} | {count} | " + " | ".join(cells) + " |", flush=True)
                 print(f"  ({time.perf_counter() - start:.0f} s)", file=sys.stderr)

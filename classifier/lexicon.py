@@ -8,7 +8,9 @@ only, so every phrase is unambiguous; a city alone is never listed. A person bec
 the surname alone (``player_rows``): that is how today's chat names a player, and a first name
 says nothing about the sport. Surnames that are common words elsewhere (Price, Judge, Point) or
 in both lists are left out (benchmarks/lexicon_selection.py compares the ways of writing the
-rows).
+rows). Some 1,290 more people of 2008-2024 are no rows: their distinctive surnames
+(``recent_surnames``) are what the default model adds to short texts only (its surname prior),
+so that what it learns from the Usenet posts stays as it is.
 """
 
 from __future__ import annotations
@@ -401,9 +403,10 @@ def team_and_term_phrases() -> dict[str, list[str]]:
 
 ROSTERS = Path(__file__).parent / "rosters"
 """People of the game, full names, one per line (``#`` comments): ``mlb.txt``, ``nhl.txt``
-(well-known players of the 1990s-2020s, then people of 2005-2024; written from general knowledge,
-none taken from an evaluation set, some also in the modern development set); and the common
-words among their surnames, ``common_words.txt``."""
+(well-known players of the 1990s-2020s, then people of 2005-2024; some also in the modern
+development set) and ``mlb_2008_2024.txt``, ``nhl_2008_2024.txt`` (~1,290 more people prominent
+in 2008-2024), all written from general knowledge, none taken from an evaluation set; and the
+common words among all their surnames, ``common_words.txt``."""
 
 
 def read_names(path: Path | str) -> list[str]:
@@ -414,12 +417,15 @@ def read_names(path: Path | str) -> list[str]:
 
 MLB_PLAYERS = read_names("mlb.txt")
 NHL_PLAYERS = read_names("nhl.txt")
+RECENT_MLB_PLAYERS = read_names("mlb_2008_2024.txt")
+RECENT_NHL_PLAYERS = read_names("nhl_2008_2024.txt")
 COMMON_WORDS = frozenset(read_names("common_words.txt"))
 """Words of the players' surnames that are common outside sport talk: each occurs in at least
 ``COMMON_DOCUMENTS`` of the 10,117 training documents of the 18 newsgroups that are not about
-sport (point, power, price, sale, story, young, lee, ...). A player whose surname holds one is left
-out of the training rows: a row "Price" would teach the model that a price is hockey. Recomputed
-from the 20 Newsgroups by tests/classifier/test_lexicon.py."""
+sport (point, power, price, sale, story, young, lee, ...), over all four rosters. A player whose
+surname holds one is left out of the training rows and the surname prior: a row "Price" would
+teach the model that a price is hockey. Recomputed from the 20 Newsgroups by
+tests/classifier/test_lexicon.py."""
 COMMON_DOCUMENTS = 10
 
 
@@ -453,6 +459,29 @@ def player_rows() -> dict[str, list[str]]:
 
     baseball, hockey = distinctive(MLB_PLAYERS), distinctive(NHL_PLAYERS)
     return {"baseball": sorted(baseball - hockey), "hockey": sorted(hockey - baseball)}
+
+
+def recent_surnames() -> dict[str, list[str]]:
+    """Label -> the surnames of the 2008-2024 rosters that are one word, as ``words_of`` reads
+    them (lowercase), sorted: the default model's prior for short texts
+    (``GatedSportModel``'s ``surname_prior``), not training rows.
+
+    Left out, as from ``player_rows``: surnames holding a common word and surnames found in
+    both sports' lists (of all four rosters); and those already player rows.
+    """
+    taught = {w for rows in player_rows().values() for row in rows for w in words_of(row)}
+
+    def one_words(names: list[str]) -> set[str]:
+        words = (words_of(surname(name)) for name in names)
+        return {w[0] for w in words if len(w) == 1 and w[0] not in COMMON_WORDS}
+
+    baseball = one_words(MLB_PLAYERS + RECENT_MLB_PLAYERS)
+    hockey = one_words(NHL_PLAYERS + RECENT_NHL_PLAYERS)
+    recent = {
+        "baseball": one_words(RECENT_MLB_PLAYERS) - hockey - taught,
+        "hockey": one_words(RECENT_NHL_PLAYERS) - baseball - taught,
+    }
+    return {label: sorted(words) for label, words in recent.items()}
 
 
 def phrases() -> dict[str, list[str]]:

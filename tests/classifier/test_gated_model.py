@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classifier import lexicon
 from classifier.core import Classifier
 from classifier.errors import ModelFileError
 from classifier.gated_model import GatedSportModel
@@ -121,6 +122,77 @@ def test_explain_names_the_words_that_pushed_the_decision(model: GatedSportModel
     assert post & {"gilmour", "potvin", "goals", "leafs", "playoffs"}
 
 
+@pytest.fixture(scope="module")
+def no_prior(train_rows: tuple[list[str], list[str]]) -> GatedSportModel:
+    return GatedSportModel(surname_prior=False).fit(*train_rows)
+
+
+def _sport_log_odds(model: GatedSportModel, texts: list[str]) -> np.ndarray:
+    """log P(baseball) - log P(hockey) of the texts, by the batch path and one at a time."""
+    batch = model.predict_log_proba(texts)
+    one = np.array([model.predict_log_proba([t])[0] for t in texts])
+    np.testing.assert_allclose(batch, one, atol=1e-9)
+    return batch[:, 0] - batch[:, 1]
+
+
+def test_the_surname_prior_moves_short_texts_and_leaves_posts_as_they_were(
+    model: GatedSportModel, no_prior: GatedSportModel, train_rows: tuple[list[str], list[str]]
+) -> None:
+    # Two models' word tables may round a word met later one float32 ulp apart: hence 1e-5.
+    assert model.classes_[:2] == ("baseball", "hockey")
+    assert model.surnames_["profar"] == 0 and model.surnames_["kotkaniemi"] == 1
+    baseball, hockey = model.surname_push_
+    assert 1.0 < baseball < 10.0 and 1.0 < hockey < 10.0
+    # the training posts' words are all the engine's: a post naming a recent surname shows it
+    posts = [t for t in train_rows[0] if is_post(t)][:300]
+    posts.append(POST.replace("Potvin", "Kotkaniemi"))
+    close = {"rtol": 0, "atol": 1e-5}
+    np.testing.assert_allclose(
+        model.predict_log_proba(posts), no_prior.predict_log_proba(posts), **close
+    )
+    for post in posts[-20:]:
+        np.testing.assert_allclose(
+            model.predict_log_proba([post]), no_prior.predict_log_proba([post]), **close
+        )
+    texts = [
+        "Profar was great tonight",
+        "Kotkaniemi was great tonight",
+        "Profar vs Kotkaniemi",
+        RAYS,
+    ]
+    moved = _sport_log_odds(model, texts) - _sport_log_odds(no_prior, texts)
+    np.testing.assert_allclose(moved, [baseball, -hockey, baseball - hockey, 0.0], **close)
+    assert model.predict(texts[:2]) == ["baseball", "hockey"]
+
+
+def test_the_surname_prior_holds_only_surnames_the_engine_never_met(
+    model: GatedSportModel,
+) -> None:
+    known = set(model.engine_.feature_names_.tolist())
+    recent = lexicon.recent_surnames()
+    assert not known & set(model.surnames_)
+    left_out = known & set(recent["baseball"] + recent["hockey"])
+    assert left_out and not left_out & set(model.surnames_)  # the posts taught those already
+    assert len(model.surnames_) == len(recent["baseball"]) + len(recent["hockey"]) - len(left_out)
+    off = GatedSportModel(n_epochs=1, lexicon_rows=False).fit(
+        ["Leafs win", "Jays win"], ["hockey", "baseball"]
+    )
+    assert off.surnames_ == {} and off.surname_push_ == [0.0, 0.0]  # no taught players to go by
+
+
+def test_explain_names_the_surname_the_prior_knows(
+    model: GatedSportModel, no_prior: GatedSportModel
+) -> None:
+    text = "Kotkaniemi scored on the power play"
+    assert model.predict([text]) == no_prior.predict([text]) == ["hockey"]
+    reasons, before = dict(model.explain(text, top=20)), dict(no_prior.explain(text, top=20))
+    assert reasons["kotkaniemi"] - before.get("kotkaniemi", 0.0) == pytest.approx(
+        model.surname_push_[1]
+    )
+    post = POST.replace("Potvin", "Kotkaniemi")
+    assert model.explain(post, top=20) == no_prior.explain(post, top=20)
+
+
 def test_fit_reports_every_step_and_is_usable_inside(
     train_rows: tuple[list[str], list[str]],
 ) -> None:
@@ -169,8 +241,9 @@ def test_the_registry_round_trip_keeps_answers_and_not_the_table(
     assert size < 2 * 2**20  # the 6.8 MB static table stays in the package
     loaded = ModelRegistry(tmp_path).load_engine(model_id)
     assert isinstance(loaded, GatedSportModel)
-    texts = [RAYS, "anyone up for lunch?", POST]
+    texts = [RAYS, "anyone up for lunch?", POST, "Profar vs Kotkaniemi"]
     assert loaded.predict_log_proba(texts) == pytest.approx(model.predict_log_proba(texts))
+    assert loaded.surnames_ == model.surnames_
 
 
 def test_a_model_saved_before_posts_had_their_own_expert_reads_them_as_it_did(
@@ -197,6 +270,26 @@ def test_a_model_saved_before_posts_had_their_own_expert_reads_them_as_it_did(
     # ... which is not how today's model reads a post, and is how it reads anything else.
     assert not np.allclose(old.predict_log_proba([POST]), model.predict_log_proba([POST]))
     np.testing.assert_allclose(old.predict_log_proba([RAYS]), model.predict_log_proba([RAYS]))
+
+
+def test_a_model_saved_before_the_surname_prior_reads_as_it_did(
+    model: GatedSportModel, no_prior: GatedSportModel
+) -> None:
+    then = {
+        k: v for k, v in model.__getstate__().items() if not k.startswith(("surname", "_surname"))
+    }
+    old = GatedSportModel.__new__(GatedSportModel)
+    old.__setstate__(then)
+    assert old.surname_prior is False and old.surnames_ == {}
+    texts = ["Profar vs Kotkaniemi", POST]
+    close = {"rtol": 0, "atol": 1e-5}
+    np.testing.assert_allclose(
+        old.predict_log_proba(texts), no_prior.predict_log_proba(texts), **close
+    )
+    np.testing.assert_allclose(
+        old.predict_log_proba(texts[:1]), no_prior.predict_log_proba(texts[:1]), **close
+    )
+    assert not np.allclose(old.predict_log_proba(texts[:1]), model.predict_log_proba(texts[:1]))
 
 
 def test_a_model_of_another_base_model_is_refused(

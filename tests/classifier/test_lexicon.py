@@ -17,6 +17,7 @@ def test_common_words_are_what_the_other_newsgroups_say() -> None:
         if not data.target_names[target].startswith("rec.sport.")
     ]
     names = lexicon.MLB_PLAYERS + lexicon.NHL_PLAYERS
+    names += lexicon.RECENT_MLB_PLAYERS + lexicon.RECENT_NHL_PLAYERS
     assert len(other) == 10_117
     assert lexicon.common_words(names, other) == lexicon.COMMON_WORDS
     # the rule itself: a surname word in 10 documents is common, in 9 it is not
@@ -44,6 +45,21 @@ def test_player_rows_are_distinctive_surnames() -> None:
     assert "Price" not in every and "Judge" not in every
 
 
+def test_recent_surnames_are_distinctive_one_words_not_taught_as_rows() -> None:
+    recent = lexicon.recent_surnames()
+    assert "profar" in recent["baseball"] and "kotkaniemi" in recent["hockey"]
+    every = recent["baseball"] + recent["hockey"]
+    assert len(every) > 800 and not set(recent["baseball"]) & set(recent["hockey"])
+    assert all(words_of(word) == [word] for word in every), "one lowercase word each"
+    assert not lexicon.COMMON_WORDS & set(every)  # Bell, Bay, Adams: common words, no prior
+    taught = {w for rows in lexicon.player_rows().values() for row in rows for w in words_of(row)}
+    assert not taught & set(every)
+    # a surname in both sports' lists says neither
+    assert "Dexter Fowler" in lexicon.RECENT_MLB_PLAYERS
+    assert "Cam Fowler" in lexicon.RECENT_NHL_PLAYERS
+    assert "fowler" not in lexicon.COMMON_WORDS and "fowler" not in every
+
+
 def test_phrases_hold_teams_terms_and_surnames_once() -> None:
     phrases = lexicon.phrases()
     for label, rows in phrases.items():
@@ -53,7 +69,12 @@ def test_phrases_hold_teams_terms_and_surnames_once() -> None:
 
 
 def test_rosters_are_names_without_comments_or_blank_lines() -> None:
-    for names in (lexicon.MLB_PLAYERS, lexicon.NHL_PLAYERS):
+    for names in (
+        lexicon.MLB_PLAYERS,
+        lexicon.NHL_PLAYERS,
+        lexicon.RECENT_MLB_PLAYERS,
+        lexicon.RECENT_NHL_PLAYERS,
+    ):
         assert len(names) > 300
         assert not [n for n in names if n.startswith("#") or n != n.strip() or not n]
     assert "Shohei Ohtani" in lexicon.MLB_PLAYERS and "Wayne Gretzky" in lexicon.NHL_PLAYERS
