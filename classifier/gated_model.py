@@ -19,14 +19,16 @@ Four parts, combined as probabilities:
 * the topic gate shipped with the base model (sport talk vs the 18 other newsgroups), giving
   ``P(sport)``; the model then knows the label ``"other"`` with ``P(other) = 1 - P(sport)`` and
   ``P(label) = P(label | sport) * P(sport)``. The gate applies when the training labels are the
-  base model's sports (baseball, hockey); for other label sets the model is the first two parts.
+  base model's sports (baseball, hockey); for other label sets the model is the parts before it
+  (and the prior knows no surnames of theirs).
 
 The expert and the gate read the message part of a post (subject and body, no From/Organization
 lines) as its static sentence vector; the engine reads the whole text. Both are linear in that
 vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, which each word's
 row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
 once (``classifier.word_scores``) and a text is read in one pass: one split, one dictionary
-lookup per word giving the engine's feature and the word's scores. The experts' weights and
+lookup per word giving the engine's feature and the word's scores (a short text is split once
+more, for the surname prior). The experts' weights and
 strengths were chosen by 5-fold cross-validation on the 948 training rows
 (benchmarks/gated_selection.py, benchmarks/thread_selection.py).
 """
