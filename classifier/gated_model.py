@@ -28,9 +28,9 @@ vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, w
 row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
 once (``classifier.word_scores``) and a text is read in one pass: one split, one dictionary
 lookup per word giving the engine's feature and the word's scores (a short text is split once
-more, for the surname prior). The experts' weights and
-strengths were chosen by 5-fold cross-validation on the 948 training rows
-(benchmarks/gated_selection.py, benchmarks/thread_selection.py).
+more, for the surname prior). The experts' weights and strengths were chosen by 5-fold
+cross-validation on the 948 training rows (benchmarks/gated_selection.py,
+benchmarks/thread_selection.py).
 """
 
 from __future__ import annotations
