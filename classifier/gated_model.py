@@ -480,7 +480,7 @@ class GatedSportModel:
             direction = scores[:, predicted] - np.delete(scores, predicted, axis=1).mean(axis=1)
             for word, share in zip(distinct, counts * direction / norm, strict=True):
                 pushes[word] = pushes.get(word, 0.0) + float(share)
-        for word in dict.fromkeys(words_of(text)) if not post else ():
+        for word in dict.fromkeys(words) if not post else ():  # a chat message's words, whole
             if word in self.surnames_:
                 i, push = self.surnames_[word], self.surname_push_[self.surnames_[word]]
                 share = push if i == predicted else -push / max(k - 1, 1)
