@@ -481,8 +481,9 @@ class GatedSportModel:
             for word, share in zip(distinct, counts * direction / norm, strict=True):
                 pushes[word] = pushes.get(word, 0.0) + float(share)
         for word in dict.fromkeys(words) if not post else ():  # a chat message's words, whole
-            if word in self.surnames_:
-                i, push = self.surnames_[word], self.surname_push_[self.surnames_[word]]
+            i = self.surnames_.get(word)
+            if i is not None:
+                push = self.surname_push_[i]
                 share = push if i == predicted else -push / max(k - 1, 1)
                 pushes[word] = pushes.get(word, 0.0) + share
         order = sorted(pushes.items(), key=lambda item: -abs(item[1]))
