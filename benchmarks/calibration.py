@@ -39,10 +39,10 @@ os.environ.setdefault(
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from classifier.core import Classifier  # noqa: E402
-from classifier.gated_model import GatedSportModel  # noqa: E402
-from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
+from classifier.local.usenet import subject_row  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
-from classifier.usenet import subject_row  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "data" / "reference"
 OUT = ROOT / "benchmarks" / "out"

@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from classifier.backend import Completion  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
-from classifier.engine import SportEngine  # noqa: E402
-from classifier.gated_model import GatedSportModel  # noqa: E402
-from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.engine import SportEngine  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prompt import label_token, strip_prompt  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "data" / "reference"
@@ -100,7 +100,8 @@ def cold_start_s(home: Path) -> float:
     """Wall time of a fresh process: import, load_classifier (registry + skops load), classify."""
     code = (
         "import time; t = time.perf_counter(); "
-        "from classifier import load_classifier; c = load_classifier(); c.classify('puck'); "
+        "from classifier import ClassifierConfig, load_classifier; "
+        f"c = load_classifier(config=ClassifierConfig(home={str(home)!r})); c.classify('puck'); "
         "print(time.perf_counter() - t)"
     )
     env = {**os.environ, "SPORTBOT_HOME": str(home), "PYTHONPATH": str(ROOT)}

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 from classify_latency import package_at_revision  # noqa: E402  (benchmarks/)
 
 from classifier.core import Classifier  # noqa: E402
-from classifier.engine import SportEngine, _log_softmax  # noqa: E402
-from classifier.gated_model import GatedSportModel  # noqa: E402
-from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.engine import SportEngine, _log_softmax  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

@@ -32,9 +32,9 @@ os.environ.setdefault(
 )
 
 from classifier.core import Classifier  # noqa: E402
-from classifier.engine import SportEngine  # noqa: E402
-from classifier.gated_model import GatedSportModel  # noqa: E402
-from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.engine import SportEngine  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prompt import build_prompt, strip_prompt  # noqa: E402
 
 REFERENCE = ROOT.parent / "shared" / "data" / "reference"

@@ -39,9 +39,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifier.engine import SportEngine  # noqa: E402
+from classifier.local.engine import SportEngine  # noqa: E402
+from classifier.local.words import SEPARATE  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
-from classifier.words import SEPARATE  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 
@@ -283,7 +283,7 @@ def stage_4(texts: list[str], labels: list[str]) -> None:
         results[name] = _cv_log_odds(texts, labels, _engine_fit_score(make), seed=1)
         _paired(name, results[name], chosen, time.perf_counter() - start)
     try:
-        from classifier.lexicon import phrases
+        from classifier.local.lexicon import phrases
     except ImportError:  # the modern room's module, not committed everywhere
         phrases = None
     if phrases is not None:

@@ -7,7 +7,7 @@ mistakes on chat-like text are short texts about something else that it reads as
 This script compares gates by their features and the sport side's extra rows:
 
 * linear in the sentence vector (base model v2), or that plus a quadratic form of the vector's
-  first ``NORM_DIMS`` coordinates (a unit vector: v3, ``classifier.base_model.quadratic_terms``),
+  first ``NORM_DIMS`` coordinates (a unit vector: v3, ``classifier.local.base_model.quadratic_terms``),
   so that the gate can weigh combinations of directions, not only a plane through them;
 * every lexicon phrase, players included, or the lexicon's teams, leagues and game terms only.
   Player names are person names, and the other side has few of those, so a gate taught that
@@ -36,12 +36,12 @@ from sklearn.model_selection import StratifiedGroupKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifier import lexicon  # noqa: E402
-from classifier.base_model import load_base_model, quadratic_terms  # noqa: E402
+from classifier.local import lexicon  # noqa: E402
+from classifier.local.base_model import load_base_model, quadratic_terms  # noqa: E402
+from classifier.local.static_embedding import NORM_DIMS  # noqa: E402
+from classifier.local.usenet import split_post, subject_row  # noqa: E402
+from classifier.local.words import message_words  # noqa: E402
 from classifier.prompt import SEPARATOR  # noqa: E402
-from classifier.static_embedding import NORM_DIMS  # noqa: E402
-from classifier.usenet import split_post, subject_row  # noqa: E402
-from classifier.words import message_words  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
 SPORT_GROUPS = ("rec.sport.baseball", "rec.sport.hockey")

@@ -25,12 +25,12 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifier.gated_model import (  # noqa: E402
+from classifier.local.gated_model import (  # noqa: E402
     GatedSportModel,
     _binary_logistic_regression,
     _log_softmax,
 )
-from classifier.usenet import subject_row  # noqa: E402
+from classifier.local.usenet import subject_row  # noqa: E402
 from training.prepared import read_prepared  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"

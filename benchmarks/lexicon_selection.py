@@ -1,6 +1,6 @@
 """How the default model should learn the lexicon's players: as full names, as surnames, as
-distinctive surnames only (the default, ``classifier.lexicon.player_rows``), or not at all; and
-whether the larger roster (``classifier/rosters/*_2008_2024.txt``: ~1,290 more people of
+distinctive surnames only (the default, ``classifier.local.lexicon.player_rows``), or not at all; and
+whether the larger roster (``classifier/local/rosters/*_2008_2024.txt``: ~1,290 more people of
 2008-2024, distinctive surnames) is worth its rows, or better left to the model's surname prior
 for short texts (its default; ``--no-surname-prior`` turns it off). ``--old-header-rule`` scores
 the model as it read Usenet headers before 2026-12-01 (see ``header_rule``).
@@ -49,20 +49,20 @@ import thread_selection  # noqa: E402
 from gated_selection import held_out_kinds, pooled_row, tally, training_rows  # noqa: E402
 from thread_selection import folds  # noqa: E402
 
-import classifier.usenet  # noqa: E402
-import classifier.words  # noqa: E402
-from classifier import lexicon  # noqa: E402
+import classifier.local.usenet  # noqa: E402
+import classifier.local.words  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
-from classifier.gated_model import (  # noqa: E402
+from classifier.local import lexicon  # noqa: E402
+from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.gated_model import (  # noqa: E402
     DEFAULT_POST_EXPERT_C,
     DEFAULT_POST_EXPERT_WEIGHT,
     GatedSportModel,
     _expert_regression,
     _log_softmax,
 )
-from classifier.local_backend import LocalBackend  # noqa: E402
-from classifier.usenet import is_post  # noqa: E402
-from classifier.words import words_of  # noqa: E402
+from classifier.local.usenet import is_post  # noqa: E402
+from classifier.local.words import words_of  # noqa: E402
 
 MODERN = ROOT.parent / "shared" / "data" / "modern"
 Rows = dict[str, list[str]]
@@ -126,12 +126,12 @@ OLD_FIELD_NAME = r"[A-Za-z][A-Za-z0-9-]*"
 @contextmanager
 def header_rule(old: bool) -> Iterator[None]:
     """With ``old``, the model reads header lines by ``OLD_FIELD_NAME`` while the folds' threads
-    and the held-out subject lines keep today's rule (a second copy of ``classifier.usenet``):
+    and the held-out subject lines keep today's rule (a second copy of ``classifier.local.usenet``):
     both rules are scored on the same folds and rows."""
     if not old:
         yield
         return
-    usenet, words = classifier.usenet, classifier.words
+    usenet, words = classifier.local.usenet, classifier.local.words
     spec = importlib.util.spec_from_file_location("usenet_today", usenet.__file__)
     assert spec is not None and spec.loader is not None
     today = importlib.util.module_from_spec(spec)

@@ -30,11 +30,11 @@ os.environ.setdefault(
     "SCIKIT_LEARN_DATA", str(ROOT.parent / "shared" / "data" / "scikit_learn_data")
 )
 
-import classifier.base_model  # noqa: E402
+import classifier.local.base_model  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
-from classifier.engine import SportEngine  # noqa: E402
-from classifier.gated_model import GatedSportModel  # noqa: E402
-from classifier.local_backend import LocalBackend  # noqa: E402
+from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.engine import SportEngine  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prediction import DEFAULT_TAG_THRESHOLD  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
 
@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="latency rounds per model")
     args = parser.parse_args()
     if args.base:
-        classifier.base_model.BASE_DIR = args.base
+        classifier.local.base_model.BASE_DIR = args.base
     train = load_prepared("train")
     modern = load_jsonl("modern_dev.jsonl")
     data = {

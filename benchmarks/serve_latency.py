@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 import openai  # noqa: E402
 
 from classifier.core import Classifier  # noqa: E402
-from classifier.openai_backend import OpenAIBackend  # noqa: E402
 from classifier.prompt import build_prompt, strip_prompt  # noqa: E402
+from classifier.remote.openai_backend import OpenAIBackend  # noqa: E402
 from tests.support.sportbot_serve import (  # noqa: E402
     VALID,
     ServeProcess,
@@ -139,9 +139,10 @@ def run(passes: int) -> dict[str, object]:
         try:
             client = serve.client()
             model = fine_tune(client)
+            from classifier.config import ClassifierConfig
             from classifier.loader import load_classifier
 
-            local = load_classifier(model, home=home)
+            local = load_classifier(model, ClassifierConfig(home=home))
             remote = Classifier(OpenAIBackend(model, api_key=KEY, base_url=base_url, max_retries=0))
             agree = sum(
                 a.label == b.label

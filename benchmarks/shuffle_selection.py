@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from gated_selection import training_rows  # noqa: E402
 from thread_selection import folds  # noqa: E402
 
-from classifier.gated_model import GatedSportModel  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
 
 SETTINGS = ((1, 16), (1, 32), (2, 32), (2, 16), (3, 48))
 """(shuffles, batch size); (1, 16) was the default until 2026-12-01, (2, 32) is now."""

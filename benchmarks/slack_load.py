@@ -164,6 +164,7 @@ def corpus(home: Path, limit: int) -> list[tuple[str, str]]:
 
     from bot.emoji import emoji_for
     from bot.slack_text import plain_text
+    from classifier.config import ClassifierConfig
     from classifier.loader import load_classifier
 
     posts = fetch_20newsgroups(
@@ -179,7 +180,7 @@ def corpus(home: Path, limit: int) -> list[tuple[str, str]]:
     raw = [text.strip()[:4000] for text in [*modern, *posts] if text.strip()]
     escaped = [html.escape(text, quote=False) for text in raw]
     escaped = [text for text in escaped if plain_text(text)]
-    classifier = load_classifier(home=home)
+    classifier = load_classifier(config=ClassifierConfig(home=home))
     predictions = classifier.classify_many([plain_text(text) for text in escaped])
     tagged = [
         (text, emoji_for(p.tag))

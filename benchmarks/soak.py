@@ -47,6 +47,7 @@ os.environ.setdefault(
 import aiohttp  # noqa: E402
 
 from bot.emoji import emoji_for  # noqa: E402
+from classifier.config import ClassifierConfig  # noqa: E402
 from classifier.loader import load_classifier  # noqa: E402
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, read_prepared, train_and_register  # noqa: E402
 from tests.support.bot_process import BotProcess  # noqa: E402
@@ -60,7 +61,7 @@ def texts_and_tags(home: Path) -> list[tuple[str, str | None]]:
     """The 238 validation texts and the tag the model puts on each (None: no tag)."""
     texts, _labels = read_prepared(REFERENCE / "sport2_prepared_valid.jsonl")
     texts = [text[:4000] for text in texts]
-    classifier = load_classifier(home=home)
+    classifier = load_classifier(config=ClassifierConfig(home=home))
     return [(text, p.tag) for text, p in zip(texts, classifier.classify_many(texts), strict=True)]
 
 

@@ -44,12 +44,12 @@ from gated_selection import (  # noqa: E402  (benchmarks/)
     training_rows,
 )
 
-from classifier.gated_model import (  # noqa: E402
+from classifier.local.gated_model import (  # noqa: E402
     GatedSportModel,
     _binary_logistic_regression,
     _log_softmax,
 )
-from classifier.usenet import split_post  # noqa: E402
+from classifier.local.usenet import split_post  # noqa: E402
 
 ALPHAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
 STEPS = (0.05, 0.1, 0.2, 0.4)

@@ -10,7 +10,7 @@ from typing import Any
 from bot.blocks import answer_blocks, answer_text
 from bot.services import Services
 from bot.slack_text import plain_text
-from classifier import Prediction
+from classifier import Classifier, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +39,10 @@ async def classify_for_answer(services: Services, raw_text: str) -> Answer | Non
     )
 
 
-def explain(classifier: Any, text: str) -> list[tuple[str, float]] | None:
-    """The words that pushed a local model's decision (``explain`` of its engine), else None."""
-    backend = getattr(classifier, "backend", None)
-    engine = getattr(backend, "engine", None) or getattr(
-        getattr(backend, "primary", None), "engine", None
-    )
-    if engine is None or not hasattr(engine, "explain"):
-        return None
+def explain(classifier: Classifier, text: str) -> list[tuple[str, float]] | None:
+    """The words that pushed the decision, when the model can say (local models), else None."""
     try:
-        return list(engine.explain(text))
+        return classifier.explain(text)
     except Exception:  # an explanation is a nicety: never fail the answer for it
         logger.exception("explain failed")
         return None

@@ -9,11 +9,12 @@ model, never a file from disk. A classifier whose backend is not the local engin
 backend holds HTTP clients) is loaded in process instead; a domain error raised in the child
 (no model, unknown id, a corrupted file) is raised again here, unchanged.
 
-    python -m bot.child_loader    # reads {"model", "home", "threshold"} as JSON on stdin
+    python -m bot.child_loader    # reads {"model", "config"} as JSON on stdin
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import pickle
@@ -22,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from classifier.config import ClassifierConfig, OpenAIConfig
 from classifier.core import Classifier
 from classifier.errors import ModelFileError, SportbotError
 
@@ -30,11 +32,9 @@ logger = logging.getLogger(__name__)
 LOAD_TIMEOUT_SECONDS = 600
 
 
-def load_classifier_in_child(
-    model: str | None, *, home: Path, threshold: float | None = None
-) -> Classifier:
-    """``classifier.load_classifier(model, home=home, threshold=threshold)``, done in a child."""
-    request = json.dumps({"model": model, "home": str(home), "threshold": threshold})
+def load_classifier_in_child(model: str | None, config: ClassifierConfig) -> Classifier:
+    """``classifier.load_classifier(model, config)``, done in a child."""
+    request = json.dumps({"model": model, "config": _config_to_json(config)})
     result = subprocess.run(
         [sys.executable, "-m", __name__],
         input=request.encode(),
@@ -46,7 +46,7 @@ def load_classifier_in_child(
         logger.debug("model loader said: %s", result.stderr.decode(errors="replace")[-2000:])
     if result.returncode != 0:
         raise ModelFileError(
-            f"Could not load model {model or 'current'} from {home}: the loader exited with "
+            f"Could not load model {model or 'current'} from {config.home}: the loader exited with "
             f"status {result.returncode}: {_last_line(result.stderr)}"
         )
     kind, value = pickle.loads(result.stdout)  # written by our own child, never read from disk
@@ -55,8 +55,18 @@ def load_classifier_in_child(
     if kind == "in_process":
         from classifier import load_classifier
 
-        return load_classifier(model, home=home, threshold=threshold)
+        return load_classifier(model, config)
     return value
+
+
+def _config_to_json(config: ClassifierConfig) -> dict[str, Any]:
+    return {**dataclasses.asdict(config), "home": str(config.home)}
+
+
+def _config_from_json(data: dict[str, Any]) -> ClassifierConfig:
+    return ClassifierConfig(
+        **{**data, "home": Path(data["home"]), "openai": OpenAIConfig(**data["openai"])}
+    )
 
 
 def _last_line(stderr: bytes) -> str:
@@ -68,14 +78,12 @@ def _child() -> int:
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # whatever a library prints must not mix with the pickle
     from classifier import load_classifier
-    from classifier.local_backend import LocalBackend
+    from classifier.local.backend import LocalBackend
 
     request = json.loads(sys.stdin.read())
     reply: tuple[str, Any]
     try:
-        classifier = load_classifier(
-            request["model"], home=Path(request["home"]), threshold=request["threshold"]
-        )
+        classifier = load_classifier(request["model"], _config_from_json(request["config"]))
     except SportbotError as error:
         reply = ("error", error)
     else:

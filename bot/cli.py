@@ -9,9 +9,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-ENV_FILE = ".env"
-"""Read by every command, from the working folder; the environment wins over it."""
-
 STDOUT_CLOSED = 141
 """The exit status when the reader of stdout went away (``sportbot models list | head -1``):
 128 + SIGPIPE, what the shell reports for ``cat`` or ``grep`` in the same place, so scripts that
@@ -106,7 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from classifier.errors import SportbotError
 
     try:
-        read_env_file(ENV_FILE)
         module = importlib.import_module(f"bot.commandline.{COMMANDS[args.command]}")
         status = int(module.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
@@ -137,23 +133,6 @@ class _OneLineFormatter(logging.Formatter):
             return super().format(record)
         finally:
             record.exc_info, record.exc_text, record.stack_info = saved
-
-
-def read_env_file(path: str) -> None:
-    """Put the settings of the ``.env`` file at ``path`` (when there is one) into the environment,
-    so that every command, and the library code it calls, reads the same settings. A variable
-    already set (not empty) in the environment wins, as it does in ``bot.settings``."""
-    from dotenv import dotenv_values
-
-    from classifier.errors import SportbotError
-
-    try:
-        values = dotenv_values(path)
-    except UnicodeDecodeError as error:
-        raise SportbotError(f"cannot read {path}: it is not UTF-8 text ({error.reason})") from None
-    for name, value in values.items():
-        if value is not None and not os.environ.get(name):
-            os.environ[name] = value
 
 
 def describe_os_error(error: OSError) -> str:

@@ -219,18 +219,14 @@ def build_services(settings: Settings, *, load_in_child: bool = False) -> Servic
     from classifier import load_classifier
     from classifier.registry import ModelRegistry
 
-    home = settings.sportbot_home
-    registry = ModelRegistry(home)
-    pinned = settings.sportbot_model
-    follows_registry = settings.sportbot_backend == "local" and pinned is None
+    config = settings.classifier_config()
+    registry = ModelRegistry(config.home)
+    pinned = config.model
+    follows_registry = config.backend == "local" and pinned is None
     loader = load_classifier_in_child if load_in_child else load_classifier
 
     def load(model_id: str | None) -> Classifier:
-        return loader(
-            model_id if follows_registry else pinned,
-            home=home,
-            threshold=settings.sportbot_tag_threshold,
-        )
+        return loader(model_id if follows_registry else pinned, config)
 
     def current_id() -> str | None:
         return registry.current_id() if follows_registry else pinned

@@ -8,8 +8,8 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from classifier.config import DEFAULT_HOME, ClassifierConfig, OpenAIConfig
 from classifier.errors import SportbotError
-from classifier.loader import default_home
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
 
 SLACK_APPS_URL = "https://api.slack.com/apps"
@@ -37,12 +37,13 @@ class SettingsError(SportbotError):
     """A setting is missing or malformed."""
 
 
-AnySettings = TypeVar("AnySettings", bound="ServeSettings")
+AnySettings = TypeVar("AnySettings", bound="HomeSettings")
 
 
-class ServeSettings(BaseSettings):
-    """The settings ``sportbot serve`` reads, and only those: a malformed setting it does not use
-    (``PORT``, say) does not stop it."""
+class HomeSettings(BaseSettings):
+    """``SPORTBOT_HOME`` alone: what ``models`` and ``results`` read. Each command reads the
+    settings it uses and only those, so that a malformed setting it does not use (``PORT``, say)
+    does not stop it."""
 
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -52,8 +53,7 @@ class ServeSettings(BaseSettings):
         case_sensitive=False,
     )
 
-    sportbot_home: Path = Field(default_factory=default_home)
-    sportbot_api_key: SecretStr | None = None
+    sportbot_home: Path = DEFAULT_HOME
 
     @field_validator("sportbot_home")
     @classmethod
@@ -61,7 +61,53 @@ class ServeSettings(BaseSettings):
         return value.expanduser()
 
 
-class Settings(ServeSettings):
+class ServeSettings(HomeSettings):
+    """What ``sportbot serve`` reads."""
+
+    sportbot_api_key: SecretStr | None = None
+
+
+class ClassifierSettings(HomeSettings):
+    """What the commands that classify or fine-tune read (``classify``, ``evaluate``,
+    ``fine-tune``, ``train``): the model, its backend, the tag threshold, the OpenAI endpoint."""
+
+    sportbot_tag_threshold: float = Field(default=DEFAULT_TAG_THRESHOLD, ge=0.0, le=1.0)
+    sportbot_backend: Literal["local", "openai"] = "local"
+    sportbot_model: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    sportbot_openai_timeout: float = Field(default=10.0, ge=0.0)
+    sportbot_openai_max_retries: int = Field(default=2, ge=0)
+    sportbot_openai_fallback: Literal["local"] | None = None
+
+    @field_validator("sportbot_model", "openai_base_url", "sportbot_openai_fallback", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def openai_config(self) -> OpenAIConfig:
+        """The OpenAI-compatible endpoint these settings name."""
+        key = self.openai_api_key.get_secret_value().strip() if self.openai_api_key else ""
+        return OpenAIConfig(
+            api_key=key or None,
+            base_url=self.openai_base_url,
+            timeout=self.sportbot_openai_timeout,
+            max_retries=self.sportbot_openai_max_retries,
+        )
+
+    def classifier_config(self) -> ClassifierConfig:
+        """What ``classifier.load_classifier`` is given."""
+        return ClassifierConfig(
+            home=self.sportbot_home,
+            backend=self.sportbot_backend,
+            model=self.sportbot_model,
+            threshold=self.sportbot_tag_threshold,
+            openai=self.openai_config(),
+            fallback=self.sportbot_openai_fallback,
+        )
+
+
+class Settings(ClassifierSettings, ServeSettings):
     """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout,
     retries and fallback); field names are the variables' names."""
 
@@ -71,14 +117,6 @@ class Settings(ServeSettings):
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
     sportbot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
-    sportbot_tag_threshold: float = Field(default=DEFAULT_TAG_THRESHOLD, ge=0.0, le=1.0)
-    sportbot_backend: Literal["local", "openai"] = "local"
-    sportbot_model: str | None = None
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
-    sportbot_openai_timeout: float = Field(default=10.0, ge=0.0)
-    sportbot_openai_max_retries: int = Field(default=2, ge=0)
-    sportbot_openai_fallback: Literal["local"] | None = None
     database_url: str | None = None
 
     @field_validator("sportbot_admins", mode="before")
@@ -95,15 +133,9 @@ class Settings(ServeSettings):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator(
-        "sportbot_model",
-        "database_url",
-        "openai_base_url",
-        "sportbot_openai_fallback",
-        mode="before",
-    )
+    @field_validator("database_url", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
+    def _blank_url_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
@@ -125,18 +157,20 @@ class Settings(ServeSettings):
 
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:
-    """Read the settings; a malformed one raises ``SettingsError`` with one line naming it."""
-    return _read_settings(Settings, env_file)
+    """Read every setting; a malformed one raises ``SettingsError`` with one line naming it."""
+    return read_settings(Settings, env_file)
 
 
-def load_serve_settings(env_file: Path | str | None = ".env") -> ServeSettings:
-    """Read the settings of ``sportbot serve`` only, as ``load_settings`` reads them all."""
-    return _read_settings(ServeSettings, env_file)
-
-
-def _read_settings(kind: type[AnySettings], env_file: Path | str | None) -> AnySettings:
+def read_settings(kind: type[AnySettings], env_file: Path | str | None = ".env") -> AnySettings:
+    """Read the settings of ``kind`` (``HomeSettings``, ``ClassifierSettings``,
+    ``ServeSettings`` or ``Settings``) from the environment and ``env_file``; a malformed one
+    raises ``SettingsError`` with one line naming it."""
     try:
         return kind(_env_file=env_file)  # type: ignore[call-arg]
+    except UnicodeDecodeError as error:
+        raise SettingsError(
+            f"cannot read {env_file}: it is not UTF-8 text ({error.reason})"
+        ) from None
     except ValidationError as error:
         first = error.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"

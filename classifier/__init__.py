@@ -1,9 +1,12 @@
-"""The one classification contract: prompt format, ``Prediction``, backends, model registry.
+"""The one classification contract: prompt format, ``Prediction``, ``Classifier``, the completion
+backend Protocol, the model registry and the loader.
 
-This package imports nothing from ``bot`` or ``training``.
+Models live in provider packages (``classifier.local``, ``classifier.remote``) that the loader
+opens by name; this contract imports neither, nor anything of ``bot`` or ``training``.
 """
 
-from classifier.backend import Completion, CompletionBackend
+from classifier.backend import Completion, CompletionBackend, ExplainingBackend
+from classifier.config import ClassifierConfig, OpenAIConfig
 from classifier.core import Classifier
 from classifier.errors import SportbotError
 from classifier.loader import load_classifier
@@ -15,8 +18,11 @@ __all__ = [
     "OFF_TOPIC_LABEL",
     "SEPARATOR",
     "Classifier",
+    "ClassifierConfig",
     "Completion",
     "CompletionBackend",
+    "ExplainingBackend",
+    "OpenAIConfig",
     "Prediction",
     "SportbotError",
     "build_prompt",

@@ -38,3 +38,14 @@ class CompletionBackend(Protocol):
         """Let go of what the backend keeps open (an API client's connections), on the event
         loop that used it; the backend is not used after."""
         ...
+
+
+@runtime_checkable
+class ExplainingBackend(CompletionBackend, Protocol):
+    """A backend that can also say which words pushed its answer (a local model can; a remote
+    one cannot)."""
+
+    def explain(self, text: str) -> list[tuple[str, float]]:
+        """The words that weighed most in the answer for ``text``, each with how far it pushed
+        towards the answer (negative: away from it), the strongest first."""
+        ...

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from classifier.backend import Completion, CompletionBackend
+from classifier.backend import Completion, CompletionBackend, ExplainingBackend
 from classifier.errors import EmptyTextError
 from classifier.prediction import DEFAULT_TAG_THRESHOLD, Prediction, prediction_from_completion
-from classifier.prompt import build_prompt
+from classifier.prompt import build_prompt, strip_prompt
 
 TOP_LOGPROBS = 5
 
@@ -50,6 +50,14 @@ class Classifier:
         prompts = _prompts(texts)
         completions = await self.backend.acomplete(prompts, self.logprobs)
         return [self._read(c) for c in completions]
+
+    def explain(self, text: str) -> list[tuple[str, float]] | None:
+        """The words behind the answer for ``text`` (``ExplainingBackend.explain``), or None when
+        the backend cannot say."""
+        if not isinstance(self.backend, ExplainingBackend):
+            return None
+        prompt = _prompts([text])[0]
+        return self.backend.explain(strip_prompt(prompt))
 
     def _read(self, completion: Completion) -> Prediction:
         model = completion.model or self.backend.model_id

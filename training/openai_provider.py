@@ -24,7 +24,6 @@ import csv
 import io
 import logging
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,11 +32,13 @@ from typing import Any
 
 import openai
 
+from classifier.config import OpenAIConfig
 from classifier.core import Classifier
 from classifier.errors import BackendError, SportbotError
-from classifier.openai_backend import OpenAIBackend
 from classifier.prompt import SEPARATOR, label_name
 from classifier.registry import ModelCard, ModelRegistry, file_sha256, utc_now_iso
+from classifier.remote import OPENAI_BASE_URL
+from classifier.remote.openai_backend import OpenAIBackend
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobEvent, JobStore
 from training.local_provider import (
     CLASSIFICATION_COLUMNS,
@@ -85,6 +86,7 @@ def fine_tune(
     suffix: str | None = None,
     make_current: bool | None = None,
     on_event: EventCallback | None = None,
+    openai_config: OpenAIConfig | None = None,
     client: openai.OpenAI | None = None,
     poll_interval_s: float = POLL_INTERVAL_S,
 ) -> FineTuneJob:
@@ -103,7 +105,7 @@ def fine_tune(
         compute_classification_metrics,
         classification_positive_class,
     )
-    client = client or _client()
+    client = client or _client(openai_config or OpenAIConfig())
     store = JobStore(home)
     hyper: dict[str, Any] = {"n_epochs": n_epochs}
     if positive is not None:
@@ -177,14 +179,19 @@ def fine_tune(
         raise
 
 
-def _client() -> openai.OpenAI:
-    """A client from ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``."""
-    if not os.environ.get("OPENAI_API_KEY"):
+def _client(config: OpenAIConfig) -> openai.OpenAI:
+    """A client for the endpoint ``config`` names (``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``)."""
+    if not config.api_key:
         raise FineTuneError(
             "OPENAI_API_KEY is not set: give your OpenAI key (or sportbot serve's SPORTBOT_API_KEY "
             "with OPENAI_BASE_URL), or fine-tune locally with --provider local."
         )
-    return openai.OpenAI(timeout=TIMEOUT_S, max_retries=MAX_RETRIES)
+    return openai.OpenAI(
+        api_key=config.api_key,
+        base_url=config.base_url or OPENAI_BASE_URL,
+        timeout=TIMEOUT_S,
+        max_retries=MAX_RETRIES,
+    )
 
 
 # -- steps ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from classifier.config import ClassifierConfig
 from classifier.errors import SportbotError
 from classifier.loader import load_classifier
 from classifier.prompt import SEPARATOR, label_token
@@ -159,7 +160,8 @@ def _run(
     job = run_local_job(job, store, registry, make_current=None, on_event=on_event)
     model_id = str(job.fine_tuned_model)
 
-    model = load_classifier(model_id, home=home)
+    config = ClassifierConfig(home=home)
+    model = load_classifier(model_id, config)
     validation = evaluate_classifier(model, read_prepared(valid_path), positive)
     say(f"Validation ({validation.n} rows): {_summary(validation)}")
     test_rows = read_prepared(test_path)
@@ -173,7 +175,7 @@ def _run(
     if previous_id is not None:
         try:
             previous = evaluate_classifier(
-                load_classifier(previous_id, home=home), test_rows, positive
+                load_classifier(previous_id, config), test_rows, positive
             )
             say(f"Current model {previous_id} on the test split: {_summary(previous)}")
         except SportbotError as error:

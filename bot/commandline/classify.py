@@ -6,8 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from bot.settings import ClassifierSettings, read_settings
+from classifier.core import Classifier
 from classifier.errors import SportbotError
-from classifier.loader import default_home, load_classifier
+from classifier.loader import load_classifier
 from classifier.prediction import Prediction
 from training.prepared import read_jsonl_text
 
@@ -40,11 +42,10 @@ def run(args: argparse.Namespace) -> int:
         texts += read_texts(args.file)
     if not texts:
         raise SportbotError("Give a text to classify, or -f FILE.jsonl.")
-    classifier = load_classifier(args.model)
+    classifier = load_classifier(args.model, read_settings(ClassifierSettings).classifier_config())
     predictions = classifier.classify_many(texts)
-    engine = _engine(classifier) if args.explain else None
     for text, prediction in zip(texts, predictions, strict=True):
-        reasons = engine.explain(text) if engine is not None else None
+        reasons = _explain(classifier, text) if args.explain else None
         print(_format(prediction, reasons, as_json=args.json))
     return 0
 
@@ -63,15 +64,8 @@ def _format(
     return line
 
 
-def _engine(classifier: object) -> object:
-    backend = getattr(classifier, "backend", None)
-    engine = getattr(backend, "engine", None)
-    if engine is not None:
-        return engine
-    from classifier.registry import ModelRegistry
-
-    registry = ModelRegistry(default_home())
-    try:
-        return registry.load_engine(classifier.model_id)  # type: ignore[attr-defined]
-    except SportbotError:
-        raise SportbotError("--explain works with local models only.") from None
+def _explain(classifier: Classifier, text: str) -> list[tuple[str, float]]:
+    reasons = classifier.explain(text)
+    if reasons is None:
+        raise SportbotError("--explain works with local models only.")
+    return reasons

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bot.settings import ClassifierSettings, read_settings
 from classifier.loader import load_classifier
 from training.metrics import evaluate_classifier
 from training.prepared import read_prepared
@@ -12,7 +13,7 @@ from training.prepared import read_prepared
 
 def run(args: argparse.Namespace) -> int:
     rows = read_prepared(args.file)
-    classifier = load_classifier(args.model)
+    classifier = load_classifier(args.model, read_settings(ClassifierSettings).classifier_config())
     metrics = evaluate_classifier(classifier, rows, args.positive_class)
     if args.json:
         print(

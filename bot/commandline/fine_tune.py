@@ -11,8 +11,8 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from bot.settings import ClassifierSettings, read_settings
 from classifier.errors import SportbotError
-from classifier.loader import default_home
 from training.jobs import JobEvent
 
 
@@ -79,10 +79,12 @@ def run(args: argparse.Namespace) -> int:
             "(the positive class is for the classification metrics); add that option or drop it."
         )
     provider = provider_module(args.provider)
+    settings = read_settings(ClassifierSettings)
+    extra = {"openai_config": settings.openai_config()} if args.provider == "openai" else {}
     printer = EventPrinter()
     try:
         job = provider.fine_tune(
-            default_home(),
+            settings.sportbot_home,
             args.training_file,
             args.validation_file,
             model=args.model,
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             classification_positive_class=args.classification_positive_class,
             suffix=args.suffix,
             on_event=printer,
+            **extra,
         )
     finally:
         printer.close()

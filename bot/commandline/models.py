@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from classifier.loader import default_home
+from bot.settings import HomeSettings, read_settings
 from classifier.registry import ModelRegistry
 
 
 def run(args: argparse.Namespace) -> int:
-    registry = ModelRegistry(default_home())
+    registry = ModelRegistry(read_settings(HomeSettings).sportbot_home)
     if args.models_command == "promote":
         registry.promote(args.model_id)
         print(f"current: {args.model_id}")

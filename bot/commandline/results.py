@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.settings import HomeSettings, read_settings
 from classifier.errors import SportbotError
-from classifier.loader import default_home
 from training.jobs import JobStore
 
 
 def run(args: argparse.Namespace) -> int:
-    store = JobStore(default_home())
+    store = JobStore(read_settings(HomeSettings).sportbot_home)
     job = store.get(args.id)
     path = store.results_path(args.id)
     try:

@@ -13,8 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dotenv import load_dotenv
-
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -27,9 +25,6 @@ HOUSEKEEPING_SECONDS = 3600.0
 
 
 def run(args: argparse.Namespace) -> int:
-    # The classifier's loader reads its settings from the environment: let .env reach it too
-    # (variables already set win, as they do for the bot's own settings).
-    load_dotenv(".env", override=False)
     settings = load_settings()
     settings.require_slack()
     ensure_model(settings)

@@ -7,14 +7,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.settings import SettingsError, load_serve_settings
+from bot.settings import ServeSettings, SettingsError, read_settings
 from classifier.errors import SportbotError
 
 
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise SportbotError(f"--port {args.port} is not a TCP port: give a number from 0 to 65535.")
-    settings = load_serve_settings()
+    settings = read_settings(ServeSettings)
     key = settings.sportbot_api_key.get_secret_value().strip() if settings.sportbot_api_key else ""
     if not key:
         raise SettingsError(

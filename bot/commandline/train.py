@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from bot.commandline.fine_tune import EventPrinter
-from classifier.loader import default_home, load_classifier
+from bot.settings import ClassifierSettings, read_settings
+from classifier.loader import load_classifier
 
 NOTEBOOK_TWEETS = (
     (
@@ -28,7 +29,8 @@ METRICS = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
 def run(args: argparse.Namespace) -> int:
     from training.pipeline import run_training
 
-    home = default_home()
+    config = read_settings(ClassifierSettings).classifier_config()
+    home = config.home
     printer = EventPrinter()
     try:
         report = run_training(home, on_event=printer)
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{verdict}: {report.reason}")
     print(f"results: {report.results_path}")
     print(f"plot: {report.plot_path}")
-    classifier = load_classifier(report.model_id, home=home)
+    classifier = load_classifier(report.model_id, config)
     texts = [text for _, text in NOTEBOOK_TWEETS]
     for (expected, text), prediction in zip(
         NOTEBOOK_TWEETS, classifier.classify_many(texts), strict=True

@@ -10,6 +10,7 @@ import pytest
 
 from bot.child_loader import load_classifier_in_child
 from classifier import load_classifier
+from classifier.config import ClassifierConfig
 from classifier.errors import ModelFileError, NoModelError
 from classifier.registry import MODEL_FILE
 from tests.support.reference_model import copy_trained_home, trained_home
@@ -24,8 +25,8 @@ TEXTS = [
 
 def test_the_child_loaded_classifier_predicts_as_the_one_loaded_in_process() -> None:
     home = trained_home().home
-    here = load_classifier(home=home).classify_many(TEXTS)
-    there = load_classifier_in_child(None, home=home, threshold=None).classify_many(TEXTS)
+    here = load_classifier(config=ClassifierConfig(home=home)).classify_many(TEXTS)
+    there = load_classifier_in_child(None, ClassifierConfig(home=home)).classify_many(TEXTS)
     assert there == here
     assert there[0].model == trained_home().model_id
 
@@ -35,7 +36,8 @@ def test_the_process_that_asks_never_imports_skops_or_scikit_learn() -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "from bot.child_loader import load_classifier_in_child\n"
-        f"c = load_classifier_in_child(None, home=Path({str(trained_home().home)!r}))\n"
+        "from classifier.config import ClassifierConfig\n"
+        f"c = load_classifier_in_child(None, ClassifierConfig(home=Path({str(trained_home().home)!r})))\n"
         "print(c.classify('a grand slam in the bottom of the ninth').label)\n"
         "print(sorted(m for m in ('skops', 'sklearn', 'scipy', 'pandas') if m in sys.modules))\n"
     )
@@ -53,12 +55,12 @@ def test_a_corrupted_model_file_raises_the_same_error_as_in_process(tmp_path: Pa
     data[len(data) // 2] ^= 0xFF
     model_file.write_bytes(bytes(data))
     with pytest.raises(ModelFileError) as in_process:
-        load_classifier(home=trained.home)
+        load_classifier(config=ClassifierConfig(home=trained.home))
     with pytest.raises(ModelFileError) as in_child:
-        load_classifier_in_child(None, home=trained.home)
+        load_classifier_in_child(None, ClassifierConfig(home=trained.home))
     assert str(in_child.value) == str(in_process.value)
 
 
 def test_no_model_yet_raises_no_model_error(tmp_path: Path) -> None:
     with pytest.raises(NoModelError, match="sportbot train"):
-        load_classifier_in_child(None, home=tmp_path / "empty")
+        load_classifier_in_child(None, ClassifierConfig(home=tmp_path / "empty"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from classifier.local import load_local_model
 from classifier.registry import ModelRegistry
 from tests.support.reference_model import VALID, trained_home
 from training.prepared import read_prepared
@@ -22,7 +23,7 @@ def trained(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
 def _engine_predictions(home: Path, model_id: str) -> tuple[list[str], list[str]]:
     rows = read_prepared(VALID)
-    engine = ModelRegistry(home).load_engine(model_id)
+    engine = load_local_model(ModelRegistry(home), model_id)
     return list(rows.labels), engine.predict(list(rows.texts))
 
 

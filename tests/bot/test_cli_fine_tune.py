@@ -14,7 +14,7 @@ import pytest
 from bot.cli import main
 from bot.commandline.fine_tune import provider_module
 from classifier.errors import SportbotError
-from classifier.gated_model import GatedSportModel
+from classifier.local.gated_model import GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.conftest import ROOT
 from tests.support.reference_model import TRAIN, VALID, trained_home

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import ClassifierSettings, Settings, SettingsError, load_settings, read_settings
+from classifier.config import ClassifierConfig, OpenAIConfig
 
 ALL_VARIABLES = (
     "SLACK_BOT_TOKEN",
@@ -125,6 +127,63 @@ def test_tokens_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
     text = repr(load_settings(None))
     assert "very-secret" not in text
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])
+    }
+    assert documented == set(ALL_VARIABLES)
+
+
+def test_the_classifier_settings_become_its_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name, value in {
+        "SPORTBOT_HOME": str(tmp_path / "home"),
+        "SPORTBOT_BACKEND": "openai",
+        "SPORTBOT_MODEL": "ft:babbage-002:acme::x1",
+        "SPORTBOT_TAG_THRESHOLD": "0.65",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": "http://127.0.0.1:8000/v1",
+        "SPORTBOT_OPENAI_TIMEOUT": "0.5",
+        "SPORTBOT_OPENAI_MAX_RETRIES": "0",
+        "SPORTBOT_OPENAI_FALLBACK": "local",
+        "PORT": "not a port",  # not a setting of these commands: it does not stop them
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert read_settings(ClassifierSettings, None).classifier_config() == ClassifierConfig(
+        home=tmp_path / "home",
+        backend="openai",
+        model="ft:babbage-002:acme::x1",
+        threshold=0.65,
+        openai=OpenAIConfig("sk-test", "http://127.0.0.1:8000/v1", 0.5, 0),
+        fallback="local",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SPORTBOT_TAG_THRESHOLD", "high"),
+        ("SPORTBOT_TAG_THRESHOLD", "1.5"),
+        ("SPORTBOT_BACKEND", "carrier-pigeon"),
+        ("SPORTBOT_OPENAI_TIMEOUT", "soon"),
+        ("SPORTBOT_OPENAI_MAX_RETRIES", "-1"),
+        ("SPORTBOT_OPENAI_FALLBACK", "sometimes"),
+    ],
+)
+def test_a_malformed_classifier_setting_is_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=rf"^{name} is malformed"):
+        read_settings(ClassifierSettings, None)
 
 
 def test_env_example_documents_every_setting() -> None:

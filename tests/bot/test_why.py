@@ -6,7 +6,8 @@ from bot.answers import explain
 from bot.blocks import answer_blocks
 from classifier import Prediction
 from classifier.core import Classifier
-from classifier.local_backend import LocalBackend
+from classifier.local import load_local_model
+from classifier.local.backend import LocalBackend
 from classifier.registry import ModelRegistry
 from tests.support.reference_model import trained_home
 
@@ -36,7 +37,7 @@ def test_no_reasons_no_why() -> None:
 
 def test_a_local_model_explains_itself_through_the_classifier() -> None:
     trained = trained_home()
-    engine = ModelRegistry(trained.home).load_engine(trained.model_id)
+    engine = load_local_model(ModelRegistry(trained.home), trained.model_id)
     classifier = Classifier(LocalBackend(engine, trained.model_id))
     reasons = explain(classifier, RAYS)
     assert reasons and reasons == engine.explain(RAYS)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from classifier.engine import SportEngine
+from classifier.local.engine import SportEngine
 from classifier.prompt import strip_prompt
-from tests.conftest import REFERENCE
+from tests.conftest import TRAIN_FILE, VALID_FILE
 
 
 def read_prepared(path: Path) -> tuple[list[str], list[str]]:
@@ -20,12 +20,12 @@ def read_prepared(path: Path) -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="session")
 def train_rows() -> tuple[list[str], list[str]]:
-    return read_prepared(REFERENCE / "sport2_prepared_train.jsonl")
+    return read_prepared(TRAIN_FILE)
 
 
 @pytest.fixture(scope="session")
 def valid_rows() -> tuple[list[str], list[str]]:
-    return read_prepared(REFERENCE / "sport2_prepared_valid.jsonl")
+    return read_prepared(VALID_FILE)
 
 
 @pytest.fixture(scope="session")

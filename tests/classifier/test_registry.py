@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.engine import SportEngine
 from classifier.errors import ModelFileError, NoModelError, UnknownModelError
+from classifier.local import load_local_model
+from classifier.local.engine import SportEngine
 from classifier.registry import MODEL_FILE, ModelCard, ModelRegistry, utc_now_iso
 
 SEPARATOR = "\n\n###\n\n"
@@ -55,7 +56,7 @@ def test_register_writes_the_folder_and_round_trips(
     assert card.sha256 and len(card.sha256) == 64
     assert json.loads((folder / "card.json").read_text())["sha256"] == card.sha256
     assert registry.card(card.id) == card
-    loaded = registry.load_engine(card.id)
+    loaded = load_local_model(registry, card.id)
     texts = valid_rows[0][:40]
     np.testing.assert_array_equal(
         loaded.predict_log_proba(texts), trained_engine.predict_log_proba(texts)
@@ -116,7 +117,7 @@ def test_unknown_ids_get_a_helpful_error(registry) -> None:
     with pytest.raises(UnknownModelError):
         registry.promote("sportbot-nope-20260101-000000-abcd")
     with pytest.raises(UnknownModelError):
-        registry.load_engine("../../etc")
+        load_local_model(registry, "../../etc")
 
 
 def test_a_tampered_model_file_is_refused(registry, trained_engine) -> None:
@@ -126,7 +127,7 @@ def test_a_tampered_model_file_is_refused(registry, trained_engine) -> None:
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="sha256"):
-        registry.load_engine(card.id)
+        load_local_model(registry, card.id)
 
 
 class Evil:
@@ -146,7 +147,7 @@ def test_an_untrusted_type_is_refused_even_with_a_matching_hash(registry, traine
     card.sha256 = file_sha256(path)
     (registry.model_dir(card.id) / "card.json").write_text(json.dumps(card.to_dict()))
     with pytest.raises(ModelFileError, match="not trusted"):
-        registry.load_engine(card.id)
+        load_local_model(registry, card.id)
 
 
 def test_a_file_that_is_not_a_model_is_refused(registry, trained_engine) -> None:
@@ -159,7 +160,7 @@ def test_a_file_that_is_not_a_model_is_refused(registry, trained_engine) -> None
     card.sha256 = file_sha256(path)
     (registry.model_dir(card.id) / "card.json").write_text(json.dumps(card.to_dict()))
     with pytest.raises(ModelFileError, match="cannot be read"):
-        registry.load_engine(card.id)
+        load_local_model(registry, card.id)
 
 
 def test_card_round_trips_and_ignores_unknown_keys() -> None:

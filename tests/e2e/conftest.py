@@ -13,10 +13,10 @@ import pytest
 
 from bot.services import build_services
 from bot.settings import Settings
-from classifier.engine import SportEngine
+from classifier.local.engine import SportEngine
 from classifier.prompt import SEPARATOR, strip_prompt
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
-from tests.conftest import REFERENCE
+from tests.conftest import TRAIN_FILE, VALID_FILE
 from tests.support.bot_server import RunningBot
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender
@@ -30,8 +30,8 @@ USER = "U0USER01"
 def train_and_register(home: Path, *, make_current: bool = True) -> str:
     """Fine-tune the local engine on the notebook's prepared training file and register it
     (its card carries its accuracy on the 238-row validation file it never trained on)."""
-    train = read_prepared(REFERENCE / "sport2_prepared_train.jsonl")
-    valid = read_prepared(REFERENCE / "sport2_prepared_valid.jsonl")
+    train = read_prepared(TRAIN_FILE)
+    valid = read_prepared(VALID_FILE)
     engine = SportEngine().fit(*train)
     predicted = engine.predict(valid[0])
     accuracy = sum(p == y for p, y in zip(predicted, valid[1], strict=True)) / len(predicted)
@@ -43,9 +43,7 @@ def train_and_register(home: Path, *, make_current: bool = True) -> str:
         base_model="sport-engine",
         labels=list(engine.classes_),
         separator=SEPARATOR,
-        data_hash=hashlib.sha256(
-            (REFERENCE / "sport2_prepared_train.jsonl").read_bytes()
-        ).hexdigest(),
+        data_hash=hashlib.sha256(TRAIN_FILE.read_bytes()).hexdigest(),
         metrics={"validation_accuracy": accuracy},
     )
     return registry.register(card, engine, make_current=make_current).id

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from classifier.errors import ModelFileError, UnknownModelError
+from classifier.local import load_local_model
 from classifier.registry import MODEL_FILE, ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.bot_process import BotProcess, bot_env
@@ -54,7 +55,7 @@ async def test_a_corrupted_model_promoted_under_a_running_bot_is_refused_and_the
     bad = copy_model(registry, good, "sportbot-corrupt-20260101-000000-0bad")
     corrupt(registry.model_dir(bad) / MODEL_FILE)
     with pytest.raises(ModelFileError, match="sha256 on its card"):
-        registry.load_engine(bad)
+        load_local_model(registry, bad)
     caplog.set_level(logging.ERROR)
     # The pointer moves behind the bot's back (another replica, a hand edit).
     pointer = json.loads((model_home / "current.json").read_text())

@@ -16,6 +16,7 @@ import aiohttp
 
 from bot.retrain import lock_holder_is_dead
 from bot.store import Store
+from classifier.local import load_local_model
 from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.bot_process import BotProcess
@@ -95,7 +96,7 @@ async def test_sigkill_during_a_retrain_leaves_the_previous_model_and_a_consiste
             listed = [card.id for card in registry.list_models()]
             assert before in listed
             for model_id in listed:
-                registry.load_engine(model_id)
+                load_local_model(registry, model_id)
             store = Store.open(f"sqlite:///{database}")
             try:
                 owner = store.lock_owner()

@@ -15,9 +15,10 @@ from pathlib import Path
 import aiohttp
 
 from bot.blocks import FeedbackValue
-from classifier.gated_model import GatedSportModel
+from classifier.local import load_local_model
+from classifier.local.gated_model import GatedSportModel
 from classifier.registry import ModelRegistry
-from tests.conftest import REFERENCE
+from tests.conftest import VALID_FILE
 from tests.e2e.conftest import ADMIN, SIGNING_SECRET, USER, StartBot, read_prepared
 from tests.e2e.test_retrain_e2e import RETRAIN_SECONDS, wait_for_text
 from tests.support.slack_api import SlackAPIStandIn
@@ -58,8 +59,8 @@ def baseball_button(reply: dict) -> dict:
 
 
 def validation_accuracy(home: Path, model_id: str) -> float:
-    texts, labels = read_prepared(REFERENCE / "sport2_prepared_valid.jsonl")
-    predicted = ModelRegistry(home).load_engine(model_id).predict(texts)
+    texts, labels = read_prepared(VALID_FILE)
+    predicted = load_local_model(ModelRegistry(home), model_id).predict(texts)
     return sum(p == y for p, y in zip(predicted, labels, strict=True)) / len(labels)
 
 
@@ -70,7 +71,7 @@ async def test_corrected_modern_examples_fix_a_wrong_answer_after_a_retrain(
     first = await asyncio.to_thread(run_training, model_home, force=True)
     registry = ModelRegistry(model_home)
     assert registry.current_id() == first.model_id
-    assert isinstance(registry.load_engine(first.model_id), GatedSportModel)
+    assert isinstance(load_local_model(registry, first.model_id), GatedSportModel)
 
     bot = await start_bot()
     slack = SlackSender(bot.events_url, SIGNING_SECRET, http)

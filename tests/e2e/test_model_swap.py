@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+from classifier.local import load_local_model
 from classifier.registry import ModelRegistry, utc_now_iso
 from tests.support.bot_server import RunningBot
 from tests.support.slack_signing import SlackSender
@@ -19,7 +20,7 @@ def register_copy(registry: ModelRegistry, model_id: str) -> str:
     card.id = registry.new_model_id("sport-engine", "copy")
     card.created = utc_now_iso()
     card.sha256 = None
-    return registry.register(card, registry.load_engine(model_id), make_current=False).id
+    return registry.register(card, load_local_model(registry, model_id), make_current=False).id
 
 
 async def answered_model(slack: SlackSender) -> str:

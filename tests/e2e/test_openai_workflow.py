@@ -22,8 +22,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from classifier.core import Classifier
-from classifier.openai_backend import openai_backend_from_env
+from bot.settings import ClassifierSettings, read_settings
+from classifier.loader import load_classifier
 from tests.e2e.conftest import SIGNING_SECRET, StartBot
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender
@@ -131,7 +131,8 @@ def test_the_openai_backend_classifies_through_serve(
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", serve.base_url)
 
-    prediction = Classifier(openai_backend_from_env()).classify(HOCKEY_TWEET)
+    config = read_settings(ClassifierSettings, env_file=None).classifier_config()
+    prediction = load_classifier(config=config).classify(HOCKEY_TWEET)
 
     answer = serve.client().completions.create(
         model=model, prompt=HOCKEY_TWEET + "\n\n###\n\n", max_tokens=1, logprobs=5
@@ -189,11 +190,12 @@ async def test_the_bot_answers_sport_with_the_openai_backend_pointed_at_serve(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     model = workflow.final.fine_tuned_model  # type: ignore[attr-defined]
-    monkeypatch.setenv("SPORTBOT_BACKEND", "openai")
-    monkeypatch.setenv("SPORTBOT_MODEL", model)
-    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", serve.base_url)
-    bot = await start_bot(sportbot_backend="openai", sportbot_model=model)
+    bot = await start_bot(
+        sportbot_backend="openai",
+        sportbot_model=model,
+        openai_api_key=API_KEY,
+        openai_base_url=serve.base_url,
+    )
     slack = SlackSender(bot.events_url, SIGNING_SECRET, http, slack_api.response_url())
 
     reply = await slack.command("/sport", HOCKEY_TWEET)

@@ -16,6 +16,7 @@ import pytest
 
 from bot.blocks import FEEDBACK_WRONG, FeedbackValue
 from classifier.errors import ModelFileError
+from classifier.local import load_local_model
 from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.bot_process import BotProcess
@@ -357,9 +358,10 @@ def write_untrusted_model(registry: ModelRegistry, base_id: str, marker: Path) -
     """A model whose file carries a ``Payload`` (its card's sha256 is right: only the type is bad)."""
     from skops.io import get_untrusted_types
 
-    from classifier.registry import MODEL_FILE, TRUSTED_TYPES
+    from classifier.local import TRUSTED_TYPES
+    from classifier.registry import MODEL_FILE
 
-    engine = registry.load_engine(base_id)
+    engine = load_local_model(registry, base_id)
     payload = Payload()
     payload.__dict__["marker"] = str(marker)
     engine.extra_ = payload  # type: ignore[attr-defined]
@@ -387,7 +389,7 @@ async def test_a_model_file_with_an_untrusted_type_is_refused_and_never_serves(
     evil = write_untrusted_model(registry, good, marker)
     assert (await slack.command("/sport", HOCKEY)).status == 200  # serving `good`
     with pytest.raises(ModelFileError, match="not trusted"):
-        registry.load_engine(evil)
+        load_local_model(registry, evil)
     # Promoted behind the running bot's back: the bot tries it, refuses it, keeps serving.
     registry.promote(evil)
     bot.services.classifiers.refresh_seconds = 0.0

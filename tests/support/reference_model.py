@@ -13,10 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import REFERENCE
+from tests.conftest import TRAIN_FILE, VALID_FILE
 
-TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
-VALID = REFERENCE / "sport2_prepared_valid.jsonl"
+TRAIN = TRAIN_FILE
+VALID = VALID_FILE
 
 
 @dataclass(frozen=True)

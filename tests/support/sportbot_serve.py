@@ -25,13 +25,13 @@ from pathlib import Path
 
 import openai
 
-from tests.conftest import REFERENCE, ROOT
+from tests.conftest import ROOT, TRAIN_FILE, VALID_FILE
 from tests.support.bot_process import free_port
 from training.api import RunningServer, start_server
 
 API_KEY = "sk-sportbot-test-key"
-TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
-VALID = REFERENCE / "sport2_prepared_valid.jsonl"
+TRAIN = TRAIN_FILE
+VALID = VALID_FILE
 HOCKEY_TWEET = (
     "Thank you to the @Canes and all you amazing Caniacs that have been so supportive! You guys "
     "are some of the best fans in the NHL without a doubt! Really excited to start this new "

@@ -9,10 +9,11 @@ import openai
 import pytest
 
 from classifier.core import Classifier
-from classifier.local_backend import LocalBackend
-from classifier.openai_backend import OpenAIBackend
+from classifier.local import load_local_model
+from classifier.local.backend import LocalBackend
 from classifier.prompt import SEPARATOR, build_prompt
 from classifier.registry import ModelRegistry
+from classifier.remote.openai_backend import OpenAIBackend
 from tests.support.sportbot_serve import HOCKEY_TWEET, VALID, Served, served
 
 
@@ -60,7 +61,7 @@ def test_the_topic_gates_other_is_not_served_and_the_labels_keep_their_odds(
     client: openai.OpenAI, api: Served
 ) -> None:
     off_topic = build_prompt("My sourdough starter finally doubled overnight, time to bake bread.")
-    engine = ModelRegistry(api.home).load_engine(api.model_id)
+    engine = load_local_model(ModelRegistry(api.home), api.model_id)
     [local] = LocalBackend(engine, api.model_id).complete([off_topic], 5)
     assert " other" in local.top_logprobs  # the default model has the topic gate
 

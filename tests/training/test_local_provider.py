@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from classifier.gated_model import DEFAULT_BATCH_SIZE, DEFAULT_SHUFFLES, GatedSportModel
+from classifier.local import load_local_model
+from classifier.local.gated_model import DEFAULT_BATCH_SIZE, DEFAULT_SHUFFLES, GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.support.reference_model import TRAIN, VALID, trained_home
 from training.jobs import FineTuneError, JobCancelledError, JobStore
@@ -106,7 +107,7 @@ def test_model_is_registered_current_with_its_card_and_files() -> None:
         trained.job_id
     ).read_bytes()
     assert (model_dir / "accuracy.png").read_bytes().startswith(b"\x89PNG")
-    engine = registry.load_engine(trained.model_id)
+    engine = load_local_model(registry, trained.model_id)
     assert engine.predict(["The Red Wings won in overtime, two goals on the power play."]) == [
         "hockey"
     ]

@@ -1,6 +1,6 @@
 """``sportbot prepare-data`` on the notebook's sport2.jsonl: the legacy tool's files and report.
 
-The expected files and report are the legacy tool's own (openai==0.28.1), in ../shared/data/reference.
+The expected files and report are the legacy tool's own (openai==0.28.1), kept in tests/data/legacy_openai.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import REFERENCE
+from tests.conftest import LEGACY, TRAIN_FILE, VALID_FILE
 
 LEGACY_HINT = (
     '> openai api fine_tunes.create -t "sport2_prepared_train.jsonl" -v '
@@ -27,16 +27,16 @@ SPORTBOT_HINT = (
 
 
 @pytest.fixture
-def sport2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def sport2(sport2_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of sport2.jsonl in an empty folder that is also the working directory."""
-    shutil.copyfile(REFERENCE / "sport2.jsonl", tmp_path / "sport2.jsonl")
+    shutil.copyfile(sport2_file, tmp_path / "sport2.jsonl")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 def expected_report() -> str:
     """The legacy report with the fine-tune hint renamed and the curie time estimate dropped."""
-    legacy = (REFERENCE / "prepare_data_legacy_output.txt").read_text(encoding="utf-8")
+    legacy = (LEGACY / "prepare_data_legacy_output.txt").read_text(encoding="utf-8")
     assert LEGACY_HINT in legacy
     lines = [
         line for line in legacy.splitlines(keepends=True) if "to train a `curie` model" not in line
@@ -52,7 +52,7 @@ def test_quiet_writes_the_legacy_files_and_report(
     assert out == expected_report()
     for part in ("train", "valid"):
         written = sport2 / f"sport2_prepared_{part}.jsonl"
-        assert written.read_bytes() == (REFERENCE / f"sport2_prepared_{part}.jsonl").read_bytes()
+        assert written.read_bytes() == (LEGACY / f"sport2_prepared_{part}.jsonl").read_bytes()
     assert sorted(path.name for path in sport2.iterdir()) == [
         "sport2.jsonl",
         "sport2_prepared_train.jsonl",
@@ -92,18 +92,14 @@ def test_taken_names_get_a_number(sport2: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "`sport2_prepared_train (1).jsonl` and `sport2_prepared_valid (1).jsonl`" in out
     assert '-t "sport2_prepared_train (1).jsonl" -v "sport2_prepared_valid (1).jsonl"' in out
-    assert (sport2 / "sport2_prepared_valid (1).jsonl").read_bytes() == (
-        REFERENCE / "sport2_prepared_valid.jsonl"
-    ).read_bytes()
+    assert (sport2 / "sport2_prepared_valid (1).jsonl").read_bytes() == (VALID_FILE).read_bytes()
     assert not (sport2 / "sport2_prepared_train.jsonl").exists()
 
 
 def test_output_dir_writes_elsewhere(sport2: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = sport2 / "prepared" / "here"
     assert main(["prepare-data", "-f", "sport2.jsonl", "-q", "-o", str(out_dir)]) == 0
-    assert (out_dir / "sport2_prepared_train.jsonl").read_bytes() == (
-        REFERENCE / "sport2_prepared_train.jsonl"
-    ).read_bytes()
+    assert (out_dir / "sport2_prepared_train.jsonl").read_bytes() == (TRAIN_FILE).read_bytes()
     assert not (sport2 / "sport2_prepared_train.jsonl").exists()
     assert f'-t "{out_dir / "sport2_prepared_train.jsonl"}"' in capsys.readouterr().out
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REFERENCE
+from tests.conftest import TRAIN_FILE
 from training.prepared import PreparedDataError, read_prepared
 
 
 def test_reads_the_reference_training_file() -> None:
-    rows = read_prepared(REFERENCE / "sport2_prepared_train.jsonl")
+    rows = read_prepared(TRAIN_FILE)
     assert len(rows) == 948
     assert set(rows.labels) == {"baseball", "hockey"}
     assert not any(text.endswith("###") for text in rows.texts)

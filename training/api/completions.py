@@ -7,7 +7,7 @@ model's training file, as for an OpenAI fine-tune: the topic gate's ``" other"``
 local model (not a completion the user trained on) is left out and the labels' probabilities are
 normalised over the labels, i.e. ``P(label | sport)``. ``prompt`` may be a string or a list of
 strings (one choice each, in order). ``logit_bias`` is honoured for the label tokens whose
-``cl100k_base`` ids are known (``classifier.openai_backend.LABEL_TOKEN_IDS``): the bias is added to
+``cl100k_base`` ids are known (``classifier.remote.openai_backend.LABEL_TOKEN_IDS``): the bias is added to
 their log-probabilities before they are normalised again, as OpenAI applies it. ``temperature`` is
 accepted and ignored (the answer is always the likeliest label); ``usage.prompt_tokens`` is an
 estimate (characters / 4), there being no tokenizer here.
@@ -24,9 +24,9 @@ from typing import Any
 from aiohttp import web
 
 from classifier.backend import Completion
-from classifier.openai_backend import LABEL_TOKEN_IDS
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import label_token
+from classifier.remote.openai_backend import LABEL_TOKEN_IDS
 from training.api.errors import bad_request, json_body
 from training.api.models import ModelCatalog
 

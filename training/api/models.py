@@ -17,7 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from classifier.errors import SportbotError
-from classifier.local_backend import LocalBackend
+from classifier.local import load_local_model
+from classifier.local.backend import LocalBackend
 from classifier.registry import ModelCard, ModelRegistry
 from training.api.errors import not_found
 
@@ -61,7 +62,7 @@ class ModelCatalog:
         with self._lock:
             backend = self._backends.pop(model_id, None)
             if backend is None:
-                backend = LocalBackend(self.registry.load_engine(model_id), model_id)
+                backend = LocalBackend(load_local_model(self.registry, model_id), model_id)
             self._backends[model_id] = backend
             while len(self._backends) > CACHE_SIZE:
                 self._backends.pop(next(iter(self._backends)))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import classifier.static_embedding as static_embedding
-from classifier.base_model import load_base_model
-from classifier.static_embedding import StaticEmbedding, words_of
+import classifier.local.static_embedding as static_embedding
+from classifier.local.base_model import load_base_model
+from classifier.local.static_embedding import StaticEmbedding, words_of
 
 
 @pytest.fixture(scope="module")

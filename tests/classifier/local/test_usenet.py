@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.usenet import is_post, message_text, subject_row
+from classifier.local.usenet import is_post, message_text, subject_row
 
 ARTICLE_ID_POST = (
     "From: fan@pitt.edu (A Fan)\nSubject: Re: Leafs in the playoffs\nArticle-I.D.: pitt.1993Apr5\n"

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier.base_model import (
+from classifier.errors import ModelFileError
+from classifier.local.base_model import (
     BASE_DIR,
     GATE_FILE,
     MANIFEST,
@@ -18,9 +19,8 @@ from classifier.base_model import (
     quadratic_form,
     quadratic_terms,
 )
-from classifier.errors import ModelFileError
+from classifier.local.static_embedding import NORM_DIMS
 from classifier.registry import file_sha256
-from classifier.static_embedding import NORM_DIMS
 
 
 def test_the_shipped_base_model_loads_from_the_package() -> None:

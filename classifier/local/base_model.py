@@ -1,4 +1,4 @@
-"""The base model shipped inside the package (``classifier/base/``), read offline.
+"""The base model shipped inside the package (``classifier/local/base/``), read offline.
 
 It holds what no fine-tune relearns: a static token table distilled from all-MiniLM-L6-v2 (int8
 with one scale per row), its WordPiece vocabulary, and the topic gate (a logistic regression
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from classifier.errors import ModelFileError
+from classifier.local.static_embedding import NORM_DIMS, StaticEmbedding
 from classifier.registry import file_sha256
-from classifier.static_embedding import NORM_DIMS, StaticEmbedding
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import openai
 
 from classifier.backend import Completion
-from classifier.errors import BackendError, SportbotError
+from classifier.errors import BackendError
 from classifier.prompt import label_token
 
 logger = logging.getLogger(__name__)
@@ -280,59 +279,3 @@ def _message(error: openai.APIStatusError) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
     return error.message
-
-
-class OpenAISettingsError(SportbotError):
-    """A setting the OpenAI backend needs is missing or malformed."""
-
-
-def openai_backend_from_env(
-    model: str | None = None,
-    labels: Sequence[str] = DEFAULT_LABELS,
-    environ: Mapping[str, str] | None = None,
-    *,
-    model_id: str | None = None,
-) -> OpenAIBackend:
-    """The backend ``SPORTBOT_BACKEND=openai`` names.
-
-    Settings: ``SPORTBOT_MODEL`` (the remote model, unless ``model`` is given), ``OPENAI_API_KEY``,
-    ``OPENAI_BASE_URL`` (empty: OpenAI's), ``SPORTBOT_OPENAI_TIMEOUT`` (seconds per attempt,
-    default 10) and ``SPORTBOT_OPENAI_MAX_RETRIES`` (default 2).
-    """
-    env = os.environ if environ is None else environ
-    name = (model or env.get("SPORTBOT_MODEL", "")).strip()
-    if not name:
-        raise OpenAISettingsError(
-            "SPORTBOT_MODEL is not set: with SPORTBOT_BACKEND=openai give the remote model's "
-            "name, e.g. ft:babbage-002:your-org::abc123."
-        )
-    key = env.get("OPENAI_API_KEY", "").strip()
-    if not key:
-        raise OpenAISettingsError(
-            "OPENAI_API_KEY is not set: SPORTBOT_BACKEND=openai needs the API's key "
-            "(sportbot serve's SPORTBOT_API_KEY when OPENAI_BASE_URL points at it)."
-        )
-    return OpenAIBackend(
-        name,
-        labels,
-        api_key=key,
-        base_url=env.get("OPENAI_BASE_URL", "").strip() or None,
-        timeout=_number(env, "SPORTBOT_OPENAI_TIMEOUT", DEFAULT_TIMEOUT_S, float),
-        max_retries=int(_number(env, "SPORTBOT_OPENAI_MAX_RETRIES", DEFAULT_MAX_RETRIES, int)),
-        model_id=model_id,
-    )
-
-
-def _number(
-    env: Mapping[str, str], name: str, default: float, kind: type[float] | type[int]
-) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise OpenAISettingsError(f"{name} is malformed ({raw!r}): give a number of at least 0.")
-    return value

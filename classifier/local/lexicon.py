@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from classifier.words import words_of
+from classifier.local.words import words_of
 
 MLB_TEAMS = [
     ("Arizona", "Diamondbacks"),

@@ -3,7 +3,7 @@ static-embedding scores, so the default model reads a text once.
 
 The static expert and the topic gate of ``GatedSportModel`` are linear in a text's sentence vector,
 the sum of its word vectors over the length of the sum's first ``NORM_DIMS`` coordinates
-(``classifier.static_embedding``). So a text's expert and gate scores are the sum of its words'
+(``classifier.local.static_embedding``). So a text's expert and gate scores are the sum of its words'
 own scores (each word's vector projected once onto the expert's and the gate's directions) over
 the length of the sum of its words' first ``NORM_DIMS`` coordinates. This table maps a word (str
 key, and bytes key when ASCII) to an id: the engine's feature id for a word the engine knows, an id
@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from classifier.static_embedding import NORM_DIMS, StaticEmbedding
-from classifier.words import pack
+from classifier.local.static_embedding import NORM_DIMS, StaticEmbedding
+from classifier.local.words import pack
 
 CHUNK = 1024
 """Words whose vectors are projected at a time."""
@@ -34,7 +34,7 @@ MAX_EXTRA_WORDS = 1 << 16
 
 
 class WordState(NamedTuple):
-    """A consistent view of the table: word -> packed id (``classifier.words.pack``; str keys,
+    """A consistent view of the table: word -> packed id (``classifier.local.words.pack``; str keys,
     ASCII words also as bytes in a dictionary of their own: a dictionary of one key type looks
     up faster), and the score rows."""
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from classifier.engine import SportEngine, TrainingStep
+from classifier.local.engine import SportEngine, TrainingStep
 
 
 def _accuracy(engine: SportEngine, texts: list[str], labels: list[str]) -> float:

@@ -3,7 +3,7 @@
 The table holds one vector per WordPiece token of all-MiniLM-L6-v2's vocabulary, distilled from
 the transformer once at build time (tools/build_base_model.py: each token alone through the
 model, PCA, SIF weighting; the model2vec recipe). At run time a text is split into words the way
-``SportEngine`` splits it (``classifier.words.words_of``); a word's vector is the mean of its
+``SportEngine`` splits it (``classifier.local.words.words_of``); a word's vector is the mean of its
 WordPiece tokens' rows, computed once and memoised; a text's vector is the sum of its words'
 vectors divided by the length of that sum's first ``NORM_DIMS`` coordinates (the table's leading
 principal components). That normalisation keeps what l2 normalisation gives a linear model on top
@@ -28,7 +28,7 @@ from itertools import repeat
 
 import numpy as np
 
-from classifier.words import words_of
+from classifier.local.words import words_of
 
 NORM_DIMS = 32
 """Sentence vectors are divided by the length of their first ``NORM_DIMS`` coordinates."""

@@ -8,8 +8,8 @@ import pytest
 
 from classifier.backend import CompletionBackend
 from classifier.core import Classifier
-from classifier.engine import SportEngine
-from classifier.local_backend import INLINE_BATCH, LocalBackend
+from classifier.local.backend import INLINE_BATCH, LocalBackend
+from classifier.local.engine import SportEngine
 from classifier.prompt import build_prompt
 
 HOCKEY = "The goalie stopped the puck twice in overtime and the Penguins won the playoff game."

@@ -5,12 +5,12 @@ Four parts, combined as probabilities:
 * the sport head, ``SportEngine`` (NB-scaled tf-idf words + tagged header words, trained epoch by
   epoch), fitted on the training texts plus, as extra short rows, each Usenet post's subject line
   and the lexicon's phrases (teams, leagues, trophies, game terms, players' surnames: prior
-  knowledge that carries across decades, ``classifier.lexicon``);
+  knowledge that carries across decades, ``classifier.local.lexicon``);
 * a static-embedding expert: a logistic regression on the base model's sentence vector (a token
-  table distilled from all-MiniLM-L6-v2, ``classifier.base_model``), fitted on the same rows and
+  table distilled from all-MiniLM-L6-v2, ``classifier.local.base_model``), fitted on the same rows and
   added with weight ``expert_weight`` to the engine's log-probabilities (a product of experts:
   ``log P(label | sport) = log_softmax(log P_engine + w * log P_expert)``); Usenet posts
-  (``classifier.usenet.is_post``) have their own, fitted on the same rows with another strength
+  (``classifier.local.usenet.is_post``) have their own, fitted on the same rows with another strength
   and mixed in with another weight (``post_expert_c``, ``post_expert_weight``);
 * a surname prior for short texts: the ~920 surnames of people of the game in 2008-2024
   (``lexicon.recent_surnames``) that the sport head never met each add, to a text that is not a
@@ -26,7 +26,7 @@ The expert and the gate read the message part of a post (subject and body, no Fr
 lines) as its static sentence vector; the engine reads the whole text. Both are linear in that
 vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, which each word's
 row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
-once (``classifier.word_scores``) and a text is read in one pass: one split, one dictionary
+once (``classifier.local.word_scores``) and a text is read in one pass: one split, one dictionary
 lookup per word giving the engine's feature and the word's scores (a short text is split once
 more, for the surname prior). The experts' weights and strengths were chosen by 5-fold
 cross-validation on the 948 training rows (benchmarks/gated_selection.py,
@@ -41,21 +41,21 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from classifier import lexicon
-from classifier.base_model import BaseModel, load_base_model
-from classifier.engine import (
+from classifier.errors import ModelFileError
+from classifier.local import lexicon
+from classifier.local.base_model import BaseModel, load_base_model
+from classifier.local.engine import (
     DEFAULT_N_EPOCHS,
     EncodedTexts,
     SportEngine,
     log_softmax_one,
 )
-from classifier.engine import TrainingStep as TrainingStep
-from classifier.errors import ModelFileError
+from classifier.local.engine import TrainingStep as TrainingStep
+from classifier.local.static_embedding import NORM_DIMS, sum_rows
+from classifier.local.usenet import is_post, subject_row
+from classifier.local.word_scores import WordScores, WordState
+from classifier.local.words import LookedUp, look_up, message_words, words_of
 from classifier.prediction import OFF_TOPIC_LABEL
-from classifier.static_embedding import NORM_DIMS, sum_rows
-from classifier.usenet import is_post, subject_row
-from classifier.word_scores import WordScores, WordState
-from classifier.words import LookedUp, look_up, message_words, words_of
 
 DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0

@@ -1,6 +1,6 @@
 """The default local model: sport head (engine x static expert) times the shipped topic gate,
 trained on the 948 reference rows; held-out checks on the validation rows and on real
-off-topic texts (../shared/data/modern/other_dev.jsonl, never trained on)."""
+off-topic texts (tests/data/modern/other_dev.jsonl, never trained on)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifier import lexicon
 from classifier.core import Classifier
 from classifier.errors import ModelFileError
-from classifier.gated_model import GatedSportModel
-from classifier.local_backend import LocalBackend
+from classifier.local import lexicon, load_local_model
+from classifier.local.backend import LocalBackend
+from classifier.local.gated_model import GatedSportModel
+from classifier.local.static_embedding import NORM_DIMS
+from classifier.local.usenet import is_post
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
 from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
-from classifier.static_embedding import NORM_DIMS
-from classifier.usenet import is_post
-from tests.conftest import SHARED_DATA
+from tests.conftest import OTHER_DEV
 
 RAYS = (
     "BREAKING: The Tampa Bay Rays are finalizing a deal to acquire slugger Nelson Cruz from the "
@@ -104,8 +104,9 @@ def test_held_out_validation_rows_stay_accurate(
 
 
 def test_real_off_topic_texts_are_rarely_tagged(model: GatedSportModel) -> None:
-    path = SHARED_DATA / "modern" / "other_dev.jsonl"
-    texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    texts = [
+        json.loads(line)["text"] for line in OTHER_DEV.read_text().splitlines() if line.strip()
+    ]
     classifier = Classifier(LocalBackend(model, "m"), threshold=DEFAULT_TAG_THRESHOLD)
     tagged = [p for p in classifier.classify_many(texts) if p.tag is not None]
     assert len(tagged) / len(texts) <= 0.06
@@ -239,7 +240,7 @@ def test_the_registry_round_trip_keeps_answers_and_not_the_table(
     model_id = _register(tmp_path, model)
     size = (ModelRegistry(tmp_path).model_dir(model_id) / "model.skops").stat().st_size
     assert size < 2 * 2**20  # the 6.8 MB static table stays in the package
-    loaded = ModelRegistry(tmp_path).load_engine(model_id)
+    loaded = load_local_model(ModelRegistry(tmp_path), model_id)
     assert isinstance(loaded, GatedSportModel)
     texts = [RAYS, "anyone up for lunch?", POST, "Profar vs Kotkaniemi"]
     assert loaded.predict_log_proba(texts) == pytest.approx(model.predict_log_proba(texts))
@@ -299,7 +300,7 @@ def test_a_model_of_another_base_model_is_refused(
     other.base_model_sha256 = "0" * 64
     model_id = _register(tmp_path, other)
     with pytest.raises(ModelFileError, match="retrain it with `sportbot train`"):
-        ModelRegistry(tmp_path).load_engine(model_id)
+        load_local_model(ModelRegistry(tmp_path), model_id)
 
 
 def test_a_second_fit_reads_texts_with_its_own_vocabulary(

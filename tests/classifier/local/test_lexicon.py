@@ -3,8 +3,8 @@ the module states (recomputed here from the real 20 Newsgroups)."""
 
 from __future__ import annotations
 
-from classifier import lexicon
-from classifier.words import words_of
+from classifier.local import lexicon
+from classifier.local.words import words_of
 
 
 def test_common_words_are_what_the_other_newsgroups_say() -> None:

@@ -12,25 +12,26 @@ from pathlib import Path
 
 import pytest
 
+from classifier.config import ClassifierConfig, OpenAIConfig
 from classifier.core import Classifier
-from classifier.engine import SportEngine
-from classifier.fallback_backend import FallbackBackend
-from classifier.loader import SettingError, load_classifier
-from classifier.openai_backend import (
+from classifier.errors import SettingError
+from classifier.fallback import FallbackBackend
+from classifier.loader import load_classifier
+from classifier.local.engine import SportEngine
+from classifier.prompt import build_prompt, strip_prompt
+from classifier.registry import ModelCard, ModelRegistry
+from classifier.remote import openai_backend
+from classifier.remote.openai_backend import (
     LABEL_BIAS,
     LABEL_TOKEN_IDS,
     OpenAIBackend,
     OpenAIBackendError,
-    OpenAISettingsError,
     encoding_for_model,
-    openai_backend_from_env,
 )
-from classifier.prompt import build_prompt, strip_prompt
-from classifier.registry import ModelCard, ModelRegistry
-from tests.conftest import REFERENCE
+from tests.conftest import TRAIN_FILE
 from tests.support.openai_standin import RunningStandIn, StandIn
 
-TRAIN = REFERENCE / "sport2_prepared_train.jsonl"
+TRAIN = TRAIN_FILE
 TWEET = (
     "Thank you to the @Canes and all you amazing Caniacs! Excited to join the @DetroitRedWings !!"
 )
@@ -259,40 +260,21 @@ async def test_fallback_async_and_primary_answers_when_up(
             await remote.aclose()
 
 
-def test_settings_build_the_backend(server: RunningStandIn, standin: StandIn) -> None:
-    env = {
-        "SPORTBOT_MODEL": "ft:davinci-002:acme::x1",
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": server.base_url,
-        "SPORTBOT_OPENAI_TIMEOUT": "0.2",
-        "SPORTBOT_OPENAI_MAX_RETRIES": "0",
-    }
-    built = openai_backend_from_env(environ=env)
+def test_the_configuration_builds_the_backend(server: RunningStandIn, standin: StandIn) -> None:
+    endpoint = OpenAIConfig(api_key="sk-test", base_url=server.base_url, timeout=0.2, max_retries=0)
+    built = openai_backend("ft:davinci-002:acme::x1", ("baseball", "hockey"), endpoint)
     assert (built.model_id, built.labels) == ("ft:davinci-002:acme::x1", ("baseball", "hockey"))
     assert built.client.timeout == 0.2 and built.client.max_retries == 0
     assert built.complete([build_prompt(TWEET)])[0].text == " hockey"
     assert standin.requests[0]["model"] == "ft:davinci-002:acme::x1"
 
 
-@pytest.mark.parametrize(
-    ("env", "named"),
-    [
-        ({"OPENAI_API_KEY": "k"}, "SPORTBOT_MODEL"),
-        ({"SPORTBOT_MODEL": "m", "OPENAI_API_KEY": " "}, "OPENAI_API_KEY"),
-        (
-            {"SPORTBOT_MODEL": "m", "OPENAI_API_KEY": "k", "SPORTBOT_OPENAI_TIMEOUT": "soon"},
-            "SPORTBOT_OPENAI_TIMEOUT",
-        ),
-        (
-            {"SPORTBOT_MODEL": "m", "OPENAI_API_KEY": "k", "SPORTBOT_OPENAI_MAX_RETRIES": "-1"},
-            "SPORTBOT_OPENAI_MAX_RETRIES",
-        ),
-    ],
-)
-def test_a_missing_or_malformed_setting_is_named(env: dict[str, str], named: str) -> None:
-    with pytest.raises(OpenAISettingsError) as caught:
-        openai_backend_from_env(environ=env)
-    assert str(caught.value).startswith(named)
+def test_a_missing_model_or_key_is_named(sportbot_home: Path) -> None:
+    with pytest.raises(SettingError, match=r"^SPORTBOT_MODEL"):
+        load_classifier(config=ClassifierConfig(home=sportbot_home, backend="openai"))
+    keyless = ClassifierConfig(home=sportbot_home, backend="openai", model="m")
+    with pytest.raises(SettingError, match=r"^OPENAI_API_KEY"):
+        load_classifier(config=keyless)
 
 
 def test_after_a_failure_the_fallback_answers_alone_until_the_cooldown_ends(
@@ -348,27 +330,25 @@ def _card(model_id: str, provider: str, labels: list[str], remote: str | None = 
     )
 
 
-def _openai_env(monkeypatch: pytest.MonkeyPatch, base_url: str, model: str | None = None) -> None:
-    monkeypatch.setenv("SPORTBOT_BACKEND", "openai")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
-    monkeypatch.setenv("SPORTBOT_OPENAI_MAX_RETRIES", "0")
-    if model:
-        monkeypatch.setenv("SPORTBOT_MODEL", model)
+def _openai_config(
+    home: Path, base_url: str, model: str | None = None, **overrides: object
+) -> ClassifierConfig:
+    endpoint = OpenAIConfig(api_key="sk-test", base_url=base_url, max_retries=0)
+    return ClassifierConfig(home=home, backend="openai", model=model, openai=endpoint, **overrides)
 
 
 def test_sportbot_backend_openai_loads_the_remote_model(
-    server: RunningStandIn, standin: StandIn, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+    server: RunningStandIn, standin: StandIn, sportbot_home: Path
 ) -> None:
-    _openai_env(monkeypatch, server.base_url, "ft:babbage-002:acme::abc")
-    classifier = load_classifier()
+    config = _openai_config(sportbot_home, server.base_url, "ft:babbage-002:acme::abc")
+    classifier = load_classifier(config=config)
     prediction = classifier.classify(TWEET)
     assert (prediction.label, prediction.model) == ("hockey", "ft:babbage-002:acme::abc")
     assert standin.requests[0]["model"] == "ft:babbage-002:acme::abc"
 
 
 def test_a_model_registered_by_the_openai_provider_answers_through_the_api(
-    server: RunningStandIn, standin: StandIn, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+    server: RunningStandIn, standin: StandIn, sportbot_home: Path
 ) -> None:
     registry = ModelRegistry(sportbot_home)
     card = _card(
@@ -378,28 +358,25 @@ def test_a_model_registered_by_the_openai_provider_answers_through_the_api(
         "ft:babbage-002:acme::r1",
     )
     registry.register(card, make_current=True)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    remote = _openai_config(sportbot_home, server.base_url, card.id)
+    local = ClassifierConfig(home=sportbot_home, openai=remote.openai)
 
-    by_id = load_classifier(card.id).classify(TWEET)  # SPORTBOT_BACKEND=local: the card says openai
+    by_id = load_classifier(card.id, local).classify(TWEET)  # backend local: the card says openai
     assert by_id.model == card.id
-    _openai_env(monkeypatch, server.base_url, card.id)
-    assert load_classifier().classify(TWEET).model == card.id
+    assert load_classifier(config=remote).classify(TWEET).model == card.id
     assert [r["model"] for r in standin.requests] == ["ft:babbage-002:acme::r1"] * 2
 
 
 def test_fallback_local_answers_with_the_current_model_when_the_api_is_down(
-    local_model: str, sportbot_home: Path, monkeypatch: pytest.MonkeyPatch
+    local_model: str, sportbot_home: Path
 ) -> None:
-    _openai_env(monkeypatch, _dead_url(), "ft:babbage-002:acme::abc")
-    monkeypatch.setenv("SPORTBOT_OPENAI_FALLBACK", "local")
+    config = _openai_config(
+        sportbot_home, _dead_url(), "ft:babbage-002:acme::abc", fallback="local"
+    )
 
-    prediction = load_classifier().classify(
+    prediction = load_classifier(config=config).classify(
         "The goalie made 40 saves and the Bruins won in overtime."
     )
 
     assert prediction.model == f"{local_model} (fallback: unreachable)"
     assert prediction.label in ("baseball", "hockey")
-    monkeypatch.setenv("SPORTBOT_OPENAI_FALLBACK", "sometimes")
-    with pytest.raises(SettingError, match="SPORTBOT_OPENAI_FALLBACK"):
-        load_classifier()

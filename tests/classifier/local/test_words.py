@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.usenet import is_post, message_text
-from classifier.words import (
+from classifier.local.usenet import is_post, message_text
+from classifier.local.words import (
     PADDING,
     Vocabulary,
     header_terms,

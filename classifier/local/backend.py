@@ -11,7 +11,8 @@ from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import label_token, strip_prompt
 
 if TYPE_CHECKING:
-    from classifier.engine import SportEngine
+    from classifier.local.engine import SportEngine
+    from classifier.local.gated_model import GatedSportModel
 
 INLINE_BATCH = 32
 """``acomplete`` runs batches up to this size on the event loop itself.
@@ -28,7 +29,7 @@ class LocalBackend:
     log-probabilities (normalised over all the labels it knows, ``" other"`` included if it knows
     that one)."""
 
-    def __init__(self, engine: SportEngine, model_id: str) -> None:
+    def __init__(self, engine: SportEngine | GatedSportModel, model_id: str) -> None:
         self.engine = engine
         self.model_id = model_id
         self.labels: tuple[str, ...] = tuple(c for c in engine.classes_ if c != OFF_TOPIC_LABEL)
@@ -58,6 +59,10 @@ class LocalBackend:
         if len(prompts) <= INLINE_BATCH:
             return self.complete(prompts, logprobs)
         return await asyncio.to_thread(self.complete, prompts, logprobs)
+
+    def explain(self, text: str) -> list[tuple[str, float]]:
+        """The engine's words that pushed its answer for ``text`` (see its ``explain``)."""
+        return list(self.engine.explain(text))
 
     async def aclose(self) -> None:
         """Nothing to let go of: the model is plain memory."""

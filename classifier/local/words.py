@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from classifier.usenet import is_post, message_text
+from classifier.local.usenet import is_post, message_text
 
 HEADER_FIELDS = ("from", "organization", "subject", "keywords", "summary", "distribution")
 """Usenet header fields whose words get their own, tagged features (``subject:rays``)."""
@@ -48,7 +48,7 @@ _POST_HEAD_BYTES_RE = re.compile(
     rb"(?:[A-Za-z][!-9;-~]*:[^\n]*|[ \t][^\n]*)(?:\n(?:[A-Za-z][!-9;-~]*:[^\n]*|[ \t][^\n]*))*"
 )
 _POST_FIELD_BYTES_RE = re.compile(rb"^(?:from|subject):", re.MULTILINE | re.IGNORECASE)
-"""A head that ``classifier.usenet.is_post`` takes for a Usenet header: every line a ``Name:
+"""A head that ``classifier.local.usenet.is_post`` takes for a Usenet header: every line a ``Name:
 value`` line or a continuation, one of them a From or a Subject line."""
 _SUBJECT_BYTES_RE = re.compile(rb"^subject:([^\n]*)", re.MULTILINE | re.IGNORECASE)
 _REPLY_BYTES_RE = re.compile(rb"[ \t\r\f\v\x1c-\x1f]?(?:re:[ \t\r\f\v\x1c-\x1f]*)*", re.I)
@@ -116,7 +116,7 @@ class LookedUp(NamedTuple):
     words' ids (``lengths[i]`` ids for text ``i``); with ``message=True`` also per text a 0 and
     the ids of its message words (``message_lengths[i]`` ids). Unknown words get -1 or 0 (see
     ``look_up``), unknown tagged words 0; and with ``message=True``, per text whether it is a
-    Usenet post (``classifier.usenet.is_post``)."""
+    Usenet post (``classifier.local.usenet.is_post``)."""
 
     ids: np.ndarray
     lengths: list[int]

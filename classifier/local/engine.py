@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from classifier.words import HEADER_FIELDS, SEPARATE, Vocabulary, header_terms, look_up, pack
+from classifier.local.words import HEADER_FIELDS, SEPARATE, Vocabulary, header_terms, look_up, pack
 
 DEFAULT_N_EPOCHS = 4
 DEFAULT_BATCH_SIZE = 16
@@ -184,7 +184,7 @@ class SportEngine:
     def vocabulary(
         self, words: tuple[Mapping[bytes, bytes], Mapping[str, bytes]] | None = None
     ) -> Vocabulary:
-        """The lookup tables of ``classifier.words.look_up`` for this engine's features
+        """The lookup tables of ``classifier.local.words.look_up`` for this engine's features
         (``words``: other tables for plain words, bytes and str keys, packed ids, e.g. ones that
         also know words the engine does not)."""
         fields = self._bytes_field_gets if self.headers == "tagged" else {}
@@ -390,7 +390,7 @@ class SportEngine:
         self._vocab = {name: j for j, name in enumerate(names) if j}
         self._idfr = self._idf * self._ratio
         self._one_text: tuple[array[float], list[float]] | None = None
-        # The hot path's tables (``classifier.words.look_up``) hold packed ids. Plain words by
+        # The hot path's tables (``classifier.local.words.look_up``) hold packed ids. Plain words by
         # str and, for ASCII texts, by bytes; per header field its words' ids of tagged features
         # (``subject:rays`` under "subject" as "rays"), so tagged strings are never built.
         packed = pack(range(len(names)))
