@@ -6,7 +6,7 @@ split of the two sport groups (each stripped, separator appended, none removed, 
 group name): accuracy, precision, recall, F1, AUROC and AUPRC with "baseball" as the positive
 class, next to the notebook's fine-tuned ada. Predictions go through the product path
 (``Classifier`` over ``LocalBackend``). The engine's settings come from
-benchmarks/engine_selection.py (cross-validation on the training rows only); this script is the
+experiments/engine_selection.py (cross-validation on the training rows only); this script is the
 one look at the held-out data.
 
     SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/engine_accuracy.py [--default] [--seeds N]

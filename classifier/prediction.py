@@ -11,7 +11,7 @@ from classifier.backend import Completion
 from classifier.prompt import label_name, label_token
 
 DEFAULT_TAG_THRESHOLD = 0.8
-"""From the default local model's calibration (benchmarks/calibration.py, BENCHMARKS.md): the
+"""From the default local model's calibration (experiments/calibration.py, BENCHMARKS.md): the
 smallest threshold whose tags on the 20 Newsgroups test split are the right sport 99 times in 100
 while at most 0.25 % of the 18 other groups' documents get a tag (and, on the split's subject
 lines, right 95 times in 100 while at most 3 % of the other groups' lines get one)."""

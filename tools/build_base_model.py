@@ -13,7 +13,7 @@
    plus a quadratic form of its direction, ``classifier.local.base_model.quadratic_terms``); sport side =
    the prepared training rows (948), their subject lines and the lexicon's teams, leagues and game
    terms (not its players: person names would teach the gate that any name is sport; the sport
-   head still learns them; benchmarks/gate_selection.py); other side =
+   head still learns them; experiments/gate_selection.py); other side =
    the subject lines of the 18 other newsgroups' train split (two words or more, each once) and
    2,000 of their posts (seeded sample). Its strength C is chosen by 5-fold cross-validated log
    loss on these rows.
@@ -69,7 +69,7 @@ BASE_ID = "minilm-static-256"
 VERSION = 3
 """1: gate on l2-normalised sentence vectors; 2: on sums normalised by their first NORM_DIMS
 coordinates (``classifier.local.static_embedding``); 3: plus a quadratic form of those coordinates
-(benchmarks/gate_selection.py)."""
+(experiments/gate_selection.py)."""
 GATE_CS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 

@@ -5,7 +5,7 @@ A multinomial logistic regression (any number of labels) over sublinear TF-IDF f
 epochs over shuffled mini-batches with Adam updates (optionally several shuffles side by side,
 their weights averaged), a callback after every step. Each feature is scaled by how strongly it
 separates the classes in the training counts (naive-Bayes log-count ratios, as in NB-SVM).
-Defaults chosen by cross-validation: benchmarks/engine_selection.py.
+Defaults chosen by cross-validation: experiments/engine_selection.py.
 
 Inference does not go through scikit-learn or scipy (only numpy is imported): per text the
 tokenizer is one ``translate`` and a ``split`` (ASCII texts as bytes), features are one
@@ -31,7 +31,7 @@ from classifier.local.words import HEADER_FIELDS, SEPARATE, Vocabulary, header_t
 DEFAULT_N_EPOCHS = 4
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_AVERAGE_EPOCHS = 2
-"""Defaults of ``SportEngine`` (chosen by cross-validation, benchmarks/engine_selection.py)."""
+"""Defaults of ``SportEngine`` (chosen by cross-validation, experiments/engine_selection.py)."""
 
 
 class EncodedTexts(NamedTuple):
@@ -85,7 +85,7 @@ class SportEngine:
             0: the last step's weights).
             The mini-batch noise of the last steps then no longer decides the answers: it cut
             the cross-validated log loss of the default model by a tenth and the spread of its
-            held-out accuracy over shuffling seeds (benchmarks/engine_selection.py, BENCHMARKS.md).
+            held-out accuracy over shuffling seeds (experiments/engine_selection.py, BENCHMARKS.md).
         n_shuffles: independent shuffles trained side by side, each with its own weights, Adam
             moments and running mean; a step updates every one on its own next mini-batch, and
             the model is the mean of their weights (a "soup" of shuffles: its answers depend

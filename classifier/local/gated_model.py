@@ -29,8 +29,8 @@ row carries anyway, in the form's own axes), so each word's expert and gate scor
 once (``classifier.local.word_scores``) and a text is read in one pass: one split, one dictionary
 lookup per word giving the engine's feature and the word's scores (a short text is split once
 more, for the surname prior). The experts' weights and strengths were chosen by 5-fold
-cross-validation on the 948 training rows (benchmarks/gated_selection.py,
-benchmarks/thread_selection.py).
+cross-validation on the 948 training rows (experiments/gated_selection.py,
+experiments/thread_selection.py).
 """
 
 from __future__ import annotations
@@ -64,12 +64,12 @@ DEFAULT_POST_EXPERT_C = 0.1
 """The expert of Usenet posts: held out from the 948 training rows, posts' log loss is lowest at
 C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367 and 0.0251,
 against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines' is
-lowest at C 10, weight 0.25 (benchmarks/thread_selection.py, BENCHMARKS.md)."""
+lowest at C 10, weight 0.25 (experiments/thread_selection.py, BENCHMARKS.md)."""
 DEFAULT_SURNAME_PRIOR = True
 """Short texts (not Usenet posts) get the surname prior: on the development sets, modern_dev
 0.891 -> 0.907 and 64.5 % -> 66.1 % of it tagged, at the same precision (0.992), other_dev 2 of 93
 either way; held-out training posts read the same and held-out subject lines a little better
-(log loss 0.1854 -> 0.1841 under folds grouped by thread; benchmarks/lexicon_selection.py,
+(log loss 0.1854 -> 0.1841 under folds grouped by thread; experiments/lexicon_selection.py,
 BENCHMARKS.md). Taught as training rows instead, the same people changed what the model learns
 from the posts (2026-12-01, reverted twice)."""
 DEFAULT_BATCH_SIZE = 32
@@ -78,12 +78,12 @@ DEFAULT_SHUFFLES = 2
 their weights (``SportEngine``'s ``n_shuffles``): as many optimiser steps' work as one shuffle on
 mini-batches of 16, the same held-out log loss, and half as many held-out training posts whose
 answer depends on the shuffling seed (0.26 % against 0.63 % under plain folds, 0.47 % against
-0.95 % under folds grouped by thread; benchmarks/shuffle_selection.py, BENCHMARKS.md)."""
+0.95 % under folds grouped by thread; experiments/shuffle_selection.py, BENCHMARKS.md)."""
 DEFAULT_ENGINE_ALPHA = 1e-5
 """The sport head's L2 penalty (``SportEngine``'s own default, 1e-4, was chosen for the plain
 engine before weight averaging): the lowest pooled log loss under plain folds, within noise of
 the lowest under folds that keep Usenet threads whole, and the best held-out post accuracy
-under both (benchmarks/thread_selection.py, BENCHMARKS.md)."""
+under both (experiments/thread_selection.py, BENCHMARKS.md)."""
 
 
 class EncodedGated(NamedTuple):

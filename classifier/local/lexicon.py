@@ -7,7 +7,7 @@ Texas MLB and New York NHL; Panthers, Jets, Kings: also other sports) are listed
 only, so every phrase is unambiguous; a city alone is never listed. A person becomes one row,
 the surname alone (``player_rows``): that is how today's chat names a player, and a first name
 says nothing about the sport. Surnames that are common words elsewhere (Price, Judge, Point) or
-in both lists are left out (benchmarks/lexicon_selection.py compares the ways of writing the
+in both lists are left out (experiments/lexicon_selection.py compares the ways of writing the
 rows). Some 1,290 more people of 2008-2024 are no rows: their distinctive surnames
 (``recent_surnames``) are what the default model adds to short texts only (its surname prior),
 so that what it learns from the Usenet posts stays as it is.

@@ -19,7 +19,7 @@
    lines tagged <= 3 % (``MIN_SHORT_PRECISION``, ``MAX_SHORT_OFF_TOPIC``). The threshold is the
    smallest t that meets both rules.
 
-    .venv/bin/python benchmarks/calibration.py
+    .venv/bin/python experiments/calibration.py
 """
 
 from __future__ import annotations

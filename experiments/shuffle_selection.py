@@ -8,7 +8,7 @@ posts: accuracy and log loss (mean and spread over the seeds) and the share of h
 whose answer depends on the seed (right under one seed, wrong under another). The validation file
 and the 20 Newsgroups test split are not read.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/shuffle_selection.py
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python experiments/shuffle_selection.py
 """
 
 from __future__ import annotations

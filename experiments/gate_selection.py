@@ -19,7 +19,7 @@ short, chat-like texts): class-balanced log loss, the share of other groups' sub
 gate calls sport at P(sport) >= 0.75 and >= 0.9, and the share of sport subject lines it keeps
 at P(sport) >= 0.75. No validation, test or development set is read.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/gate_selection.py
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python experiments/gate_selection.py
 """
 
 from __future__ import annotations

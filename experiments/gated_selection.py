@@ -9,7 +9,7 @@ is scored on the same fits. The choice: the lowest log loss over posts and subje
 from the last step or averaged over the last one or two epochs (``average_epochs``), two shuffling
 seeds per fold, same folds and the same pooled log loss.
 
-    .venv/bin/python benchmarks/gated_selection.py [--averaging]
+    .venv/bin/python experiments/gated_selection.py [--averaging]
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ Stage 5 (``--stages 5``) compares the weights the engine ends with: the last ste
 (``average_epochs=0``, the engine before 2026-11-30) against the running mean over the last one or
 two epochs, paired on three fold seeds, with the cross-validated log loss beside the accuracy.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/engine_selection.py [--stages 123 | 4 | 5]
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python experiments/engine_selection.py [--stages 123 | 4 | 5]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Newsgroups test split is later posts, mostly in later threads: folds grouped by 
 both kinds of folds, side by side:
 
 * the engine's L2 penalty ``alpha`` and Adam step size (the earlier choice, alpha 1e-4 and step
-  0.1, sat at the edge of stage 2's grid in benchmarks/engine_selection.py);
+  0.1, sat at the edge of stage 2's grid in experiments/engine_selection.py);
 * the static expert's weight and strength (mixed into the same fits, as in gated_selection.py).
 
 Each setting is scored on 5 folds x 3 fold seeds; the figure of merit is the log loss pooled over
@@ -18,7 +18,7 @@ log loss of the posts alone and of the subject lines alone are printed too: the 
 mixes its expert in with one weight and strength for Usenet posts and another for everything else
 (chat, titles, subject lines), each chosen by its own kind of held-out rows.
 
-    .venv/bin/python benchmarks/thread_selection.py [--folds grouped|random|both] \\
+    .venv/bin/python experiments/thread_selection.py [--folds grouped|random|both] \\
         [--alphas 1e-5 1e-4 ...] [--steps 0.1 0.2 ...] [--strengths 1 10] [--weights 0 0.25 ...]
 """
 
@@ -37,7 +37,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gated_selection import (  # noqa: E402  (benchmarks/)
+from gated_selection import (  # noqa: E402  (experiments/)
     held_out_kinds,
     pooled_row,
     tally,

@@ -20,7 +20,7 @@ model). Scored on
 
 The validation file and the 20 Newsgroups test split are not read.
 
-    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python benchmarks/lexicon_selection.py \\
+    SCIKIT_LEARN_DATA=../shared/data/scikit_learn_data .venv/bin/python experiments/lexicon_selection.py \\
         [--only NAME ...] [--post-expert-c C ...] [--post-expert-weight W ...] [--posts-only] \\
         [--seeds N] [--no-surname-prior] [--old-header-rule]
 """
