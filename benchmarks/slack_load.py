@@ -217,7 +217,7 @@ async def run_segment(
     offset: int,
 ) -> dict[str, Any]:
     """Send ``rate`` events/s to ``target`` for ``duration`` s; measure each one."""
-    from tests.e2e.conftest import SIGNING_SECRET
+    from tests.support.slack_app import SIGNING_SECRET
     from tests.support.slack_signing import SlackSender, message_event, new_event_id
 
     slack = SlackSender(target.events_url, SIGNING_SECRET, http)
@@ -304,8 +304,8 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
     from classifier.registry import ModelRegistry
-    from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET
     from tests.support.slack_api import SlackAPIStandIn
+    from tests.support.slack_app import BOT_TOKEN, SIGNING_SECRET
 
     work = Path(tempfile.mkdtemp(prefix="sportbot-slack-load-"))
     home = work / "home"

@@ -49,18 +49,18 @@ import aiohttp  # noqa: E402
 from bot.emoji import emoji_for  # noqa: E402
 from classifier.config import ClassifierConfig  # noqa: E402
 from classifier.loader import load_classifier  # noqa: E402
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, read_prepared, train_and_register  # noqa: E402
 from tests.support.bot_process import BotProcess  # noqa: E402
+from tests.support.data_files import VALID_FILE  # noqa: E402
+from tests.support.reference_model import copy_trained_home  # noqa: E402
 from tests.support.slack_api import SlackAPIStandIn  # noqa: E402
+from tests.support.slack_app import BOT_TOKEN, SIGNING_SECRET  # noqa: E402
 from tests.support.slack_signing import SlackSender, message_event, new_event_id  # noqa: E402
-
-REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+from training.prepared import read_prepared  # noqa: E402
 
 
 def texts_and_tags(home: Path) -> list[tuple[str, str | None]]:
     """The 238 validation texts and the tag the model puts on each (None: no tag)."""
-    texts, _labels = read_prepared(REFERENCE / "sport2_prepared_valid.jsonl")
-    texts = [text[:4000] for text in texts]
+    texts = [text[:4000] for text in read_prepared(VALID_FILE).texts]
     classifier = load_classifier(config=ClassifierConfig(home=home))
     return [(text, p.tag) for text, p in zip(texts, classifier.classify_many(texts), strict=True)]
 
@@ -71,7 +71,7 @@ async def soak(args: argparse.Namespace) -> dict:
     if args.home:
         shutil.copytree(args.home, home)
     else:
-        train_and_register(home)
+        copy_trained_home(home)
     corpus = texts_and_tags(home)
     api = SlackAPIStandIn()
     await api.start()

@@ -13,16 +13,17 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
-LEGACY = DATA / "legacy_openai"
-"""What the legacy OpenAI tool (openai==0.28.1) wrote and printed for the notebook's data."""
-TRAIN_FILE = LEGACY / "sport2_prepared_train.jsonl"
-VALID_FILE = LEGACY / "sport2_prepared_valid.jsonl"
-OTHER_DEV = DATA / "modern" / "other_dev.jsonl"
+from tests.support.data_files import (
+    DATA,
+    LEGACY,
+    OTHER_DEV,
+    ROOT,
+    SPORT2_SHA256,
+    TRAIN_FILE,
+    VALID_FILE,
+)
 
-SPORT2_SHA256 = "69c4b1f1483c7955d3420ba7d0e0e7990409f56bf139f404fa826613d99a46e8"
-"""The notebook's sport2.jsonl, as the legacy tool read it (tests/data/README.md)."""
+__all__ = ["DATA", "LEGACY", "OTHER_DEV", "ROOT", "SPORT2_SHA256", "TRAIN_FILE", "VALID_FILE"]
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 

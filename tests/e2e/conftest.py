@@ -1,9 +1,8 @@
-"""End-to-end setup: a real trained model, the Web API stand-in, the real bot served on loopback."""
+"""End-to-end setup: the default model trained once, the Web API stand-in, the real bot served on
+loopback."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -13,53 +12,21 @@ import pytest
 
 from bot.services import build_services
 from bot.settings import Settings
-from classifier.local.engine import SportEngine
-from classifier.prompt import SEPARATOR, strip_prompt
-from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
-from tests.conftest import TRAIN_FILE, VALID_FILE
+from tests.support import reference_model
 from tests.support.bot_server import RunningBot
 from tests.support.slack_api import SlackAPIStandIn
+from tests.support.slack_app import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.slack_signing import SlackSender
 
-SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-BOT_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
-ADMIN = "U0ADMIN01"
-USER = "U0USER01"
-
-
-def train_and_register(home: Path, *, make_current: bool = True) -> str:
-    """Fine-tune the local engine on the notebook's prepared training file and register it
-    (its card carries its accuracy on the 238-row validation file it never trained on)."""
-    train = read_prepared(TRAIN_FILE)
-    valid = read_prepared(VALID_FILE)
-    engine = SportEngine().fit(*train)
-    predicted = engine.predict(valid[0])
-    accuracy = sum(p == y for p, y in zip(predicted, valid[1], strict=True)) / len(predicted)
-    registry = ModelRegistry(home)
-    card = ModelCard(
-        id=registry.new_model_id("sport-engine"),
-        created=utc_now_iso(),
-        provider="local",
-        base_model="sport-engine",
-        labels=list(engine.classes_),
-        separator=SEPARATOR,
-        data_hash=hashlib.sha256(TRAIN_FILE.read_bytes()).hexdigest(),
-        metrics={"validation_accuracy": accuracy},
-    )
-    return registry.register(card, engine, make_current=make_current).id
-
-
-def read_prepared(path: Path) -> tuple[list[str], list[str]]:
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [strip_prompt(r["prompt"]) for r in rows], [r["completion"].strip() for r in rows]
+__all__ = ["ADMIN", "BOT_TOKEN", "SIGNING_SECRET", "USER", "StartBot"]
 
 
 @pytest.fixture(scope="session")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A registry with one real model, trained once per test session (read-only: copy it)."""
-    home = tmp_path_factory.mktemp("trained-home")
-    train_and_register(home)
-    return home
+def trained_home() -> Path:
+    """A registry holding the model users get (the default local model, fine-tuned on the
+    notebook's prepared files as `sportbot fine-tune` does), trained once per test session
+    (read-only: tests take a copy through ``model_home``)."""
+    return reference_model.trained_home().home
 
 
 @pytest.fixture

@@ -19,11 +19,12 @@ from classifier.local import load_local_model
 from classifier.local.gated_model import GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.conftest import VALID_FILE
-from tests.e2e.conftest import ADMIN, SIGNING_SECRET, USER, StartBot, read_prepared
+from tests.e2e.conftest import ADMIN, SIGNING_SECRET, USER, StartBot
 from tests.e2e.test_retrain_e2e import RETRAIN_SECONDS, wait_for_text
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender, block_action_payload
 from training.pipeline import run_training
+from training.prepared import read_prepared
 
 CHANNEL = "C0FEEDBACK"
 WRONG = "Paul Skenes strikes out eleven as Pittsburgh wins again"
@@ -59,7 +60,8 @@ def baseball_button(reply: dict) -> dict:
 
 
 def validation_accuracy(home: Path, model_id: str) -> float:
-    texts, labels = read_prepared(VALID_FILE)
+    rows = read_prepared(VALID_FILE)
+    texts, labels = rows.texts, rows.labels
     predicted = load_local_model(ModelRegistry(home), model_id).predict(texts)
     return sum(p == y for p, y in zip(predicted, labels, strict=True)) / len(labels)
 

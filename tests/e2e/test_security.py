@@ -283,6 +283,7 @@ async def test_non_admins_cannot_retrain_or_roll_back(
     assert first is not None
     second = copy_model(registry, first, "sportbot-copy-20260101-000000-beef")
     registry.promote(second)
+    jobs_before = sorted(p.name for p in (model_home / "jobs").iterdir())
     for text in ("", "--source 20news --force", "rollback"):
         reply = await slack.command("/sport-retrain", text, user_id=USER)
         assert reply.status == 200
@@ -294,7 +295,7 @@ async def test_non_admins_cannot_retrain_or_roll_back(
     assert [(r.user_id, r.status) for r in store.recent_retrains(10)] == [(USER, "refused")] * 3
     assert registry.current_id() == second
     assert {card.id for card in registry.list_models()} == {first, second}
-    assert not (model_home / "jobs").exists()
+    assert sorted(p.name for p in (model_home / "jobs").iterdir()) == jobs_before  # no new job
     assert slack_api.calls_to("chat.postMessage") == []
     # users.info was asked (the user is no workspace admin) and said so.
     assert slack_api.calls_to("users.info")

@@ -105,6 +105,30 @@ async def test_auto_tags_sport_messages_with_the_sport_emoji(
     assert {call.token for call in slack_api.calls_to("reactions.add")} == {BOT_TOKEN}
 
 
+OFF_TOPIC = (
+    "anyone up for lunch?",
+    # Real titles from tests/data/modern/other_dev.jsonl that a model of the two sports alone
+    # (no topic gate) tags, as hockey at 0.91 and as baseball at 0.96.
+    'A recipe for "ice cubes" and the comment thread it sparked on a cooking site',
+    "Friend and I hiked up to Machu Picchu to catch the sunrise. We made it just in time! "
+    "Definitely worth it if you are going!",
+)
+
+
+async def test_messages_about_neither_sport_get_no_tag(
+    slack: SlackSender, slack_api: SlackAPIStandIn
+) -> None:
+    """The default model knows "other": chat about lunch or budgets is not tagged, while a sport
+    message sent after them is."""
+    for text in OFF_TOPIC:
+        assert (await slack.event(message_event(text, channel="C0CHAT"))).status == 200
+    sport = message_event(HOCKEY, channel="C0CHAT")
+    await slack.event(sport)
+    await slack_api.wait_for("reactions.add")
+    await slack_api.settle()
+    assert slack_api.added_reactions == [("C0CHAT", sport["ts"], "ice_hockey_stick_and_puck")]
+
+
 async def test_ignores_its_own_and_other_bots_messages(
     slack: SlackSender, slack_api: SlackAPIStandIn
 ) -> None:

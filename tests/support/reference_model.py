@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import TRAIN_FILE, VALID_FILE
+from tests.support.data_files import TRAIN_FILE, VALID_FILE
 
 TRAIN = TRAIN_FILE
 VALID = VALID_FILE

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import openai
 
-from tests.conftest import ROOT, TRAIN_FILE, VALID_FILE
 from tests.support.bot_process import free_port
+from tests.support.data_files import ROOT, TRAIN_FILE, VALID_FILE
 from training.api import RunningServer, start_server
 
 API_KEY = "sk-sportbot-test-key"
