@@ -7,6 +7,11 @@ answers ``already_reacted`` by itself for a reaction that is already there, as S
 It also serves ``response_url``s (``/response/<id>``), the upload URLs of
 ``files.getUploadURLExternal``, and the websocket URL ``apps.connections.open`` hands out
 (set ``socket_url``).
+
+It is no more lenient than Slack: every method is rate limited per workspace at its tier
+(``RATE_LIMITS``, ``tests/support/rate_limits.py``), ``chat.postMessage`` per channel, and a
+``response_url`` takes at most five answers; a call over its limit gets HTTP 429 with
+``Retry-After`` (whole seconds), as Slack answers, and is recorded in ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from tests.support.rate_limits import RESPONSE_URL_USES, RateLimiter
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -63,6 +70,12 @@ class SlackAPIStandIn:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
+        self.limiter = RateLimiter()
+        self.rate_limited: list[Call] = []
+        """Calls answered 429 because they were over Slack's limits (not scripted ones)."""
+        self.tokens: dict[str, str] = {}
+        """Token -> team id, for tokens of other workspaces; any other token is ``TEAM_ID``'s."""
+        self._response_uses: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -194,7 +207,16 @@ class SlackAPIStandIn:
         elif "token" in args:
             token = args.pop("token")
         peer = request.transport.get_extra_info("peername") if request.transport else None
-        self._record(Call(method, args, token, peer=tuple(peer[:2]) if peer else None))
+        call = Call(method, args, token, peer=tuple(peer[:2]) if peer else None)
+        self._record(call)
+        team = self.tokens.get(token or "", TEAM_ID)
+        wait = self.limiter.acquire(team, method, str(args.get("channel", "")))
+        if wait is not None:
+            self.rate_limited.append(call)
+            headers = {"Retry-After": str(wait)}
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers=headers
+            )
         scripted = self._scripted(method)
         if scripted is not None:
             headers = {}
@@ -212,7 +234,13 @@ class SlackAPIStandIn:
         return web.json_response(handler(args))
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        self._record(Call("response_url", await request.json(), None))
+        name = request.match_info["id"]
+        call = Call("response_url", await request.json(), None)
+        self._record(call)
+        uses = self._response_uses[name] = self._response_uses.get(name, 0) + 1
+        if uses > RESPONSE_URL_USES:  # Slack: up to five answers per response_url
+            self.rate_limited.append(call)
+            return web.Response(status=404, text="used_url")
         return web.json_response({"ok": True})
 
     async def _handle_upload(self, request: web.Request) -> web.Response:

@@ -47,6 +47,7 @@ class SlackReply:
 
 _event_ids = itertools.count(1)
 _triggers = itertools.count(1)
+_responses = itertools.count(1)
 
 
 def new_event_id() -> str:
@@ -67,7 +68,8 @@ class SlackSender:
         self.secret = secret
         self.session = session
         self.response_url = response_url
-        """Where commands say to respond (the Web API stand-in's ``/response/…`` in tests)."""
+        """Where commands say to respond (the Web API stand-in's ``/response/…`` in tests); each
+        command gets a URL of its own under it, as Slack gives each one."""
 
     async def post(
         self,
@@ -122,7 +124,7 @@ class SlackSender:
             "text": text,
             "api_app_id": "A0SPORTBOT",
             "is_enterprise_install": "false",
-            "response_url": response_url or self.response_url,
+            "response_url": response_url or f"{self.response_url}-{next(_responses)}",
             # Unique, as Slack's are: two identical commands in one second are not a replay.
             "trigger_id": f"{next(_triggers)}.{time.time_ns()}.sportbot",
         }
