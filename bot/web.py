@@ -46,7 +46,7 @@ def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) ->
             logger.warning("refused a request without a valid signature")
             return web.json_response(UNSIGNED, status=401)
         retry = request.headers.get("X-Slack-Retry-Num") if raw[:1] == b"{" else None
-        if not await store.aclaim_signature(replay_key(signature, retry), int(timestamp)):
+        if not await store.signatures.claim(replay_key(signature, retry), int(timestamp)):
             logger.warning("refused a replayed request (its signature was seen before)")
             return web.json_response(UNSIGNED, status=401)
         try:

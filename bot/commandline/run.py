@@ -99,11 +99,20 @@ async def serve(services: Services) -> None:
     session = web_api_session()
     try:
         app = build_app(services, session)
+        await recover_interrupted_retrains(services)
         freeze_long_lived()
         await _serve(services, app)
     finally:
         await services.classifiers.aclose()
         await session.close()
+
+
+async def recover_interrupted_retrains(services: Services) -> None:
+    """Before serving: retrains a dead process left running show as failed, and their lock is
+    freed (registering the listeners writes nothing)."""
+    from bot.retrain.orchestrator import RetrainOrchestrator
+
+    await RetrainOrchestrator(services).recover()
 
 
 def freeze_long_lived() -> None:
@@ -159,7 +168,7 @@ async def forget_old_events(services: Services) -> None:
 
     while True:
         try:
-            await asyncio.to_thread(services.store.forget_events_before, utcnow() - EVENT_MEMORY)
+            await services.store.events.forget_before(utcnow() - EVENT_MEMORY)
         except Exception:
             logging.getLogger(__name__).exception("could not forget old event ids")
         await asyncio.sleep(HOUSEKEEPING_SECONDS)

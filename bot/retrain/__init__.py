@@ -3,10 +3,13 @@
 from bot.retrain.lock import (
     LOCK_HEARTBEAT_SECONDS,
     LOCK_STALE_AFTER,
+    RETRAIN_LOCK,
     acquire_retrain_lock,
     lock_holder_is_dead,
     lock_owner_id,
     refresh_lock,
+    release_retrain_lock,
+    retrain_lock_owner,
 )
 from bot.retrain.messages import Conversation, RetrainProgress, metrics_message
 from bot.retrain.orchestrator import (
@@ -23,6 +26,7 @@ __all__ = [
     "INTERRUPTED",
     "LOCK_HEARTBEAT_SECONDS",
     "LOCK_STALE_AFTER",
+    "RETRAIN_LOCK",
     "ROLLBACK_SOURCE",
     "SOURCES",
     "Conversation",
@@ -36,4 +40,6 @@ __all__ = [
     "lock_owner_id",
     "metrics_message",
     "refresh_lock",
+    "release_retrain_lock",
+    "retrain_lock_owner",
 ]

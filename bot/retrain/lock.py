@@ -13,39 +13,44 @@ import socket
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import update
-
-from bot.store import RETRAIN_LOCK, Lock, Store, utcnow
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
+RETRAIN_LOCK = "retrain"
+"""Name of the one lock row that allows a single retrain (or rollback) at a time."""
 LOCK_HEARTBEAT_SECONDS = 30.0
 """How often a running retrain refreshes its lock in the database."""
 LOCK_STALE_AFTER = timedelta(minutes=5)
 """A lock not refreshed for this long is taken over: its holder died (on any host)."""
 
 
-def acquire_retrain_lock(store: Store, owner: str) -> bool:
+async def acquire_retrain_lock(store: Store, owner: str) -> bool:
     """Take the lock for ``owner``, also over from a stale holder or one that died on this host."""
-    if store.acquire_lock(owner, stale_after=LOCK_STALE_AFTER):
+    locks = store.locks
+    if await locks.acquire(RETRAIN_LOCK, owner, stale_after=LOCK_STALE_AFTER):
         return True
-    holder = store.lock_owner()
+    holder = await locks.owner(RETRAIN_LOCK)
     if holder is None or not lock_holder_is_dead(holder):
         return False
     logger.warning("the retrain lock's holder %s is gone; taking the lock over", holder)
-    store.release_lock(holder)
-    return bool(store.acquire_lock(owner, stale_after=LOCK_STALE_AFTER))
+    await locks.release(RETRAIN_LOCK, holder)
+    return await locks.acquire(RETRAIN_LOCK, owner, stale_after=LOCK_STALE_AFTER)
 
 
-def refresh_lock(store: Store, owner: str) -> bool:
+async def release_retrain_lock(store: Store, owner: str) -> bool:
+    """Release the lock if ``owner`` holds it; True when it did."""
+    return await store.locks.release(RETRAIN_LOCK, owner)
+
+
+async def refresh_lock(store: Store, owner: str) -> bool:
     """Mark the retrain lock as still held by ``owner`` now; False when ``owner`` lost it."""
-    with store.engine.begin() as connection:
-        result = connection.execute(
-            update(Lock)
-            .where(Lock.name == RETRAIN_LOCK, Lock.owner == owner)
-            .values(acquired_at=utcnow())
-        )
-    return bool(result.rowcount)
+    return await store.locks.refresh(RETRAIN_LOCK, owner)
+
+
+async def retrain_lock_owner(store: Store) -> str | None:
+    """Who holds the retrain lock (None: nobody)."""
+    return await store.locks.owner(RETRAIN_LOCK)
 
 
 def lock_owner_id(action: str) -> str:

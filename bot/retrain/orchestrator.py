@@ -24,6 +24,7 @@ from bot.retrain.lock import (
     acquire_retrain_lock,
     lock_owner_id,
     refresh_lock,
+    release_retrain_lock,
 )
 from bot.retrain.messages import Conversation, RetrainProgress, failure_text, metrics_message
 from classifier.errors import SportbotError
@@ -114,22 +115,18 @@ class RetrainOrchestrator:
     async def start(self, request: RetrainRequest, client: AsyncWebClient) -> StartResult:
         """Take the lock and start the retrain in the background, or say why not."""
         owner = lock_owner_id("retrain")
-        if not await asyncio.to_thread(self._acquire_lock, owner):
+        if not await self._acquire_lock(owner):
             await self._audit(
                 request.user_id, request.source, "refused_busy", message="a retrain was running"
             )
-            return StartResult(False, await asyncio.to_thread(self._busy_message))
+            return StartResult(False, await self._busy_message())
         try:
-            await asyncio.to_thread(self._fail_interrupted)
-            audit_id = await asyncio.to_thread(
-                self.services.store.record_retrain,
-                request.user_id,
-                request.source,
-                "running",
-                message=request.describe(),
+            await self._fail_interrupted()
+            audit_id = await self.services.store.retrains.record(
+                request.user_id, request.source, "running", message=request.describe()
             )
         except Exception:
-            await asyncio.to_thread(self._release_lock, owner)
+            await self._release_lock(owner)
             raise
         task = asyncio.create_task(self._retrain(request, client, owner, audit_id))
         self._tasks.add(task)
@@ -171,7 +168,8 @@ class RetrainOrchestrator:
                 loop.call_soon_threadsafe(events.put_nowait, message)
 
             try:
-                report = await asyncio.to_thread(self._train, request, on_event)
+                feedback = await self._feedback(request.source)
+                report = await asyncio.to_thread(self._train, request, feedback, on_event)
             except SportbotError as error:
                 await self._record_failure(progress, audit_id, str(error))
             except Exception:
@@ -183,7 +181,7 @@ class RetrainOrchestrator:
                 await self._record_success(progress, audit_id, report)
         finally:
             heartbeat.cancel()
-            await asyncio.to_thread(self._release_lock, owner)
+            await self._release_lock(owner)
             await self._finish_progress(progress, conversation, progress_ts, relay, events)
         if report is not None:
             await self._post_results(conversation, report)
@@ -193,7 +191,7 @@ class RetrainOrchestrator:
         while True:
             await asyncio.sleep(self.lock_heartbeat)
             try:
-                held = await asyncio.to_thread(refresh_lock, self.services.store, owner)
+                held = await refresh_lock(self.services.store, owner)
             except Exception:
                 logger.exception("could not refresh the retrain lock")
                 continue
@@ -306,7 +304,7 @@ class RetrainOrchestrator:
     async def rollback(self, user_id: str, channel_id: str, client: AsyncWebClient) -> StartResult:
         """Restore the previous model, unless a retrain holds the lock."""
         owner = lock_owner_id("rollback")
-        if not await asyncio.to_thread(self._acquire_lock, owner):
+        if not await self._acquire_lock(owner):
             await self._audit(
                 user_id, ROLLBACK_SOURCE, "refused_busy", message="a retrain was running"
             )
@@ -317,7 +315,7 @@ class RetrainOrchestrator:
             await self._audit(user_id, ROLLBACK_SOURCE, "failed", message=str(error))
             return StartResult(False, f"Rollback failed: {error}")
         finally:
-            await asyncio.to_thread(self._release_lock, owner)
+            await self._release_lock(owner)
         try:
             await asyncio.to_thread(self.services.classifiers.reload)
         except Exception:
@@ -334,29 +332,32 @@ class RetrainOrchestrator:
 
     # -- blocking work (worker threads) --------------------------------------------------------
 
-    def _train(self, request: RetrainRequest, on_event: Callable[[Any], None]) -> TrainingReport:
+    def _train(
+        self,
+        request: RetrainRequest,
+        feedback: list[Example],
+        on_event: Callable[[Any], None],
+    ) -> TrainingReport:
         train = self._train_function
         if train is None:
             from training.pipeline import run_training
 
             train = run_training
-        examples = self._examples(request.source)
+        examples = self._examples(request.source, feedback)
         kwargs: dict[str, Any] = {
             "examples": examples,
             "force": request.force,
             "on_event": on_event,
         }
-        if request.source == "all":
+        if request.source == "all" and feedback:
             # Feedback joins the training file after prepare-data's split, so the notebook's
             # validation rows stay held out (and stay the same ones).
-            feedback = self._feedback()
-            if feedback:
-                kwargs["extra_training"] = feedback
+            kwargs["extra_training"] = feedback
         if self.n_epochs is not None:
             kwargs["n_epochs"] = self.n_epochs
         return train(self.home, **kwargs)
 
-    def _examples(self, source: str) -> list[Example]:
+    def _examples(self, source: str, feedback: list[Example]) -> list[Example]:
         """The training examples of a source; never the 20 Newsgroups test split."""
         from training.data import load_newsgroups
 
@@ -364,7 +365,6 @@ class RetrainOrchestrator:
         if source in ("20news", "all"):
             examples.extend(load_newsgroups(subset="train"))
         if source == "feedback":
-            feedback = self._feedback()
             if not feedback:
                 raise RetrainSourceError(
                     "there is no feedback to train on yet (people add some with the "
@@ -373,34 +373,40 @@ class RetrainOrchestrator:
             examples.extend(feedback)
         return examples
 
-    def _feedback(self) -> list[Example]:
+    # -- the store -----------------------------------------------------------------------------
+
+    async def _feedback(self, source: str) -> list[Example]:
+        """The stored feedback examples when ``source`` trains on them (else none)."""
+        if source not in ("feedback", "all"):
+            return []
         from training.data import Example
 
         return [
             Example(text=row.text, label=row.label)
-            for row in self.services.store.feedback_examples()
+            for row in await self.services.store.feedback.examples()
         ]
 
-    def recover(self) -> int:
+    async def recover(self) -> int:
         """Mark retrains whose process died as failed and free their lock; return how many.
 
         Safe with several replicas: it only acts while holding the lock, and a retrain that is
         really running holds it.
         """
         owner = lock_owner_id("recover")
-        if not self._acquire_lock(owner):
+        if not await self._acquire_lock(owner):
             return 0
         try:
-            return self._fail_interrupted()
+            return await self._fail_interrupted()
         finally:
-            self._release_lock(owner)
+            await self._release_lock(owner)
 
-    def _acquire_lock(self, owner: str) -> bool:
-        return acquire_retrain_lock(self.services.store, owner)
+    async def _acquire_lock(self, owner: str) -> bool:
+        return await acquire_retrain_lock(self.services.store, owner)
 
-    def _busy_message(self) -> str:
+    async def _busy_message(self) -> str:
         running = next(
-            (r for r in self.services.store.recent_retrains(20) if r.status == "running"), None
+            (r for r in await self.services.store.retrains.recent(20) if r.status == "running"),
+            None,
         )
         who = (
             f" (started by <@{running.user_id}> at {running.created_at:%H:%M} UTC)"
@@ -412,18 +418,20 @@ class RetrainOrchestrator:
             "Try again when it has finished."
         )
 
-    def _fail_interrupted(self) -> int:
+    async def _fail_interrupted(self) -> int:
         """With the lock held no retrain runs: rows still "running" are from a dead process."""
-        count = self.services.store.fail_unfinished_retrains(INTERRUPTED)
+        count = await self.services.store.retrains.fail_unfinished(INTERRUPTED)
         if count:
             logger.warning("marked %d interrupted retrain(s) as failed", count)
         return count
 
-    def _release_lock(self, owner: str) -> None:
+    async def _release_lock(self, owner: str) -> None:
         try:
-            self.services.store.release_lock(owner)
+            await release_retrain_lock(self.services.store, owner)
         except Exception:
             logger.exception("could not release the retrain lock")
+
+    # -- the model registry (worker threads) ---------------------------------------------------
 
     def _registry(self) -> Any:
         from classifier.registry import ModelRegistry
@@ -465,19 +473,14 @@ class RetrainOrchestrator:
         message: str | None = None,
     ) -> None:
         try:
-            await asyncio.to_thread(
-                self.services.store.record_retrain,
-                user_id,
-                source,
-                status,
-                model_id=model_id,
-                message=message,
+            await self.services.store.retrains.record(
+                user_id, source, status, model_id=model_id, message=message
             )
         except Exception:
             logger.exception("could not record a retrain attempt in the audit log")
 
     async def _update_audit(self, audit_id: int, **fields: str | None) -> None:
         try:
-            await asyncio.to_thread(self.services.store.update_retrain, audit_id, **fields)
+            await self.services.store.retrains.update(audit_id, **fields)
         except Exception:
             logger.exception("could not update retrain %s in the audit log", audit_id)

@@ -23,6 +23,7 @@ from bot.listeners.commands.sport_retrain import (
 )
 from bot.retrain import (
     LOCK_STALE_AFTER,
+    RETRAIN_LOCK,
     RetrainOrchestrator,
     RetrainProgress,
     RetrainRequest,
@@ -30,10 +31,12 @@ from bot.retrain import (
     lock_owner_id,
     metrics_message,
     refresh_lock,
+    retrain_lock_owner,
 )
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.store import Lock, Store, utcnow
+from bot.store import Store, utcnow
+from bot.store.schema import Lock
 from classifier.registry import ModelRegistry
 from tests.support.slack_api import SlackAPIStandIn
 
@@ -195,11 +198,11 @@ async def test_a_forced_retrain_reports_progress_metrics_and_plot_then_rolls_bac
     after = registry.current_id()
     assert after != before
     assert services.classifiers.model_id == after  # swapped without a restart
-    record = services.store.recent_retrains(1)[0]
+    record = (await services.store.retrains.recent(1))[0]
     assert (record.user_id, record.source, record.status) == (ADMIN, "20news", "promoted")
     assert record.model_id == after
     assert record.job_id and record.job_id.startswith("ftjob-")
-    assert services.store.lock_owner() is None
+    assert await retrain_lock_owner(services.store) is None
 
     posts = slack_api.calls_to("chat.postMessage")
     progress, results = posts[0], posts[1]
@@ -238,7 +241,7 @@ async def test_a_forced_retrain_reports_progress_metrics_and_plot_then_rolls_bac
     assert rolled.started
     assert registry.current_id() == before
     assert services.classifiers.model_id == before
-    record = services.store.recent_retrains(1)[0]
+    record = (await services.store.retrains.recent(1))[0]
     assert (record.source, record.status, record.model_id) == ("rollback", "rolled_back", before)
     assert f"`{before}` is serving again" in slack_api.calls_to("chat.postMessage")[-1].args["text"]
 
@@ -276,9 +279,9 @@ async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
     final = slack_api.calls_to("chat.update")[-1].args["text"]
     assert "Retrain failed" in final and "disk full" in final
     assert f"`{before}` is still serving" in final
-    record = services.store.recent_retrains(1)[0]
+    record = (await services.store.retrains.recent(1))[0]
     assert record.status == "failed" and "disk full" in (record.message or "")
-    assert services.store.lock_owner() is None
+    assert await retrain_lock_owner(services.store) is None
     assert not slack_api.calls_to("files.getUploadURLExternal")
     assert len(slack_api.calls_to("chat.postMessage")) == 1  # no metrics for a failed run
     assert lock_times[-1] > lock_times[0]  # the lock was kept fresh while it trained
@@ -292,9 +295,9 @@ async def test_a_rollback_with_nothing_to_go_back_to_says_why(
     assert not result.started
     assert result.message.startswith("Rollback failed: There is nothing to roll back to")
     assert registry_of(services).current_id() == before
-    record = services.store.recent_retrains(1)[0]
+    record = (await services.store.retrains.recent(1))[0]
     assert (record.source, record.status) == ("rollback", "failed")
-    assert services.store.lock_owner() is None
+    assert await retrain_lock_owner(services.store) is None
     assert slack_api.calls == []
 
 
@@ -303,8 +306,8 @@ async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
 ) -> None:
     other_process = Store.open(services.settings.sqlalchemy_url())
     try:
-        assert other_process.acquire_lock(lock_owner_id("retrain"))
-        other_process.record_retrain("U0OTHER", "feedback", "running")
+        assert await other_process.locks.acquire(RETRAIN_LOCK, lock_owner_id("retrain"))
+        await other_process.retrains.record("U0OTHER", "feedback", "running")
         orchestrator = RetrainOrchestrator(services)
         result = await orchestrator.start(RetrainRequest(ADMIN, CHANNEL), client)
         assert not result.started and "already running" in result.message
@@ -314,7 +317,7 @@ async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
     finally:
         other_process.close()
     await orchestrator.wait()
-    statuses = [(r.source, r.status) for r in services.store.recent_retrains(5)]
+    statuses = [(r.source, r.status) for r in await services.store.retrains.recent(5)]
     assert statuses == [
         ("rollback", "refused_busy"),
         ("all", "refused_busy"),
@@ -323,46 +326,46 @@ async def test_a_retrain_is_refused_while_another_process_holds_the_lock(
     assert slack_api.calls == []
 
 
-def test_a_lock_not_refreshed_for_minutes_is_taken_over_from_any_host(
+async def test_a_lock_not_refreshed_for_minutes_is_taken_over_from_any_host(
     services: Services,
 ) -> None:
     store = services.store
     elsewhere = "another-host.example:4242:retrain-0123456789ab"
-    assert store.acquire_lock(elsewhere)
+    assert await store.locks.acquire(RETRAIN_LOCK, elsewhere)
     orchestrator = RetrainOrchestrator(services)
-    assert not orchestrator._acquire_lock(lock_owner_id("retrain"))  # fresh: refused
+    assert not await orchestrator._acquire_lock(lock_owner_id("retrain"))  # fresh: refused
     set_lock_acquired_at(store, utcnow() - LOCK_STALE_AFTER - timedelta(seconds=5))
-    assert not refresh_lock(store, "someone-else")
-    assert orchestrator.recover() == 0
-    assert store.lock_owner() is None  # taken over, then released
+    assert not await refresh_lock(store, "someone-else")
+    assert await orchestrator.recover() == 0
+    assert await retrain_lock_owner(store) is None  # taken over, then released
 
 
-def test_refreshing_keeps_a_lock_from_going_stale(services: Services) -> None:
+async def test_refreshing_keeps_a_lock_from_going_stale(services: Services) -> None:
     store = services.store
     owner = lock_owner_id("retrain")
-    assert store.acquire_lock(owner)
+    assert await store.locks.acquire(RETRAIN_LOCK, owner)
     set_lock_acquired_at(store, utcnow() - LOCK_STALE_AFTER - timedelta(seconds=5))
-    assert refresh_lock(store, owner)
-    assert not RetrainOrchestrator(services)._acquire_lock(lock_owner_id("retrain"))
-    assert store.lock_owner() == owner
+    assert await refresh_lock(store, owner)
+    assert not await RetrainOrchestrator(services)._acquire_lock(lock_owner_id("retrain"))
+    assert await retrain_lock_owner(store) == owner
 
 
 def lock_acquired_at(store: Store) -> datetime:
-    with store.engine.connect() as connection:
+    with store.database.engine.connect() as connection:
         value = connection.execute(select(Lock.acquired_at)).scalar_one()
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def set_lock_acquired_at(store: Store, when: datetime) -> None:
-    with store.engine.begin() as connection:
+    with store.database.engine.begin() as connection:
         connection.execute(update(Lock).values(acquired_at=when))
 
 
 async def test_a_lock_left_by_a_dead_process_is_taken_over_and_reports_go_by_dm(
     services: Services, slack_api: SlackAPIStandIn, client: AsyncWebClient
 ) -> None:
-    assert services.store.acquire_lock(dead_lock_owner())
-    orphan = services.store.record_retrain(ADMIN, "all", "running")
+    assert await services.store.locks.acquire(RETRAIN_LOCK, dead_lock_owner())
+    orphan = await services.store.retrains.record(ADMIN, "all", "running")
     slack_api.fail_next("chat.postMessage", error="not_in_channel")
     before = registry_of(services).current_id()
 
@@ -381,9 +384,10 @@ async def test_a_lock_left_by_a_dead_process_is_taken_over_and_reports_go_by_dm(
     assert final.args["channel"] == dm
     assert "no feedback to train on" in final.args["text"]
     assert f"`{before}` is still serving" in final.args["text"]
-    assert services.store.lock_owner() is None
-    assert services.store.recent_retrains(1)[0].status == "failed"
-    assert services.store.get_retrain(orphan).status == "failed"  # type: ignore[union-attr]
+    assert await retrain_lock_owner(services.store) is None
+    assert (await services.store.retrains.recent(1))[0].status == "failed"
+    orphan_record = await services.store.retrains.get(orphan)
+    assert orphan_record is not None and orphan_record.status == "failed"
 
 
 def dead_lock_owner() -> str:
@@ -398,30 +402,30 @@ def dead_lock_owner() -> str:
     return f"{host}:{child.stdout.strip()}:{rest.partition(':')[2]}"
 
 
-def test_recover_fails_the_retrain_of_a_dead_process_and_frees_its_lock(
+async def test_recover_fails_the_retrain_of_a_dead_process_and_frees_its_lock(
     services: Services,
 ) -> None:
     store = services.store
-    assert store.acquire_lock(dead_lock_owner())
-    interrupted = store.record_retrain(ADMIN, "all", "running", message="source all")
-    finished = store.record_retrain(ADMIN, "20news", "promoted", model_id="ft-x")
+    assert await store.locks.acquire(RETRAIN_LOCK, dead_lock_owner())
+    interrupted = await store.retrains.record(ADMIN, "all", "running", message="source all")
+    finished = await store.retrains.record(ADMIN, "20news", "promoted", model_id="ft-x")
 
-    assert RetrainOrchestrator(services).recover() == 1
-    assert store.lock_owner() is None
-    record = store.get_retrain(interrupted)
+    assert await RetrainOrchestrator(services).recover() == 1
+    assert await retrain_lock_owner(store) is None
+    record = await store.retrains.get(interrupted)
     assert record is not None and record.status == "failed"
     assert record.message is not None and "interrupted" in record.message
-    assert store.get_retrain(finished).status == "promoted"  # type: ignore[union-attr]
+    assert (await store.retrains.get(finished)).status == "promoted"  # type: ignore[union-attr]
 
 
-def test_recover_leaves_a_live_retrain_alone(services: Services) -> None:
+async def test_recover_leaves_a_live_retrain_alone(services: Services) -> None:
     store = services.store
     live_owner = lock_owner_id("retrain")
-    assert store.acquire_lock(live_owner)
-    running = store.record_retrain(ADMIN, "all", "running")
-    assert RetrainOrchestrator(services).recover() == 0
-    assert store.lock_owner() == live_owner
-    assert store.get_retrain(running).status == "running"  # type: ignore[union-attr]
+    assert await store.locks.acquire(RETRAIN_LOCK, live_owner)
+    running = await store.retrains.record(ADMIN, "all", "running")
+    assert await RetrainOrchestrator(services).recover() == 0
+    assert await retrain_lock_owner(store) == live_owner
+    assert (await store.retrains.get(running)).status == "running"  # type: ignore[union-attr]
 
 
 def test_metrics_sit_beside_the_current_models() -> None:

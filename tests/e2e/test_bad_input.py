@@ -178,7 +178,7 @@ async def test_odd_code_points_in_events_commands_shortcuts_and_feedback(
     await slack_api.settle()
     assert error_records(errors) == []
     await serves_still(slack, slack_api)
-    stored = bot.services.store.feedback_examples()
+    stored = await bot.services.store.feedback.examples()
     assert len(stored) <= 1  # stored (made storable) or refused, never an error
     for example in stored:
         assert "\x00" not in example.text
@@ -330,7 +330,7 @@ async def test_malformed_interactions_do_not_crash_the_bot(
     async with http.post(slack.url, data=body, headers=headers) as response:
         assert response.status in (200, 400, 404)
     await slack_api.settle()
-    assert bot.services.store.feedback_count() == 0
+    assert await bot.services.store.feedback.count() == 0
     await serves_still(slack, slack_api)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.retrain import lock_holder_is_dead
+from bot.retrain import lock_holder_is_dead, retrain_lock_owner
 from bot.store import Store
 from classifier.local import load_local_model
 from classifier.registry import ModelRegistry
@@ -99,9 +99,9 @@ async def test_sigkill_during_a_retrain_leaves_the_previous_model_and_a_consiste
                 load_local_model(registry, model_id)
             store = Store.open(f"sqlite:///{database}")
             try:
-                owner = store.lock_owner()
+                owner = await retrain_lock_owner(store)
                 assert owner is not None and lock_holder_is_dead(owner)
-                statuses = sorted(r.status for r in store.recent_retrains())
+                statuses = sorted(r.status for r in await store.retrains.recent())
                 assert statuses == ["refused_busy", "running"]
             finally:
                 store.close()
@@ -111,9 +111,9 @@ async def test_sigkill_during_a_retrain_leaves_the_previous_model_and_a_consiste
             assert await sport_model(slack) == before
             store = Store.open(f"sqlite:///{database}")
             try:
-                owner = store.lock_owner()
+                owner = await retrain_lock_owner(store)
                 assert owner is None or lock_holder_is_dead(owner)
-                statuses = [r.status for r in store.recent_retrains()]
+                statuses = [r.status for r in await store.retrains.recent()]
                 assert "running" not in statuses and "queued" not in statuses
                 assert sorted(statuses) == ["failed", "refused_busy"]
             finally:

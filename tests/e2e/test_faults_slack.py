@@ -133,7 +133,7 @@ async def test_server_errors_beyond_the_retries_are_reported_without_the_text(
     assert event_id in report.getMessage() and report.exc_info is not None
     assert HOCKEY not in caplog.text
     # The claim was given back: a redelivery (or another replica) may still tag it.
-    assert bot.services.store.claim_event(event_id)
+    assert await bot.services.store.events.claim(event_id)
 
 
 async def test_a_timed_out_reaction_is_retried_and_tagged_once(

@@ -89,7 +89,7 @@ async def test_corrected_modern_examples_fix_a_wrong_answer_after_a_retrain(
         )
         assert (await slack.interaction(payload)).status == 200
         await slack_api.wait_for("response_url", count)
-    stored = bot.services.store.feedback_examples()
+    stored = await bot.services.store.feedback.examples()
     assert [(f.text, f.label) for f in stored] == [(t, "baseball") for t in CORRECTIONS]
 
     reply = await slack.command(
@@ -103,7 +103,7 @@ async def test_corrected_modern_examples_fix_a_wrong_answer_after_a_retrain(
     final = await wait_for_text(slack_api, "chat.update", "is now serving", RETRAIN_SECONDS)
     after = registry.current_id()
     assert after != first.model_id and f"`{after}` is now serving" in final
-    record = bot.services.store.recent_retrains(1)[0]
+    record = (await bot.services.store.retrains.recent(1))[0]
     assert (record.source, record.status) == ("all", "promoted")  # not worse on the test split
 
     deadline = time.monotonic() + 10

@@ -26,6 +26,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.blocks import FEEDBACK_WRONG, FeedbackValue
+from bot.retrain import RETRAIN_LOCK, retrain_lock_owner
 from bot.store import Store
 from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
@@ -77,7 +78,8 @@ def test_replicas_starting_together_on_an_empty_database_all_start(
     stores = race(4, lambda _i: Store.open(postgres_url))
     try:
         assert all(isinstance(store, Store) for store in stores)
-        assert stores[0].claim_event("Ev1") and not stores[3].claim_event("Ev1")
+        assert asyncio.run(stores[0].events.claim("Ev1"))
+        assert not asyncio.run(stores[3].events.claim("Ev1"))
     finally:
         for store in stores:
             if isinstance(store, Store):
@@ -89,14 +91,14 @@ def test_event_claims_on_postgres_have_one_winner(postgres_url: str) -> None:  #
     try:
         event_ids = [f"Ev{n:04d}" for n in range(25)]
 
-        def claim_all(i: int) -> list[str]:
-            return [e for e in event_ids if stores[i].claim_event(e)]
+        async def claim_all(store: Store) -> list[str]:
+            return [e for e in event_ids if await store.events.claim(e)]
 
-        won = race(len(stores), claim_all)
+        won = race(len(stores), lambda i: asyncio.run(claim_all(stores[i])))
         flat = [event for events in won for event in events]
         assert sorted(flat) == event_ids  # each event claimed exactly once, by someone
-        stores[0].release_event(event_ids[0])
-        assert stores[1].claim_event(event_ids[0])
+        asyncio.run(stores[0].events.release(event_ids[0]))
+        assert asyncio.run(stores[1].events.claim(event_ids[0]))
     finally:
         for store in stores:
             store.close()
@@ -105,37 +107,43 @@ def test_event_claims_on_postgres_have_one_winner(postgres_url: str) -> None:  #
 def test_the_retrain_lock_on_postgres_has_one_holder(postgres_url: str) -> None:  # noqa: F811
     stores = [Store.open(postgres_url) for _ in range(4)]
     try:
-        taken = race(len(stores), lambda i: stores[i].acquire_lock(f"host:{i}:retrain"))
+        taken = race(
+            len(stores),
+            lambda i: asyncio.run(stores[i].locks.acquire(RETRAIN_LOCK, f"host:{i}:retrain")),
+        )
         assert taken.count(True) == 1
         winner = taken.index(True)
-        assert stores[(winner + 1) % 4].lock_owner() == f"host:{winner}:retrain"
-        assert not stores[(winner + 1) % 4].release_lock("host:999:retrain")
-        assert stores[(winner + 1) % 4].release_lock(f"host:{winner}:retrain")
-        assert stores[0].acquire_lock("host:0:again")
+        other = stores[(winner + 1) % 4].locks
+        assert asyncio.run(other.owner(RETRAIN_LOCK)) == f"host:{winner}:retrain"
+        assert not asyncio.run(other.release(RETRAIN_LOCK, "host:999:retrain"))
+        assert asyncio.run(other.release(RETRAIN_LOCK, f"host:{winner}:retrain"))
+        assert asyncio.run(stores[0].locks.acquire(RETRAIN_LOCK, "host:0:again"))
     finally:
         for store in stores:
             store.close()
 
 
-def test_store_round_trips_on_postgres(postgres_url: str) -> None:  # noqa: F811
+async def test_store_round_trips_on_postgres(postgres_url: str) -> None:  # noqa: F811
     store = Store.open(postgres_url)
     try:
-        assert store.engine.dialect.name == "postgresql"
-        store.set_autotag("C1", False, ADMIN)
-        assert not Store.open(postgres_url).autotag_enabled("C1")
-        row = store.add_feedback(
+        assert store.database.engine.dialect.name == "postgresql"
+        await store.channels.set_autotag("C1", False, ADMIN)
+        other = Store.open(postgres_url)
+        assert not await other.channels.autotag_enabled("C1")
+        other.close()
+        row = await store.feedback.add(
             "Überzahl-Tor in der Verlängerung 🏒", "hockey", USER, "m", "baseball"
         )
         assert row > 0
-        [example] = store.feedback_examples()
+        [example] = await store.feedback.examples()
         assert example.text == "Überzahl-Tor in der Verlängerung 🏒"
         assert example.created_at.tzinfo is not None
         # Text PostgreSQL refuses as such (NUL, a lone surrogate from JSON's \ud83c) is stored.
-        store.add_feedback("Power\x00play goal \ud83c", "hockey", USER, "m\x00", "baseball")
-        assert store.feedback_examples()[-1].text == "Powerplay goal \ufffd"
-        audit = store.record_retrain(ADMIN, "all", "running")
-        assert store.fail_unfinished_retrains("the bot stopped") == 1
-        assert store.get_retrain(audit).status == "failed"
+        await store.feedback.add("Power\x00play goal \ud83c", "hockey", USER, "m\x00", "baseball")
+        assert (await store.feedback.examples())[-1].text == "Powerplay goal \ufffd"
+        audit = await store.retrains.record(ADMIN, "all", "running")
+        assert await store.retrains.fail_unfinished("the bot stopped") == 1
+        assert (await store.retrains.get(audit)).status == "failed"
     finally:
         store.close()
 
@@ -268,7 +276,7 @@ async def test_a_request_replayed_to_the_other_replica_is_refused(
     assert len(slack_api.calls_to("response_url")) == 1
     store = Store.open(replicas[0].env["DATABASE_URL"])
     try:
-        assert store.feedback_count() == 1
+        assert await store.feedback.count() == 1
     finally:
         store.close()
 
@@ -323,7 +331,7 @@ async def test_one_retrain_at_a_time_across_replicas_and_the_promoted_model_serv
     # The lock is a row in PostgreSQL, owned by the process that trains.
     store = Store.open(postgres_url)
     try:
-        with store.engine.connect() as connection:
+        with store.database.engine.connect() as connection:
             owners = connection.execute(text("SELECT owner FROM locks")).scalars().all()
         assert len(owners) == 1
         assert int(owners[0].split(":")[1]) in {bot.pid for bot in replicas}
@@ -343,9 +351,9 @@ async def test_one_retrain_at_a_time_across_replicas_and_the_promoted_model_serv
                 break
             await asyncio.sleep(0.3)
         assert models == {after}
-        statuses = [r.status for r in store.recent_retrains(10)]
+        statuses = [r.status for r in await store.retrains.recent(10)]
         assert sorted(statuses) == ["promoted", "refused_busy", "refused_busy"]
-        assert store.lock_owner() is None
+        assert await retrain_lock_owner(store) is None
     finally:
         store.close()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.retrain import retrain_lock_owner
 from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, SIGNING_SECRET, USER, StartBot
 from tests.support.slack_api import SlackAPIStandIn
@@ -120,7 +121,7 @@ async def test_retrain_through_the_command_promotes_reports_and_rolls_back(
     assert registry.current_id() == before
     assert await sport_model(slack) == before
 
-    audit = [(r.user_id, r.source, r.status) for r in first.services.store.recent_retrains(5)]
+    audit = [(r.user_id, r.source, r.status) for r in await first.services.store.retrains.recent(5)]
     assert audit == [
         (ADMIN, "rollback", "rolled_back"),
         (ADMIN, "all", "refused_busy"),
@@ -148,7 +149,7 @@ async def test_non_admins_are_refused_politely_and_recorded(
     await slack_api.settle()
     assert not slack_api.calls_to("chat.postMessage")
     assert [u.args["user"] for u in slack_api.calls_to("users.info")] == [USER]  # cached
-    audit = [(r.user_id, r.source, r.status) for r in bot.services.store.recent_retrains(5)]
+    audit = [(r.user_id, r.source, r.status) for r in await bot.services.store.retrains.recent(5)]
     assert audit == [(USER, "rollback", "refused"), (USER, "all", "refused")]
     assert ModelRegistry(model_home).current_id() == await sport_model(slack)
 
@@ -165,7 +166,7 @@ async def test_bad_arguments_get_the_usage(
     assert "/sport-retrain rollback" in answer["text"]
     await slack_api.settle()
     assert {call.method for call in slack_api.calls} <= {"auth.test"}
-    assert bot.services.store.recent_retrains(5) == []
+    assert await bot.services.store.retrains.recent(5) == []
 
 
 async def test_a_retrain_that_fails_half_way_keeps_the_current_model(
@@ -175,7 +176,7 @@ async def test_a_retrain_that_fails_half_way_keeps_the_current_model(
     slack = SlackSender(bot.events_url, SIGNING_SECRET, http)
     before = ModelRegistry(model_home).current_id()
     for text, label in (("Great save by the goalie", "hockey"), ("Home run!", "baseball")):
-        bot.services.store.add_feedback(text, label, USER)
+        await bot.services.store.feedback.add(text, label, USER)
 
     reply = await slack.command(
         "/sport-retrain",
@@ -187,11 +188,11 @@ async def test_a_retrain_that_fails_half_way_keeps_the_current_model(
     assert reply.status == 200
     await slack_api.wait_for("response_url", 1)
     final = await wait_for_text(slack_api, "chat.update", "Retrain failed")
-    record = bot.services.store.recent_retrains(1)[0]
+    record = (await bot.services.store.retrains.recent(1))[0]
     assert (record.source, record.status) == ("feedback", "failed")
     assert record.message and record.message.rstrip(".") in final
     assert f"`{before}` is still serving" in final
     assert ModelRegistry(model_home).current_id() == before
     assert await sport_model(slack) == before
     assert not slack_api.calls_to("files.getUploadURLExternal")
-    assert bot.services.store.lock_owner() is None
+    assert await retrain_lock_owner(bot.services.store) is None

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.retrain import retrain_lock_owner
 from bot.store import Store
 from classifier.registry import ModelRegistry
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
@@ -116,8 +117,8 @@ async def test_two_bot_processes_on_one_postgresql_retrain_one_at_a_time(
 
     store = Store.open(postgres_url)
     try:
-        statuses = sorted(record.status for record in store.recent_retrains(5))
+        statuses = sorted(record.status for record in await store.retrains.recent(5))
         assert statuses == ["promoted", "refused_busy"]
-        assert store.lock_owner() is None
+        assert await retrain_lock_owner(store) is None
     finally:
         store.close()

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from bot.blocks import FEEDBACK_WRONG, FeedbackValue
+from bot.retrain import retrain_lock_owner
 from classifier.errors import ModelFileError
 from classifier.local import load_local_model
 from classifier.registry import ModelRegistry
@@ -118,7 +119,7 @@ async def test_replayed_commands_and_clicks_are_refused_and_run_once(
         assert await post_raw(http, slack.url, click, replay_headers) == 401
     await slack_api.wait_for("response_url")
     await slack_api.settle()
-    assert store.feedback_count() == 1
+    assert await store.feedback.count() == 1
     form = urlencode(
         {
             "command": "/sport",
@@ -132,11 +133,12 @@ async def test_replayed_commands_and_clicks_are_refused_and_run_once(
     assert await post_raw(http, slack.url, form, headers) == 200
     # The command is acked first and carried out after: its answer comes once the store has it.
     await slack_api.wait_for("response_url", 2)
-    assert not store.autotag_enabled("C0GENERAL")
-    store.set_autotag("C0GENERAL", True, ADMIN)  # turned back on; a replay must not undo it
+    assert not await store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    # Turned back on; a replay must not undo it.
+    await store.channels.set_autotag("C0GENERAL", True, ADMIN)
     assert await post_raw(http, slack.url, form, headers) == 401
     await slack_api.settle()
-    assert store.autotag_enabled("C0GENERAL")
+    assert await store.channels.autotag_enabled("C0GENERAL", fresh=True)
 
 
 async def test_a_replay_is_refused_by_another_bot_on_the_same_database(
@@ -233,8 +235,8 @@ async def test_tampered_commands_and_buttons_change_nothing(
     headers = signed_headers(SIGNING_SECRET, click, "application/x-www-form-urlencoded")
     assert await post_raw(http, slack.url, click.replace(b"hockey", b"baseball"), headers) == 401
     await nothing_reached_slack(slack_api)
-    assert store.autotag_enabled("C0GENERAL")
-    assert store.feedback_count() == 0
+    assert await store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert await store.feedback.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -291,8 +293,9 @@ async def test_non_admins_cannot_retrain_or_roll_back(
     assert all("needs an admin" in str(call.args.get("text")) for call in refusals)
     await slack_api.settle()
     store = bot.services.store
-    assert store.lock_owner() is None
-    assert [(r.user_id, r.status) for r in store.recent_retrains(10)] == [(USER, "refused")] * 3
+    assert await retrain_lock_owner(store) is None
+    audit = await store.retrains.recent(10)
+    assert [(r.user_id, r.status) for r in audit] == [(USER, "refused")] * 3
     assert registry.current_id() == second
     assert {card.id for card in registry.list_models()} == {first, second}
     assert sorted(p.name for p in (model_home / "jobs").iterdir()) == jobs_before  # no new job
@@ -308,7 +311,7 @@ async def test_a_users_info_failure_does_not_open_the_gate(
     assert (await slack.command("/sport", "autotag off", user_id=USER)).status == 200
     await slack_api.wait_for("response_url")
     await slack_api.settle()
-    assert bot.services.store.autotag_enabled("C0GENERAL")
+    assert await bot.services.store.channels.autotag_enabled("C0GENERAL", fresh=True)
 
 
 async def test_buttons_cannot_do_what_the_admin_gate_guards(
@@ -335,10 +338,10 @@ async def test_buttons_cannot_do_what_the_admin_gate_guards(
     assert (await slack.interaction(payload)).status == 200
     await slack_api.settle()
     store = bot.services.store
-    assert store.feedback_count() == 0
-    assert store.recent_retrains() == []
-    assert store.lock_owner() is None
-    assert store.autotag_enabled("C0GENERAL")
+    assert await store.feedback.count() == 0
+    assert await store.retrains.recent() == []
+    assert await retrain_lock_owner(store) is None
+    assert await store.channels.autotag_enabled("C0GENERAL", fresh=True)
     assert registry.current_id() == current
     assert slack_api.calls_to("chat.postMessage") == []
 

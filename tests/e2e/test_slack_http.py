@@ -220,7 +220,7 @@ async def test_admins_switch_autotag_per_channel_and_others_cannot(
     assert reply.status == 200
     (refusal,) = await slack_api.wait_for("response_url")
     assert "only a workspace admin" in refusal.args["text"]
-    assert bot.services.store.autotag_enabled("C0QUIET")
+    assert await bot.services.store.channels.autotag_enabled("C0QUIET", fresh=True)
 
     await slack.command(
         "/sport",
@@ -255,7 +255,7 @@ async def test_workspace_admins_per_users_info_may_switch_autotag(
     await slack.command("/sport", "autotag off", user_id="U0OWNER", channel_id="C0X")
     await slack_api.wait_for("response_url")
     assert [call.args["user"] for call in slack_api.calls_to("users.info")] == ["U0OWNER"]
-    assert not bot.services.store.autotag_enabled("C0X")
+    assert not await bot.services.store.channels.autotag_enabled("C0X", fresh=True)
 
 
 async def test_feedback_buttons_store_the_example(
@@ -272,7 +272,7 @@ async def test_feedback_buttons_store_the_example(
     (update,) = await slack_api.wait_for("response_url")
     assert update.args["replace_original"] is True
     assert "baseball" in update.args["text"]
-    (example,) = bot.services.store.feedback_examples()
+    (example,) = await bot.services.store.feedback.examples()
     assert (example.text, example.label, example.user_id) == (HOCKEY, "baseball", USER)
     assert (example.predicted_label, example.model) == ("hockey", bot.services.classifiers.model_id)
 
@@ -284,7 +284,7 @@ async def test_feedback_buttons_store_the_example(
     )
     await slack.interaction(payload)
     await slack_api.wait_for("response_url", 2)
-    assert [e.label for e in bot.services.store.feedback_examples()] == ["baseball", "hockey"]
+    assert [e.label for e in await bot.services.store.feedback.examples()] == ["baseball", "hockey"]
 
 
 async def test_a_forged_feedback_label_is_not_stored(
@@ -297,14 +297,14 @@ async def test_a_forged_feedback_label_is_not_stored(
     )
     assert (await slack.interaction(payload)).status == 200
     await slack_api.settle()
-    assert bot.services.store.feedback_count() == 0
+    assert await bot.services.store.feedback.count() == 0
 
 
 async def test_app_home_is_published_with_the_model_card(
     slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot
 ) -> None:
-    bot.services.store.add_feedback("Hat trick!", "hockey", USER, "m", "hockey")
-    bot.services.store.record_retrain(ADMIN, "all", "succeeded", model_id="m-new")
+    await bot.services.store.feedback.add("Hat trick!", "hockey", USER, "m", "hockey")
+    await bot.services.store.retrains.record(ADMIN, "all", "succeeded", model_id="m-new")
     event = {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"}
     assert (await slack.event(event)).status == 200
     (call,) = await slack_api.wait_for("views.publish")
@@ -357,7 +357,7 @@ async def test_unverified_requests_get_401_and_do_nothing(
     assert command.status == 401
     await slack_api.settle()
     assert slack_api.calls == []
-    assert bot.services.store.autotag_enabled("C0GENERAL")
+    assert await bot.services.store.channels.autotag_enabled("C0GENERAL", fresh=True)
 
 
 async def test_rate_limited_reaction_is_retried_after_retry_after(

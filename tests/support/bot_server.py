@@ -6,6 +6,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app
+from bot.commandline.run import recover_interrupted_retrains
 from bot.services import Services
 from bot.web import EVENTS_PATH, build_web_app
 
@@ -23,6 +24,7 @@ class RunningBot:
     @classmethod
     async def start(cls, services: Services) -> RunningBot:
         app = build_app(services)
+        await recover_interrupted_retrains(services)  # as ``sportbot run`` does before serving
         runner = web.AppRunner(build_web_app(app, services), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -45,13 +44,8 @@ async def record_feedback(
     if value.label not in labels or not value.text.strip() or not user:
         logger.warning("ignored feedback with label %r from %s", value.label, user)
         return None
-    row = await asyncio.to_thread(
-        services.store.add_feedback,
-        value.text,
-        value.label,
-        user,
-        value.model,
-        value.predicted,
+    row = await services.store.feedback.add(
+        value.text, value.label, user, value.model, value.predicted
     )
     logger.info("stored feedback %d (%s, model said %s)", row, value.label, value.predicted)
     await respond(

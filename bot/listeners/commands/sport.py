@@ -98,7 +98,7 @@ async def switch_autotag(
     user = command.get("user_id", "")
     store = services.store
     if not args:
-        enabled = await asyncio.to_thread(store.autotag_enabled, channel)
+        enabled = await store.channels.autotag_enabled(channel, fresh=True)
         state = "on" if enabled else "off"
         await respond(
             text=f"Auto-tagging is {state} in this channel. {AUTOTAG_USAGE}",
@@ -117,7 +117,7 @@ async def switch_autotag(
             response_type="ephemeral",
         )
         return
-    await asyncio.to_thread(store.set_autotag, channel, choice == "on", user)
+    await store.channels.set_autotag(channel, choice == "on", user)
     logger.info("autotag %s in %s by %s", choice, channel, user)
     if choice == "on":
         line = "Auto-tagging is on in this channel: I react to messages about baseball or hockey."

@@ -88,7 +88,6 @@ def parse_retrain_command(text: str | None) -> RetrainCommand:
 
 def register(app: AsyncApp, services: Services) -> RetrainOrchestrator:
     orchestrator = RetrainOrchestrator(services)
-    orchestrator.recover()
 
     async def handle_sport_retrain_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient

@@ -26,8 +26,8 @@ def register(app: AsyncApp, services: Services) -> None:
 async def build_home(services: Services) -> dict[str, Any]:
     """The App Home view as it stands now."""
     store = services.store
-    retrains = await asyncio.to_thread(store.recent_retrains, RECENT_RETRAINS)
-    feedback = await asyncio.to_thread(store.feedback_count)
+    retrains = await store.retrains.recent(RECENT_RETRAINS)
+    feedback = await store.feedback.count()
     holder = services.classifiers
     await holder.get()
     card = await asyncio.to_thread(holder.card)

@@ -62,7 +62,7 @@ async def tag_message(
         return None
     channel, ts = str(event["channel"]), str(event["ts"])
     store = services.store
-    if not await store.aautotag_enabled(channel):
+    if not await store.channels.autotag_enabled(channel):
         return None
     classifier = await services.classifiers.get()
     prediction = await classifier.aclassify(text)
@@ -70,7 +70,7 @@ async def tag_message(
     if emoji is None:
         return None
     event_id = str(body.get("event_id") or f"{channel}:{ts}")
-    if not await store.aclaim_event(event_id):
+    if not await store.events.claim(event_id):
         logger.debug("event %s already handled", event_id)
         return None
     try:
@@ -80,9 +80,9 @@ async def tag_message(
         if code in HARMLESS_ERRORS:
             logger.info("no reaction on %s in %s: %s", ts, channel, code)
             return None
-        await store.arelease_event(event_id)
+        await store.events.release(event_id)
         raise
     except Exception:
-        await store.arelease_event(event_id)
+        await store.events.release(event_id)
         raise
     return emoji
