@@ -31,63 +31,128 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command. Each option's help says what it does and its default (an
+    option with no default says what leaving it out means)."""
     parser = argparse.ArgumentParser(
         prog="sportbot",
         description="Tell baseball from hockey the way OpenAI's fine-tuned classification notebook does.",
     )
-    parser.add_argument("--verbose", action="store_true", help="log at DEBUG level")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log at DEBUG level, with tracebacks (default: off)"
+    )
+    # No metavar: a bare `sportbot` prints a usage line that names every command.
+    sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("prepare-data", help="check and fix a dataset like the legacy OpenAI tool")
-    p.add_argument("-f", "--file", required=True, help="CSV, TSV, XLSX, TXT, JSON or JSONL file")
-    p.add_argument("-q", "--quiet", action="store_true", help="accept every suggestion")
+    p.add_argument(
+        "-f", "--file", required=True, help="CSV, TSV, XLSX, TXT, JSON or JSONL file (required)"
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="accept every suggestion (default: off, ask each question)",
+    )
     p.add_argument(
         "-o", "--output-dir", help="write the prepared files here (default: beside FILE)"
     )
-    p.add_argument("--json", action="store_true", help="also print a machine-readable report")
+    p.add_argument(
+        "--json", action="store_true", help="also print a machine-readable report (default: off)"
+    )
 
     p = sub.add_parser("fine-tune", help="fine-tune a model on prepared data")
-    p.add_argument("-t", "--training-file", required=True)
-    p.add_argument("-v", "--validation-file")
-    p.add_argument("--compute-classification-metrics", action="store_true")
-    p.add_argument("--classification-positive-class", help='e.g. " baseball"')
-    p.add_argument("--provider", choices=["local", "openai"], default="local")
-    p.add_argument("-m", "--model", help="base model (local engine name, or e.g. babbage-002)")
-    p.add_argument("--n-epochs", type=int, default=4)
-    p.add_argument("--suffix", help="added to the fine-tuned model's id")
+    p.add_argument(
+        "-t", "--training-file", required=True, help="prepared prompt/completion JSONL (required)"
+    )
+    p.add_argument(
+        "-v",
+        "--validation-file",
+        help="prepared JSONL to compute validation metrics on (default: none, no validation)",
+    )
+    p.add_argument(
+        "--compute-classification-metrics",
+        action="store_true",
+        help="accuracy, precision, recall, F1, AUROC, AUPRC on the validation file every 10 "
+        "steps and at each epoch's end; needs -v (default: off)",
+    )
+    p.add_argument(
+        "--classification-positive-class",
+        help='the positive class of those metrics, e.g. " baseball" (default: the most '
+        "frequent completion, when there are two labels)",
+    )
+    p.add_argument(
+        "--provider",
+        choices=["local", "openai"],
+        default="local",
+        help="train here, or on an OpenAI-compatible API (default: %(default)s)",
+    )
+    p.add_argument(
+        "-m",
+        "--model",
+        help="base model (default: sport-engine, the only one, for local; babbage-002 for openai)",
+    )
+    p.add_argument(
+        "--n-epochs",
+        type=int,
+        default=4,
+        help="passes over the training file (default: %(default)s)",
+    )
+    p.add_argument("--suffix", help="added to the fine-tuned model's id (default: none)")
 
     p = sub.add_parser("results", help="print a fine-tune job's result CSV")
-    p.add_argument("-i", "--id", required=True, help="the job id")
+    p.add_argument("-i", "--id", required=True, help="the job id, ftjob-… (required)")
 
     p = sub.add_parser("evaluate", help="classification metrics on prepared rows")
     p.add_argument(
         "-m", "--model", help="model id, or 'current' (default: SPORTBOT_MODEL, else current)"
     )
-    p.add_argument("-f", "--file", required=True, help="prepared prompt/completion JSONL")
-    p.add_argument("--positive-class", help="default: the most frequent completion")
-    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "-f", "--file", required=True, help="prepared prompt/completion JSONL (required)"
+    )
+    p.add_argument(
+        "--positive-class",
+        help="with or without its leading space (default: the most frequent completion)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object instead (default: off)"
+    )
 
     p = sub.add_parser("classify", help="classify texts")
-    p.add_argument("-m", "--model", help="model id (default: the current one)")
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("-f", "--file", help="JSONL rows with 'text' or 'prompt'")
-    p.add_argument("--explain", action="store_true", help="show the words behind each decision")
-    p.add_argument("text", nargs="*")
+    p.add_argument(
+        "-m", "--model", help="model id, or 'current' (default: SPORTBOT_MODEL, else current)"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line (default: off)")
+    p.add_argument(
+        "-f", "--file", help="JSONL rows with 'text' or 'prompt' (default: none, TEXT only)"
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="show the words behind each decision, local models only (default: off)",
+    )
+    p.add_argument(
+        "text", nargs="*", help="texts to classify, before those of -f FILE (default: none)"
+    )
 
     sub.add_parser("train", help="the notebook end to end on 20 Newsgroups")
 
     p = sub.add_parser("models", help="the model registry")
-    msub = p.add_subparsers(dest="models_command", required=True)
+    # `sportbot models` alone prints a usage line, and an error line, naming the three.
+    msub = p.add_subparsers(dest="models_command", required=True, metavar="{list,promote,rollback}")
     msub.add_parser("list", help="list registered models")
     pp = msub.add_parser("promote", help="make a model current")
-    pp.add_argument("model_id")
+    pp.add_argument("model_id", help="a registered model's id (see `sportbot models list`)")
     msub.add_parser("rollback", help="go back to the previous current model")
 
     sub.add_parser("run", help="run the Slack bot (Socket Mode or HTTP)")
 
     p = sub.add_parser("serve", help="OpenAI-compatible API over the local engine")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    p.add_argument(
+        "--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)"
+    )
     return parser
 
 
