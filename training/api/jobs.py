@@ -115,8 +115,7 @@ class JobRunner:
             )
         future = self._running.get(job_id)
         if future is not None and future.cancel():
-            self.store.set_status(job, "cancelled")
-            self.store.add_event(job.id, "Fine-tune cancelled", level="warn")
+            self.store.change_status(job, "cancelled")
             return job
         return self.store.request_cancel(job_id)
 
