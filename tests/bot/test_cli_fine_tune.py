@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.commandline.fine_tune import provider_module
 from classifier.errors import SportbotError
 from classifier.local.gated_model import GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.conftest import ROOT
 from tests.support.reference_model import TRAIN, VALID, trained_home
+from training.finetune.providers import provider_named
 from training.jobs import JobStore
 from training.prepared import read_prepared
 
@@ -123,7 +123,12 @@ def test_bad_training_files_get_one_line_and_register_nothing(
 
 
 def test_the_openai_provider_is_dispatched_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert provider_module("local").__name__ == "training.local_provider"
-    monkeypatch.setitem(sys.modules, "training.openai_provider", None)
+    assert type(provider_named("local")).__module__ == "training.finetune.local_provider"
+    monkeypatch.setitem(sys.modules, "training.finetune.openai_provider", None)
     with pytest.raises(SportbotError, match="openai fine-tune provider is not available"):
-        provider_module("openai")
+        provider_named("openai")
+
+
+def test_an_unknown_provider_is_refused_by_name() -> None:
+    with pytest.raises(SportbotError, match=re.escape("no fine-tune provider 'training.jobs'")):
+        provider_named("training.jobs")
