@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from bot.settings import ClassifierSettings, read_settings
 from classifier.errors import SportbotError
-from training.jobs import JobEvent
+from training.finetune.events import JobEvent
 
 
 class EventPrinter:
@@ -24,20 +24,21 @@ class EventPrinter:
         self.bar: tqdm | None = None
 
     def __call__(self, event: JobEvent) -> None:
-        data = event.data or {}
         if event.type == "metrics":
-            if "total_steps" in data:
+            step, total = event.step, event.total_steps
+            if step is not None and total is not None:
                 if self.bar is None:
                     self.bar = tqdm(
-                        total=int(data["total_steps"]),
+                        total=total,
                         file=self.stream,
                         unit="step",
                         desc="fine-tune",
                         leave=False,
                         disable=None,
                     )
-                self.bar.update(int(data["step"]) - self.bar.n)
-                self.bar.set_postfix(loss=f"{data.get('train_loss', 0.0):.3f}", refresh=False)
+                self.bar.update(step - self.bar.n)
+                loss = (event.data or {}).get("train_loss", 0.0)
+                self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             return
         when = datetime.fromtimestamp(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
         line = f"[{when}] {event.message}"
@@ -45,9 +46,7 @@ class EventPrinter:
             self.bar.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)
-        if event.message.startswith(
-            ("Fine-tune succeeded", "Fine-tune failed", "Fine-tune cancel")
-        ):
+        if event.is_final_status:
             self.close()
 
     def close(self) -> None:
