@@ -21,17 +21,17 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from classifier.errors import SportbotError
 from training.data import write_text_atomic
+from training.finetune.events import FINAL_STATUSES, JobEvent, message_event, status_event
 
 logger = logging.getLogger(__name__)
 
 JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
-FINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 STALE_AFTER_S = 600.0
 """A running job of another host whose runner has not written a heartbeat for this long is dead."""
 
@@ -109,43 +109,6 @@ class FineTuneJob:
     def from_dict(cls, data: dict[str, Any]) -> FineTuneJob:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    """One line of a job's log, as OpenAI's ``fine_tuning.job.event``.
-
-    ``type`` is ``"message"`` for lines a person reads, ``"metrics"`` for per-step numbers
-    (``data`` holds ``step``, ``total_steps``, ``train_loss``, ``train_mean_token_accuracy``).
-    """
-
-    created_at: float
-    level: str
-    message: str
-    data: dict[str, Any] | None = None
-    type: str = "message"
-    id: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "created_at": self.created_at,
-            "level": self.level,
-            "message": self.message,
-            "data": self.data,
-            "type": self.type,
-            "id": self.id,
-        }
-
-    def to_openai(self) -> dict[str, Any]:
-        return {
-            "object": "fine_tuning.job.event",
-            "id": self.id,
-            "created_at": int(self.created_at),
-            "level": self.level,
-            "message": self.message,
-            "data": self.data or {},
-            "type": self.type,
-        }
 
 
 def new_job_id() -> str:
@@ -254,6 +217,7 @@ class JobStore:
     def set_status(
         self, job: FineTuneJob, status: JobStatus, *, error: str | None = None, code: str = ""
     ) -> None:
+        """Write a status to ``job.json`` alone; ``change_status`` also says so in the log."""
         job.status = status
         if status in FINAL_STATUSES:
             job.finished_at = int(time.time())
@@ -261,6 +225,16 @@ class JobStore:
             job.error = {"code": code or "training_failed", "message": error, "param": None}
         job.heartbeat_at = time.time()
         self.save(job)
+
+    def change_status(
+        self, job: FineTuneJob, status: JobStatus, *, reason: str | None = None, code: str = ""
+    ) -> JobEvent:
+        """Move ``job`` to ``status`` and append its status event (``reason``: why it failed).
+
+        The job's runner (``training.finetune.lifecycle``) calls this; the store itself only for
+        a job nobody runs any more."""
+        self.set_status(job, status, error=reason, code=code)
+        return self.append_event(job.id, status_event(status, job_id=job.id, reason=reason))
 
     # -- events ------------------------------------------------------------------------------
 
@@ -273,15 +247,13 @@ class JobStore:
         data: dict[str, Any] | None = None,
         type: str = "message",
     ) -> JobEvent:
-        """Append one event; one ``write`` per line so readers see whole lines only."""
-        event = JobEvent(
-            created_at=time.time(),
-            level=level,
-            message=message,
-            data=data,
-            type=type,
-            id=f"ftevent-{uuid.uuid4().hex[:24]}",
-        )
+        """Append a message event (see ``append_event``)."""
+        return self.append_event(job_id, message_event(message, level=level, data=data, type=type))
+
+    def append_event(self, job_id: str, event: JobEvent) -> JobEvent:
+        """Append ``event`` to the job's log, with an id and the job's id; one ``write`` per line
+        so readers see whole lines only."""
+        event = replace(event, id=f"ftevent-{uuid.uuid4().hex[:24]}", job_id=job_id)
         line = json.dumps(event.to_dict(), ensure_ascii=False) + "\n"
         fd = os.open(
             self.job_dir(job_id) / "events.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
@@ -308,7 +280,7 @@ class JobStore:
             if not line.strip():
                 continue
             try:
-                yield JobEvent(**json.loads(line))
+                yield JobEvent.from_dict({"job_id": job_id, **json.loads(line)})
             except (json.JSONDecodeError, TypeError):
                 logger.debug("skipping an incomplete event line in %s", path)
 
@@ -322,8 +294,7 @@ class JobStore:
             return job
         (self.job_dir(job_id) / "cancel").touch()
         if not _owner_alive(job):
-            self.set_status(job, "cancelled")
-            self.add_event(job.id, "Fine-tune cancelled")
+            self.change_status(job, "cancelled")
         return job
 
     def cancel_requested(self, job_id: str) -> bool:
@@ -339,8 +310,7 @@ class JobStore:
             "finished; start a new fine-tune."
         )
         logger.warning("fine-tune job %s is stale: %s", job.id, reason)
-        self.set_status(job, "failed", error=reason, code="runner_died")
-        self.add_event(job.id, f"Fine-tune failed: {reason}", level="error")
+        self.change_status(job, "failed", reason=reason, code="runner_died")
         return job
 
 

@@ -14,16 +14,9 @@ from sklearn import metrics as skm
 from classifier.core import Classifier
 from classifier.prediction import Prediction
 from classifier.prompt import label_name, label_token
+from training.finetune.results import CLASSIFICATION_COLUMN_OF
 from training.prepared import PreparedDataError, PreparedRows
 
-LEGACY_COLUMNS = {
-    "accuracy": "classification/accuracy",
-    "precision": "classification/precision",
-    "recall": "classification/recall",
-    "auroc": "classification/auroc",
-    "auprc": "classification/auprc",
-    "f1": "classification/f1.0",
-}
 SCORES = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
 
 
@@ -56,7 +49,7 @@ class ClassificationMetrics:
 
     def legacy_columns(self) -> dict[str, float]:
         """The numbers under the legacy result-file column names."""
-        return {column: getattr(self, key) for key, column in LEGACY_COLUMNS.items()}
+        return {column: getattr(self, key) for key, column in CLASSIFICATION_COLUMN_OF.items()}
 
 
 def positive_class_of(labels: Sequence[str]) -> str:

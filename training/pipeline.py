@@ -26,8 +26,10 @@ from classifier.loader import load_classifier
 from classifier.prompt import SEPARATOR, label_token
 from classifier.registry import ModelRegistry
 from training.data import SPORTS, Example, load_newsgroups, notebook_rows, write_jsonl
-from training.jobs import JobEvent, JobStore
-from training.local_provider import create_local_job, run_local_job
+from training.finetune.events import JobEvent, message_event
+from training.finetune.lifecycle import fine_tune
+from training.finetune.local_provider import LocalProvider
+from training.finetune.request import FineTuneRequest
 from training.metrics import ClassificationMetrics, evaluate_classifier
 from training.prepare import prepare_dataset
 from training.prepared import read_prepared
@@ -145,20 +147,19 @@ def _run(
     _write_prepared(test_examples, test_path)
 
     positive = categories[0].split(".")[-1]
-    store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(
-        store,
+    request = FineTuneRequest(
         train_path,
         valid_path,
         n_epochs=n_epochs,
         compute_classification_metrics=True,
         classification_positive_class=label_token(positive),
-        on_event=on_event,
+        # The first model becomes current as it is registered, so that a run stopped after that
+        # (Ctrl-C while it is evaluated) does not leave a registry with models but no current one.
+        make_current=None,
     )
-    # The first model becomes current as it is registered, so that a run stopped after that
-    # (Ctrl-C while it is evaluated) does not leave a registry with models but no current one.
-    job = run_local_job(job, store, registry, make_current=None, on_event=on_event)
+    job = fine_tune(home, request, LocalProvider(), on_event=on_event)
     model_id = str(job.fine_tuned_model)
+    registry = ModelRegistry(home)
 
     config = ClassifierConfig(home=home)
     model = load_classifier(model_id, config)
@@ -259,4 +260,4 @@ class _Announcer:
     def __call__(self, message: str, *, level: str = "info") -> None:
         logger.info("%s", message)
         if self.on_event is not None:
-            self.on_event(JobEvent(created_at=time.time(), level=level, message=message))
+            self.on_event(message_event(message, level=level))

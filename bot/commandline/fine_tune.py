@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from datetime import datetime
-from types import ModuleType
+from pathlib import Path
 from typing import TextIO
 
 from tqdm import tqdm
 
 from bot.settings import ClassifierSettings, read_settings
 from classifier.errors import SportbotError
-from training.jobs import JobEvent
+from training.finetune.events import JobEvent
 
 
 class EventPrinter:
@@ -25,20 +24,21 @@ class EventPrinter:
         self.bar: tqdm | None = None
 
     def __call__(self, event: JobEvent) -> None:
-        data = event.data or {}
         if event.type == "metrics":
-            if "total_steps" in data:
+            step, total = event.step, event.total_steps
+            if step is not None and total is not None:
                 if self.bar is None:
                     self.bar = tqdm(
-                        total=int(data["total_steps"]),
+                        total=total,
                         file=self.stream,
                         unit="step",
                         desc="fine-tune",
                         leave=False,
                         disable=None,
                     )
-                self.bar.update(int(data["step"]) - self.bar.n)
-                self.bar.set_postfix(loss=f"{data.get('train_loss', 0.0):.3f}", refresh=False)
+                self.bar.update(step - self.bar.n)
+                loss = (event.data or {}).get("train_loss", 0.0)
+                self.bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             return
         when = datetime.fromtimestamp(event.created_at).strftime("%Y-%m-%d %H:%M:%S")
         line = f"[{when}] {event.message}"
@@ -46,9 +46,7 @@ class EventPrinter:
             self.bar.write(line, file=self.stream)
         else:
             print(line, file=self.stream, flush=True)
-        if event.message.startswith(
-            ("Fine-tune succeeded", "Fine-tune failed", "Fine-tune cancel")
-        ):
+        if event.is_final_status:
             self.close()
 
     def close(self) -> None:
@@ -57,44 +55,31 @@ class EventPrinter:
             self.bar = None
 
 
-def provider_module(name: str) -> ModuleType:
-    """The fine-tune provider ``name`` (``local`` or ``openai``), imported only when asked for."""
-    if name == "local":
-        return importlib.import_module("training.local_provider")
-    try:
-        return importlib.import_module(f"training.{name}_provider")
-    except ModuleNotFoundError as error:
-        if error.name == f"training.{name}_provider":
-            raise SportbotError(
-                f"The {name} fine-tune provider is not available in this installation; "
-                "use --provider local."
-            ) from None
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     if args.classification_positive_class is not None and not args.compute_classification_metrics:
         raise SportbotError(
             "--classification-positive-class only applies with --compute-classification-metrics "
             "(the positive class is for the classification metrics); add that option or drop it."
         )
-    provider = provider_module(args.provider)
+    from training.finetune.lifecycle import fine_tune
+    from training.finetune.providers import provider_named
+    from training.finetune.request import FineTuneRequest
+
     settings = read_settings(ClassifierSettings)
-    extra = {"openai_config": settings.openai_config()} if args.provider == "openai" else {}
+    openai_config = settings.openai_config() if args.provider == "openai" else None
+    provider = provider_named(args.provider, openai_config=openai_config)
+    request = FineTuneRequest(
+        Path(args.training_file),
+        Path(args.validation_file) if args.validation_file else None,
+        model=args.model,
+        n_epochs=args.n_epochs,
+        compute_classification_metrics=args.compute_classification_metrics,
+        classification_positive_class=args.classification_positive_class,
+        suffix=args.suffix,
+    )
     printer = EventPrinter()
     try:
-        job = provider.fine_tune(
-            settings.sportbot_home,
-            args.training_file,
-            args.validation_file,
-            model=args.model,
-            n_epochs=args.n_epochs,
-            compute_classification_metrics=args.compute_classification_metrics,
-            classification_positive_class=args.classification_positive_class,
-            suffix=args.suffix,
-            on_event=printer,
-            **extra,
-        )
+        job = fine_tune(settings.sportbot_home, request, provider, on_event=printer)
     finally:
         printer.close()
     print(f"job: {job.id}")

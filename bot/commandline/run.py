@@ -61,22 +61,23 @@ def train_default_model(home: Path) -> str:
     """Run the training pipeline with progress on stderr; return a one-line summary."""
     from tqdm import tqdm
 
-    from training.jobs import JobEvent
+    from training.finetune.events import JobEvent
     from training.pipeline import run_training
 
     bar: tqdm | None = None
 
     def show(event: JobEvent) -> None:
         nonlocal bar
-        data = event.data or {}
-        if event.type == "metrics" and data.get("total_steps"):
-            if bar is None:
-                bar = tqdm(total=int(data["total_steps"]), unit="step", file=sys.stderr)
-            bar.n = int(data.get("step", bar.n))
-            bar.refresh()
-            if bar.n >= bar.total:
-                bar.close()
-            return
+        if event.type == "metrics":
+            step, total = event.step, event.total_steps
+            if step is not None and total:
+                if bar is None:
+                    bar = tqdm(total=total, unit="step", file=sys.stderr)
+                bar.n = step
+                bar.refresh()
+                if bar.n >= bar.total:
+                    bar.close()
+                return
         if bar is not None and not bar.disable and bar.n < bar.total:
             bar.write(f"  {event.message}")
         else:

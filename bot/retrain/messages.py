@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.admin import slack_error_code
 
 if TYPE_CHECKING:
+    from training.finetune.events import JobEvent
     from training.pipeline import TrainingReport
 
 logger = logging.getLogger(__name__)
@@ -31,13 +31,12 @@ METRIC_ROWS = (
     ("test AUROC", "test", "auroc"),
     ("test AUPRC", "test", "auprc"),
 )
-_EPOCH = re.compile(r"\bepoch\s+(\d+)\s*/\s*(\d+)", re.IGNORECASE)
-_JOB_ID = re.compile(r"\b(ftjob-[A-Za-z0-9]+)")
 
 
 @dataclass
 class RetrainProgress:
-    """What the progress message shows, folded from the job's events."""
+    """What the progress message shows, folded from the training run's events: the job's id,
+    the last completed epoch, and the last event's message as the status."""
 
     user_id: str
     source: str
@@ -48,18 +47,15 @@ class RetrainProgress:
     status: str = "loading the training data"
     outcome: str | None = None
 
-    def apply(self, message: str) -> None:
-        """Fold one job event's message in."""
-        if self.job_id is None:
-            found = _JOB_ID.search(message)
-            if found:
-                self.job_id = found.group(1)
-        epoch = _EPOCH.search(message)
-        if epoch:
-            self.epoch, self.n_epochs = int(epoch.group(1)), int(epoch.group(2))
-        first_line = message.strip().splitlines()[0] if message.strip() else ""
-        if first_line:
-            self.status = first_line[:200]
+    def apply(self, event: JobEvent) -> None:
+        """Fold one event in."""
+        if self.job_id is None and event.job_id:
+            self.job_id = event.job_id
+        if event.kind == "epoch" and event.epoch is not None and event.n_epochs:
+            self.epoch, self.n_epochs = event.epoch, event.n_epochs
+        message = event.message.strip()
+        if message:
+            self.status = message.splitlines()[0][:200]
 
     def text(self) -> str:
         forced = ", forced" if self.force else ""

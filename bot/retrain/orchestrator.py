@@ -32,6 +32,7 @@ from classifier.errors import SportbotError
 if TYPE_CHECKING:
     from bot.services import Services
     from training.data import Example
+    from training.finetune.events import JobEvent
     from training.pipeline import TrainingReport
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class RetrainOrchestrator:
     ) -> None:
         progress = RetrainProgress(request.user_id, request.source, request.force)
         conversation = Conversation(client, request.channel_id, request.user_id)
-        events: asyncio.Queue[str | None] = asyncio.Queue()
+        events: asyncio.Queue[JobEvent | None] = asyncio.Queue()
         relay: asyncio.Task[float] | None = None
         progress_ts: str | None = None
         report: TrainingReport | None = None
@@ -163,9 +164,8 @@ class RetrainOrchestrator:
                 )
             loop = asyncio.get_running_loop()
 
-            def on_event(event: Any) -> None:
-                message = str(getattr(event, "message", event))
-                loop.call_soon_threadsafe(events.put_nowait, message)
+            def on_event(event: JobEvent) -> None:
+                loop.call_soon_threadsafe(events.put_nowait, event)
 
             try:
                 feedback = await self._feedback(request.source)
@@ -200,7 +200,7 @@ class RetrainOrchestrator:
 
     async def _relay(
         self,
-        events: asyncio.Queue[str | None],
+        events: asyncio.Queue[JobEvent | None],
         progress: RetrainProgress,
         conversation: Conversation,
         ts: str,
@@ -213,10 +213,10 @@ class RetrainOrchestrator:
         last_update = loop.time()
         done = False
         while not done:
-            message = await events.get()
-            if message is None:
+            event = await events.get()
+            if event is None:
                 break
-            progress.apply(message)
+            progress.apply(event)
             wait = last_update + self.update_interval - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -239,7 +239,7 @@ class RetrainOrchestrator:
         conversation: Conversation,
         ts: str | None,
         relay: asyncio.Task[float] | None,
-        events: asyncio.Queue[str | None],
+        events: asyncio.Queue[JobEvent | None],
     ) -> None:
         """Stop the relay and show the outcome in the progress message (posting one if needed)."""
         try:
@@ -336,7 +336,7 @@ class RetrainOrchestrator:
         self,
         request: RetrainRequest,
         feedback: list[Example],
-        on_event: Callable[[Any], None],
+        on_event: Callable[[JobEvent], None],
     ) -> TrainingReport:
         train = self._train_function
         if train is None:

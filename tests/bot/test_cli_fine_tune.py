@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,12 +13,14 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.commandline.fine_tune import provider_module
+from bot.commandline.fine_tune import EventPrinter
 from classifier.errors import SportbotError
 from classifier.local.gated_model import GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.conftest import ROOT
 from tests.support.reference_model import TRAIN, VALID, trained_home
+from training.finetune.events import JobEvent, message_event, status_event, step_event
+from training.finetune.providers import provider_named
 from training.jobs import JobStore
 from training.prepared import read_prepared
 
@@ -123,7 +126,32 @@ def test_bad_training_files_get_one_line_and_register_nothing(
 
 
 def test_the_openai_provider_is_dispatched_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert provider_module("local").__name__ == "training.local_provider"
-    monkeypatch.setitem(sys.modules, "training.openai_provider", None)
+    assert type(provider_named("local")).__module__ == "training.finetune.local_provider"
+    monkeypatch.setitem(sys.modules, "training.finetune.openai_provider", None)
     with pytest.raises(SportbotError, match="openai fine-tune provider is not available"):
-        provider_module("openai")
+        provider_named("openai")
+
+
+def test_an_unknown_provider_is_refused_by_name() -> None:
+    with pytest.raises(SportbotError, match=re.escape("no fine-tune provider 'training.jobs'")):
+        provider_named("training.jobs")
+
+
+def test_the_event_printer_reads_event_fields_not_their_text() -> None:
+    stream = io.StringIO()
+    printer = EventPrinter(stream)
+    printer(status_event("running", job_id="ftjob-1"))
+    printer(step_event({"step": 1, "total_steps": 4, "train_loss": 0.5}))
+    assert printer.bar is not None and printer.bar.total == 4
+    printer(message_event("Fine-tune succeeded, says a line that is no status"))
+    assert printer.bar is not None
+    done = JobEvent(created_at=0.0, level="info", message="All done", data={"status": "succeeded"})
+    printer(done)
+    assert printer.bar is None  # a final status closes the bar
+    lines = [EVENT_LINE.match(line) for line in stream.getvalue().splitlines()]
+    said = [m.group(1) for m in lines if m]
+    assert said == [
+        "Fine-tune started",
+        "Fine-tune succeeded, says a line that is no status",
+        "All done",
+    ]

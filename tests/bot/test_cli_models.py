@@ -9,7 +9,9 @@ import pytest
 from bot.cli import main
 from classifier.registry import ModelRegistry
 from tests.support.reference_model import TRAIN, copy_trained_home
-from training.local_provider import fine_tune
+from training.finetune.lifecycle import fine_tune
+from training.finetune.local_provider import LocalProvider
+from training.finetune.request import FineTuneRequest
 
 
 def test_list_on_an_empty_registry(capsys: pytest.CaptureFixture[str], sportbot_home: Path) -> None:
@@ -22,7 +24,8 @@ def test_list_promote_rollback(
 ) -> None:
     trained = copy_trained_home(tmp_path / "home")
     monkeypatch.setenv("SPORTBOT_HOME", str(trained.home))
-    second = str(fine_tune(trained.home, TRAIN, n_epochs=1, suffix="second").fine_tuned_model)
+    request = FineTuneRequest(TRAIN, n_epochs=1, suffix="second")
+    second = str(fine_tune(trained.home, request, LocalProvider()).fine_tuned_model)
 
     assert main(["models", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()

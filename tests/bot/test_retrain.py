@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,13 @@ from bot.store import Store, utcnow
 from bot.store.schema import Lock
 from classifier.registry import ModelRegistry
 from tests.support.slack_api import SlackAPIStandIn
+from training.finetune.events import (
+    JobEvent,
+    epoch_event,
+    message_event,
+    status_event,
+    step_event,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,22 +91,49 @@ def test_request_refuses_an_unknown_source() -> None:
         RetrainRequest("U1", "C1", source="reddit")
 
 
+def _of_job(event: JobEvent, job_id: str) -> JobEvent:
+    """The event as the job store hands it on: with its job's id."""
+    return replace(event, job_id=job_id)
+
+
 def test_progress_reads_job_id_and_epochs_off_the_job_events() -> None:
     progress = RetrainProgress("UADMIN", "all", force=False)
     assert "not created yet" in progress.text()
-    progress.apply("Created fine-tune: ftjob-0123abcd")
-    progress.apply("Fine-tune started")
-    progress.apply("Step 3/40: training loss=0.6931")
-    progress.apply("Completed epoch 1/4")
-    progress.apply("Created fine-tune: ftjob-ffff")  # the first job id stays
+    progress.apply(message_event("Loading 20 Newsgroups (rec.sport.baseball), train split"))
+    progress.apply(status_event("validating_files", job_id="ftjob-0123abcd"))
+    progress.apply(_of_job(status_event("running"), "ftjob-0123abcd"))
+    step = {"step": 3, "total_steps": 40, "epoch": 1, "n_epochs": 4, "train_loss": 0.6931}
+    progress.apply(_of_job(step_event(step), "ftjob-0123abcd"))
+    assert "Epoch" not in progress.text()  # a step is not a completed epoch
+    progress.apply(_of_job(epoch_event(1, 4), "ftjob-0123abcd"))
+    progress.apply(status_event("validating_files", job_id="ftjob-ffff"))  # the first id stays
     text = progress.text()
     assert "`ftjob-0123abcd`" in text
     assert "Epoch 1/4" in text
     assert "<@UADMIN>" in text
-    progress.apply("Completed epoch 2/4")
+    progress.apply(_of_job(epoch_event(2, 4), "ftjob-0123abcd"))
     assert "Epoch 2/4" in progress.text()
     progress.outcome = "done"
     assert progress.text().endswith("done")
+
+
+def test_progress_reads_fields_not_message_text() -> None:
+    progress = RetrainProgress("UADMIN", "all", force=False)
+    progress.apply(message_event("Completed epoch 9/9 of ftjob-fromthetext"))
+    lines = progress.text().splitlines()
+    assert "Job: not created yet" in lines
+    assert not any(line.startswith("Epoch") for line in lines)
+    quiet = JobEvent(
+        created_at=0.0,
+        level="info",
+        message="Halfway there",
+        data={"epoch": 2, "n_epochs": 4},
+        job_id="ftjob-fields",
+    )
+    progress.apply(quiet)
+    text = progress.text()
+    assert "Epoch 2/4" in text and "`ftjob-fields`" in text
+    assert text.endswith("Status: Halfway there")
 
 
 def test_lock_holder_of_a_finished_process_is_dead_a_live_one_is_not() -> None:
@@ -259,7 +294,7 @@ async def test_a_retrain_failing_half_way_leaves_the_current_model_serving(
         def on_event(event: Any) -> None:
             relay(event)
             lock_times.append(lock_acquired_at(services.store))
-            if event.message.startswith("Completed epoch 1/"):
+            if event.kind == "epoch" and event.epoch == 1:
                 raise OSError("disk full (forced in the test)")
 
         return run_training(home, on_event=on_event, **kwargs)

@@ -30,17 +30,20 @@ class TrainedHome:
 
 @functools.cache
 def trained_home() -> TrainedHome:
-    from training.local_provider import fine_tune
+    from training.finetune.lifecycle import fine_tune
+    from training.finetune.local_provider import LocalProvider
+    from training.finetune.request import FineTuneRequest
 
     home = Path(tempfile.mkdtemp(prefix="sportbot-trained-"))
     atexit.register(shutil.rmtree, home, ignore_errors=True)
     messages: list[str] = []
+    request = FineTuneRequest(
+        TRAIN, VALID, compute_classification_metrics=True, classification_positive_class=" baseball"
+    )
     job = fine_tune(
         home,
-        TRAIN,
-        VALID,
-        compute_classification_metrics=True,
-        classification_positive_class=" baseball",
+        request,
+        LocalProvider(),
         on_event=lambda event: messages.append(event.message) if event.type == "message" else None,
     )
     return TrainedHome(home, job.id, str(job.fine_tuned_model), tuple(messages))

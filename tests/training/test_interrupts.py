@@ -15,9 +15,16 @@ import pytest
 from classifier.registry import ModelRegistry
 from tests.support.prepared_files import tiny_training_file
 from training.data import load_newsgroups
-from training.jobs import JobEvent, JobStore
-from training.local_provider import create_local_job, run_local_job
+from training.finetune.events import JobEvent
+from training.finetune.lifecycle import create_job, run_job
+from training.finetune.local_provider import LocalProvider
+from training.finetune.request import FineTuneRequest
+from training.jobs import FineTuneJob, JobStore
 from training.pipeline import run_training
+
+
+def _create(store: JobStore, training_file: Path) -> FineTuneJob:
+    return create_job(store, FineTuneRequest(training_file, n_epochs=1), LocalProvider())
 
 
 def _messages(store: JobStore, job_id: str) -> list[str]:
@@ -29,14 +36,14 @@ def test_an_interrupt_once_the_model_is_registered_leaves_the_job_succeeded(
 ) -> None:
     home = tmp_path / "home"
     store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(store, tiny_training_file(tmp_path / "train.jsonl"), n_epochs=1)
+    job = _create(store, tiny_training_file(tmp_path / "train.jsonl"))
 
     def interrupt_when_uploaded(event: JobEvent) -> None:
         if event.message.startswith("Uploaded model"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_local_job(job, store, registry, on_event=interrupt_when_uploaded)
+        run_job(job, store, registry, LocalProvider(), on_event=interrupt_when_uploaded)
     stored = store.get(job.id)
     assert stored.status == "succeeded"
     [card] = registry.list_models()
@@ -52,7 +59,7 @@ def test_ctrl_c_while_the_model_is_registered_is_held_until_the_job_succeeded(
 ) -> None:
     home = tmp_path / "home"
     store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(store, tiny_training_file(tmp_path / "train.jsonl"), n_epochs=1)
+    job = _create(store, tiny_training_file(tmp_path / "train.jsonl"))
     register = ModelRegistry.register
 
     def register_then_ctrl_c(self: ModelRegistry, *args: object, **kwargs: object) -> object:
@@ -63,7 +70,7 @@ def test_ctrl_c_while_the_model_is_registered_is_held_until_the_job_succeeded(
     monkeypatch.setattr(ModelRegistry, "register", register_then_ctrl_c)
     relayed: list[str] = []
     with pytest.raises(KeyboardInterrupt):
-        run_local_job(job, store, registry, on_event=lambda e: relayed.append(e.message))
+        run_job(job, store, registry, LocalProvider(), on_event=lambda e: relayed.append(e.message))
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     stored = store.get(job.id)
     assert stored.status == "succeeded"
@@ -75,14 +82,14 @@ def test_ctrl_c_while_the_model_is_registered_is_held_until_the_job_succeeded(
 def test_ctrl_c_during_training_still_cancels_and_registers_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     store, registry = JobStore(home), ModelRegistry(home)
-    job = create_local_job(store, tiny_training_file(tmp_path / "train.jsonl"), n_epochs=1)
+    job = _create(store, tiny_training_file(tmp_path / "train.jsonl"))
 
     def interrupt_at_the_first_step(event: JobEvent) -> None:
         if event.type == "metrics":
             os.kill(os.getpid(), signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
-        run_local_job(job, store, registry, on_event=interrupt_at_the_first_step)
+        run_job(job, store, registry, LocalProvider(), on_event=interrupt_at_the_first_step)
     assert store.get(job.id).status == "cancelled"
     assert registry.list_models() == [] and registry.current_id() is None
 

@@ -71,6 +71,29 @@ def test_events_append_in_order_and_skip_a_partial_line(tmp_path: Path) -> None:
     assert events[0].to_openai()["object"] == "fine_tuning.job.event"
 
 
+def test_a_status_change_is_saved_with_its_event(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    job = _new_job(store)
+    event = store.change_status(job, "queued")
+    assert store.get(job.id).status == "queued"
+    assert (event.kind, event.status, event.job_id) == ("status", "queued", job.id)
+    assert store.events(job.id) == [event]
+    failed = store.change_status(job, "failed", reason="the file was empty")
+    assert failed.message == "Fine-tune failed: the file was empty" and failed.level == "error"
+    assert store.get(job.id).error["message"] == "the file was empty"
+
+
+def test_events_written_without_a_job_id_read_back_with_their_folders(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    job = _new_job(store)
+    line = {"created_at": 1, "level": "info", "message": "Fine-tune enqueued", "data": None,
+            "type": "message", "id": "ftevent-old"}  # fmt: skip
+    (tmp_path / "jobs" / job.id / "events.jsonl").write_text(json.dumps(line) + "\n")
+    [event] = store.events(job.id)
+    assert (event.job_id, event.message, event.kind) == (job.id, "Fine-tune enqueued", "message")
+    assert "job_id" not in event.to_openai()
+
+
 def test_list_is_newest_first(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
     first = _new_job(store)
@@ -133,7 +156,12 @@ def test_a_job_whose_process_died_is_marked_failed(tmp_path: Path) -> None:
     assert job.status == "failed"
     assert job.error["code"] == "runner_died"
     assert "stopped before it finished" in job.error["message"]
-    assert JobStore(tmp_path).events(job_id)[-1].level == "error"
+    last = JobStore(tmp_path).events(job_id)[-1]
+    assert last.level == "error"
+    assert last.status == "failed" and last.data == {
+        "status": "failed",
+        "error": job.error["message"],
+    }
 
 
 def test_cancelling_a_dead_job_marks_it_cancelled(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,16 +16,30 @@ from classifier.local import load_local_model
 from classifier.local.gated_model import DEFAULT_BATCH_SIZE, DEFAULT_SHUFFLES, GatedSportModel
 from classifier.registry import ModelRegistry
 from tests.support.reference_model import TRAIN, VALID, trained_home
-from training.jobs import FineTuneError, JobCancelledError, JobStore
-from training.local_provider import (
-    CLASSIFICATION_COLUMNS,
-    TRAINING_COLUMNS,
-    VALIDATION_COLUMNS,
-    create_local_job,
-    fine_tune,
-    run_local_job,
-)
+from training.finetune.lifecycle import create_job, fine_tune, run_job
+from training.finetune.local_provider import LocalProvider
+from training.finetune.request import FineTuneRequest
+from training.finetune.results import CLASSIFICATION_COLUMNS, TRAINING_COLUMNS, VALIDATION_COLUMNS
+from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStore
 from training.prepared import PreparedDataError, read_prepared
+
+
+def create_local_job(
+    store: JobStore, training_file: Path, validation_file: Path | None = None, **request: Any
+) -> FineTuneJob:
+    return create_job(
+        store, FineTuneRequest(training_file, validation_file, **request), LocalProvider()
+    )
+
+
+def run_local_job(
+    job: FineTuneJob, store: JobStore, registry: ModelRegistry, **options: Any
+) -> FineTuneJob:
+    return run_job(job, store, registry, LocalProvider(), **options)
+
+
+def fine_tune_locally(home: Path, *files: Path, **request: Any) -> FineTuneJob:
+    return fine_tune(home, FineTuneRequest(*files, **request), LocalProvider())
 
 
 def _rows(home: Path, job_id: str) -> list[dict[str, str]]:
@@ -52,8 +67,19 @@ def test_job_succeeds_and_says_so_in_order() -> None:
         "Fine-tune succeeded",
     ]
     assert list(trained.messages) == expected
-    stored = [e.message for e in JobStore(trained.home).events(job.id) if e.type == "message"]
+    events = JobStore(trained.home).events(job.id)
+    stored = [e.message for e in events if e.type == "message"]
     assert stored == expected
+    # What each event is about is in its fields.
+    statuses = ["validating_files", "queued", "running", "succeeded"]
+    assert [e.status for e in events if e.kind == "status"] == statuses
+    assert [(e.epoch, e.n_epochs) for e in events if e.kind == "epoch"] == [
+        (1, 4),
+        (2, 4),
+        (3, 4),
+        (4, 4),
+    ]
+    assert {e.job_id for e in events} == {job.id}
 
 
 def test_result_file_has_the_legacy_columns_and_real_steps() -> None:
@@ -114,8 +140,8 @@ def test_model_is_registered_current_with_its_card_and_files() -> None:
 
 
 def test_a_second_model_does_not_replace_the_current_one(tmp_path: Path) -> None:
-    first = fine_tune(tmp_path, TRAIN, VALID, n_epochs=1)
-    second = fine_tune(tmp_path, TRAIN, n_epochs=1)
+    first = fine_tune_locally(tmp_path, TRAIN, VALID, n_epochs=1)
+    second = fine_tune_locally(tmp_path, TRAIN, n_epochs=1)
     registry = ModelRegistry(tmp_path)
     assert registry.current_id() == first.fine_tuned_model
     assert {c.id for c in registry.list_models()} == {
@@ -209,12 +235,13 @@ def test_metrics_events_carry_progress() -> None:
     train = read_prepared(TRAIN)
     total = GatedSportModel().total_steps(train.texts, train.labels)
     assert [e.data["step"] for e in metrics] == list(range(1, total + 1))
-    assert {e.data["total_steps"] for e in metrics} == {total}
+    assert [e.step for e in metrics] == list(range(1, total + 1))
+    assert {e.data["total_steps"] for e in metrics} == {total} == {e.total_steps for e in metrics}
     assert "classification/accuracy" in metrics[9].data
 
 
 def test_positive_class_defaults_to_the_most_frequent_completion(tmp_path: Path) -> None:
-    job = fine_tune(tmp_path, TRAIN, VALID, n_epochs=1, compute_classification_metrics=True)
+    job = fine_tune_locally(tmp_path, TRAIN, VALID, n_epochs=1, compute_classification_metrics=True)
     # the 948 training rows: 475 baseball, 473 hockey
     assert job.hyperparameters["classification_positive_class"] == " baseball"
     card = ModelRegistry(tmp_path).card(str(job.fine_tuned_model))

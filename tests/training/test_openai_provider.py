@@ -6,18 +6,37 @@ from __future__ import annotations
 import base64
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 
 from bot.cli import main
+from classifier.config import OpenAIConfig
 from classifier.registry import ModelRegistry
 from tests.support.openai_standin import FINE_TUNED_MODEL, RunningStandIn, StandIn
 from tests.support.sportbot_serve import API_KEY, TRAIN, VALID, Served, served
-from training.jobs import FineTuneError, JobEvent, JobStore
-from training.openai_provider import RESULT_COLUMNS, fine_tune, read_result_csv
+from training.finetune.events import JobEvent
+from training.finetune.lifecycle import fine_tune
+from training.finetune.openai_provider import OpenAIProvider
+from training.finetune.providers import provider_named
+from training.finetune.request import FineTuneRequest
+from training.finetune.results import RESULT_COLUMNS, read_result_csv
+from training.jobs import FineTuneError, FineTuneJob, JobStore
+
+
+def fine_tune_remotely(
+    home: Path,
+    client: openai.OpenAI,
+    *files: Path,
+    on_event: Callable[[JobEvent], None] | None = None,
+    poll_interval_s: float = 0.5,
+    **request: Any,
+) -> FineTuneJob:
+    provider = OpenAIProvider(client, poll_interval_s=poll_interval_s)
+    return fine_tune(home, FineTuneRequest(*files, **request), provider, on_event=on_event)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +62,9 @@ def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_r
     api: Served, sportbot_home: Path
 ) -> None:
     events: list[JobEvent] = []
-    job = fine_tune(
+    job = fine_tune_remotely(
         sportbot_home,
+        api.client(),
         TRAIN,
         VALID,
         model="babbage-002",
@@ -52,7 +72,6 @@ def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_r
         compute_classification_metrics=True,
         suffix="sport",
         on_event=events.append,
-        client=api.client(),
         poll_interval_s=0.1,
     )
 
@@ -80,10 +99,18 @@ def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_r
 
     messages = [e.message for e in events]
     assert any(m.startswith("Created remote fine-tune: ftjob-") for m in messages)
-    assert "Fine-tune started" in messages  # mirrored from the server's job
+    assert "Fine-tune started" in messages
     assert any(m.startswith("Classification metrics on 238 validation rows") for m in messages)
     assert messages[-1] == "Fine-tune succeeded"
     assert messages.count("Fine-tune succeeded") == 1
+    # The local job says its own statuses, once each; the served job's status events, which say
+    # so in their data, are not repeated. Its epoch events are, with their fields.
+    statuses = ["validating_files", "queued", "running", "succeeded"]
+    assert [e.status for e in events if e.kind == "status"] == statuses
+    assert messages[0] == f"Created fine-tune: {job.id}"
+    assert messages.count("Fine-tune enqueued") == messages.count("Fine-tune started") == 1
+    assert [(e.epoch, e.n_epochs) for e in events if e.kind == "epoch"] == [(1, 2), (2, 2)]
+    assert {e.job_id for e in events} == {job.id}
 
 
 def test_cli_fine_tune_with_the_openai_provider_prints_the_model(
@@ -121,7 +148,7 @@ def test_training_not_available_is_one_line_that_suggests_the_local_provider(
 ) -> None:
     client = openai.OpenAI(api_key="sk-test", base_url=refusing.base_url, max_retries=0)
     with pytest.raises(FineTuneError) as caught:
-        fine_tune(sportbot_home, TRAIN, VALID, model="babbage-002", client=client)
+        fine_tune_remotely(sportbot_home, client, TRAIN, VALID, model="babbage-002")
 
     line = str(caught.value)
     assert "\n" not in line
@@ -157,10 +184,10 @@ def test_a_refused_key_and_a_missing_key_say_so(
 ) -> None:
     wrong = openai.OpenAI(api_key="sk-wrong", base_url=api.base_url, max_retries=0)
     with pytest.raises(FineTuneError, match=r"OPENAI_API_KEY.*--provider local"):
-        fine_tune(sportbot_home, TRAIN, VALID, client=wrong)
+        fine_tune_remotely(sportbot_home, wrong, TRAIN, VALID)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(FineTuneError, match="OPENAI_API_KEY is not set"):
-        fine_tune(sportbot_home, TRAIN, VALID)
+        provider_named("openai", openai_config=OpenAIConfig())
 
 
 def test_result_files_are_read_plain_or_base64_with_legacy_column_names() -> None:
@@ -187,12 +214,12 @@ def test_a_base64_result_file_is_read_and_a_model_that_cannot_be_scored_is_still
     events: list[JobEvent] = []
     client = openai.OpenAI(api_key="sk-test", base_url=refusing.base_url, max_retries=0)
 
-    job = fine_tune(
+    job = fine_tune_remotely(
         sportbot_home,
+        client,
         TRAIN,
         VALID,
         compute_classification_metrics=True,
-        client=client,
         poll_interval_s=0.01,
         on_event=events.append,
     )

@@ -11,7 +11,8 @@ import pytest
 from classifier.registry import ModelRegistry
 from tests.conftest import LEGACY, SPORT2_SHA256
 from training.data import Example, load_newsgroups
-from training.jobs import JobEvent, JobStore
+from training.finetune.events import JobEvent
+from training.jobs import JobStore
 from training.pipeline import TrainingError, TrainingReport, run_training
 
 
@@ -64,6 +65,9 @@ def test_progress_events_cover_every_stage(first_run) -> None:
         f"Promoted {report.model_id}",
     ):
         assert any(m.startswith(expected) for m in messages), expected
+    # The job's events name it; the pipeline's own stages are no job's.
+    assert {e.job_id for e in events if e.kind in ("status", "epoch", "step")} == {report.job_id}
+    assert all(e.job_id is None for e in events if e.message.startswith("Loading 20 Newsgroups"))
 
 
 def _few(n: int) -> list[Example]:

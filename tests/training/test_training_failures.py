@@ -13,8 +13,10 @@ import pytest
 from bot.cli import main
 from tests.conftest import ROOT
 from tests.support.prepared_files import tiny_training_file
+from training.finetune.lifecycle import create_job
+from training.finetune.local_provider import LocalProvider
+from training.finetune.request import FineTuneRequest
 from training.jobs import FineTuneError, JobStore
-from training.local_provider import create_local_job
 
 
 def _sportbot(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -75,11 +77,11 @@ def test_a_positive_class_without_classification_metrics_is_refused(
 def test_an_unknown_positive_class_lists_the_classes_readably(tmp_path: Path) -> None:
     train = tiny_training_file(tmp_path / "train.jsonl")
     with pytest.raises(FineTuneError) as raised:
-        create_local_job(
-            JobStore(tmp_path / "home"),
+        request = FineTuneRequest(
             train,
             train,
             compute_classification_metrics=True,
             classification_positive_class=" soccer",
         )
+        create_job(JobStore(tmp_path / "home"), request, LocalProvider())
     assert str(raised.value).endswith("(it has ' baseball', ' hockey').")

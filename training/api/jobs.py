@@ -1,7 +1,8 @@
 """``/v1/fine_tuning/jobs``: local fine-tunes in OpenAI's shape, run in a background thread.
 
 A job is checked and recorded while the request waits (a bad file is a 400, as OpenAI rejects it
-before a job exists), then trained by ``training.local_provider`` on a worker thread: it outlives
+before a job exists), then trained by the fine-tune lifecycle (``training.finetune``) with the local
+provider on a worker thread: it outlives
 the request, and other requests (retrieve, events, cancel) read it from the job store. One job
 trains at a time; later ones wait in ``validating_files``.
 
@@ -30,13 +31,13 @@ from classifier.registry import ModelRegistry
 from training.api.errors import ApiError, bad_request, json_body, not_found
 from training.api.files import FileStore
 from training.api.paging import page
+from training.finetune.lifecycle import cancel_waiting_job, create_job, run_job
+from training.finetune.local_provider import LocalProvider
+from training.finetune.request import DEFAULT_N_EPOCHS, FineTuneRequest
 from training.jobs import FineTuneJob, JobStore, UnknownJobError
-from training.local_provider import create_local_job, run_local_job
 from training.prepared import read_prepared
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_N_EPOCHS = 4
 
 
 class JobRunner:
@@ -46,6 +47,7 @@ class JobRunner:
         self.store = JobStore(home)
         self.registry = ModelRegistry(home)
         self.files = files
+        self.provider = LocalProvider()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fine-tune")
         self._running: dict[str, Future[Any]] = {}
 
@@ -66,8 +68,7 @@ class JobRunner:
             names[str(validation)] = validation_id
         try:
             compute, positive = _classification(body, training, validation is not None)
-            job = create_local_job(
-                self.store,
+            request = FineTuneRequest(
                 training,
                 validation,
                 n_epochs=hyper.get("n_epochs", DEFAULT_N_EPOCHS),
@@ -76,6 +77,7 @@ class JobRunner:
                 classification_positive_class=positive,
                 suffix=suffix or None,
             )
+            job = create_job(self.store, request, self.provider)
         except SportbotError as error:
             message = str(error)
             for path, file_id in names.items():
@@ -88,7 +90,7 @@ class JobRunner:
 
     def _run(self, job: FineTuneJob) -> None:
         try:
-            run_local_job(job, self.store, self.registry)
+            run_job(job, self.store, self.registry, self.provider)
         except SportbotError as error:
             logger.info("fine-tune %s ended: %s", job.id, error)
         except Exception:
@@ -115,8 +117,7 @@ class JobRunner:
             )
         future = self._running.get(job_id)
         if future is not None and future.cancel():
-            self.store.set_status(job, "cancelled")
-            self.store.add_event(job.id, "Fine-tune cancelled", level="warn")
+            cancel_waiting_job(self.store, job)
             return job
         return self.store.request_cancel(job_id)
 

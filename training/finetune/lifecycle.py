@@ -1,0 +1,335 @@
+"""The one fine-tune job lifecycle, whatever provider trains.
+
+``create_job`` checks a ``FineTuneRequest`` and its files and records a job in
+``validating_files`` (a bad request creates no job, as OpenAI rejects a bad file before a job
+exists). ``run_job`` trains it through its provider and owns everything around the training:
+the status (``validating_files`` -> ``queued`` -> ``running`` -> ``succeeded`` / ``failed`` /
+``cancelled``, one status event each), the heartbeat, honouring a cancel requested through the
+store (or Ctrl-C), the events, the result rows, the accuracy plot, the model card and the
+registration. On any failure the job is marked failed with the reason and nothing reaches the
+registry.
+
+Registering the model is the job's commit: once the model is in the registry the job has
+succeeded, whatever happens next. Ctrl-C is held back while the model is registered and the job
+marked succeeded (so neither is left half done), then raised; an interrupt (or an ``on_event``
+error) after that point stops the caller but leaves the job succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+
+from classifier.errors import SportbotError
+from classifier.prompt import SEPARATOR, label_token
+from classifier.registry import ModelCard, ModelRegistry, file_sha256, utc_now_iso
+from training.finetune.events import JobEvent, epoch_event, message_event, status_event, step_event
+from training.finetune.providers import FineTuneProvider
+from training.finetune.request import (
+    FineTuneRequest,
+    TrainingFiles,
+    read_job_files,
+    read_request_files,
+)
+from training.finetune.results import ResultWriter, StepResult, result_columns
+from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStatus, JobStore
+from training.plots import plot_accuracy
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_EVERY_S = 2.0
+"""How often a running job refreshes its heartbeat (readers take a silent job for dead)."""
+LIVE_STATUSES: tuple[JobStatus, ...] = ("validating_files", "queued", "running")
+"""The statuses of a job before it ends, in the order a job goes through them."""
+
+EventCallback = Callable[[JobEvent], None]
+
+
+def fine_tune(
+    home: Path,
+    request: FineTuneRequest,
+    provider: FineTuneProvider,
+    *,
+    on_event: EventCallback | None = None,
+) -> FineTuneJob:
+    """Create and run a fine-tune under ``home``; return the succeeded job (its
+    ``fine_tuned_model`` is the registered model's id). Raises as ``create_job``/``run_job``."""
+    store = JobStore(home)
+    job = create_job(store, request, provider, on_event=on_event)
+    return run_job(
+        job,
+        store,
+        ModelRegistry(home),
+        provider,
+        make_current=request.make_current,
+        on_event=on_event,
+    )
+
+
+def create_job(
+    store: JobStore,
+    request: FineTuneRequest,
+    provider: FineTuneProvider,
+    *,
+    on_event: EventCallback | None = None,
+) -> FineTuneJob:
+    """Check the request and its files, then record a job in ``validating_files``.
+
+    Raises ``PreparedDataError`` / ``FineTuneError`` (no job is created) for a bad request.
+    """
+    base_model = provider.base_model(request.model)
+    files = read_request_files(request)
+    hyperparameters = provider.hyperparameters(request)
+    if files.positive_class is not None:
+        hyperparameters["compute_classification_metrics"] = True
+        hyperparameters["classification_positive_class"] = label_token(files.positive_class)
+    validation = request.validation_file
+    job = store.create(
+        model=base_model,
+        training_file=str(request.training_file.resolve()),
+        validation_file=str(validation.resolve()) if validation else None,
+        hyperparameters=hyperparameters,
+        suffix=request.suffix,
+        provider=provider.name,
+    )
+    _relay(on_event, store.append_event(job.id, status_event(job.status, job_id=job.id)))
+    logger.info(
+        "created fine-tune %s (%s): %d training rows, %d validation rows",
+        job.id,
+        provider.name,
+        len(files.train),
+        len(files.valid) if files.valid else 0,
+    )
+    return job
+
+
+def run_job(
+    job: FineTuneJob,
+    store: JobStore,
+    registry: ModelRegistry,
+    provider: FineTuneProvider,
+    *,
+    make_current: bool | None = None,
+    on_event: EventCallback | None = None,
+) -> FineTuneJob:
+    """Train ``job`` to the end with ``provider`` and register its model; return the job.
+
+    ``make_current``: None makes the model current only when no model is. Raises
+    ``FineTuneError`` (job failed), ``JobCancelledError`` (job cancelled) or
+    ``KeyboardInterrupt`` (job cancelled, unless its model was registered).
+    """
+    run = JobRun(job, store, on_event)
+    try:
+        return _train_and_register(run, provider, registry, make_current)
+    except (JobCancelledError, KeyboardInterrupt):
+        if job.status != "succeeded":  # after the model is registered the job stays succeeded
+            run.end("cancelled")
+        raise
+    except Exception as error:
+        if job.status == "succeeded":
+            raise
+        if isinstance(error, SportbotError):
+            reason = str(error)
+        else:
+            logger.exception("fine-tune %s failed", job.id)
+            reason = f"internal error: {type(error).__name__}: {error}"
+        run.end("failed", reason=reason)
+        raise FineTuneError(f"Fine-tune {job.id} failed: {reason}") from error
+
+
+def cancel_waiting_job(
+    store: JobStore, job: FineTuneJob, *, on_event: EventCallback | None = None
+) -> None:
+    """Mark a recorded job that will never run (its run was withdrawn) cancelled."""
+    JobRun(job, store, on_event).end("cancelled")
+
+
+class JobRun:
+    """A job while it runs: what its provider reports through, and what the job's files hold.
+
+    Every report checks for a requested cancel (raising ``JobCancelledError``) and keeps the
+    job's heartbeat fresh.
+    """
+
+    def __init__(self, job: FineTuneJob, store: JobStore, on_event: EventCallback | None) -> None:
+        self.job, self.store, self.on_event = job, store, on_event
+        self._files: TrainingFiles | None = None
+        self._results: ResultWriter | None = None
+        self.last_heartbeat = time.monotonic()
+
+    @property
+    def files(self) -> TrainingFiles:
+        """The job's prepared files, read when its run started."""
+        if self._files is None:
+            raise RuntimeError("the job's files are read when its run starts")
+        return self._files
+
+    @property
+    def n_epochs(self) -> int:
+        return int(self.job.hyperparameters["n_epochs"])
+
+    @property
+    def batch_size(self) -> int | None:
+        size = self.job.hyperparameters.get("batch_size")
+        return None if size is None else int(size)
+
+    # -- what a provider reports ------------------------------------------------------------
+
+    def set_status(self, status: JobStatus) -> None:
+        """The job has reached ``status`` (not a final one: the lifecycle ends jobs). A job
+        moves forward only, through every status on the way; the same or an earlier status
+        changes nothing."""
+        if status not in LIVE_STATUSES:
+            raise ValueError(f"a provider cannot move a job to {status!r}")
+        self.check_cancel()
+        now = LIVE_STATUSES.index(self.job.status) if self.job.status in LIVE_STATUSES else -1
+        for passed in LIVE_STATUSES[now + 1 : LIVE_STATUSES.index(status) + 1]:
+            self._tell(self.store.change_status(self.job, passed))
+            self.last_heartbeat = time.monotonic()
+
+    def record_step(self, step: StepResult) -> None:
+        """One training step: its result row, its metrics event, and its epoch's end."""
+        self.check_cancel()
+        self._write_rows([step.row()])
+        self.emit(step_event(step.data()))
+        if step.epoch_completed:
+            self.emit(epoch_event(step.epoch, step.n_epochs))
+
+    def record_rows(self, rows: Iterable[Mapping[str, str]]) -> None:
+        """Result rows under the legacy columns, for a provider that gets them all at once."""
+        self.check_cancel()
+        self._write_rows(rows)
+
+    def say(self, message: str, *, level: str = "info") -> None:
+        """A line for people."""
+        self.emit(message_event(message, level=level))
+
+    def emit(self, event: JobEvent) -> JobEvent:
+        """Append ``event`` to the job's log and pass it on."""
+        stored = self.store.append_event(self.job.id, event)
+        self._tell(stored)
+        return stored
+
+    def check_cancel(self) -> None:
+        """Raise ``JobCancelledError`` when a cancel was requested; refresh the heartbeat."""
+        if self.store.cancel_requested(self.job.id):
+            raise JobCancelledError(f"Fine-tune {self.job.id} was cancelled.")
+        now = time.monotonic()
+        if now - self.last_heartbeat >= HEARTBEAT_EVERY_S:
+            self.store.heartbeat(self.job)
+            self.last_heartbeat = now
+
+    # -- the lifecycle's own ----------------------------------------------------------------
+
+    def end(self, status: JobStatus, *, reason: str | None = None) -> None:
+        """The job ends in ``status`` (``reason``: why it failed)."""
+        self._tell(self.store.change_status(self.job, status, reason=reason))
+
+    def _tell(self, event: JobEvent) -> None:
+        _relay(self.on_event, event)
+
+    def read_files(self) -> TrainingFiles:
+        """Read the job's files again (they may have changed since the job was created)."""
+        self._files = read_job_files(self.job)
+        return self._files
+
+    @contextlib.contextmanager
+    def writing_results(self, path: Path) -> Iterator[None]:
+        """Write the result file at ``path`` (its header at once, rows as they are recorded)."""
+        files = self.files
+        columns = result_columns(
+            validation=files.valid is not None, classification=files.positive_class is not None
+        )
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            self._results = ResultWriter(handle, columns)
+            try:
+                yield
+            finally:
+                self._results = None
+
+    def _write_rows(self, rows: Iterable[Mapping[str, str]]) -> None:
+        if self._results is None:
+            raise RuntimeError("result rows are written while the job trains")
+        self._results.write(rows)
+
+
+def _train_and_register(
+    run: JobRun,
+    provider: FineTuneProvider,
+    registry: ModelRegistry,
+    make_current: bool | None,
+) -> FineTuneJob:
+    job, store = run.job, run.store
+    run.read_files()
+    run.check_cancel()
+    results_path = store.results_path(job.id)
+    with run.writing_results(results_path):
+        trained = provider.train(run)
+    run.set_status("running")  # a job whose training ended has run, whatever its provider said
+    if trained.trained_tokens is not None:
+        job.trained_tokens = trained.trained_tokens
+
+    plot_path = plot_accuracy(
+        results_path, store.job_dir(job.id) / "accuracy.png", title=f"{job.id} accuracy"
+    )
+    run.check_cancel()
+    card = ModelCard(
+        id=registry.new_model_id(job.model, job.suffix),
+        created=utc_now_iso(),
+        provider=provider.name,
+        base_model=job.model,
+        labels=list(trained.labels),
+        separator=SEPARATOR,
+        data_hash=file_sha256(Path(job.training_file)),
+        metrics=dict(trained.metrics),
+        job_id=job.id,
+        remote_model=trained.remote_model,
+    )
+    with _interrupts_held():
+        registered = registry.register(
+            card,
+            trained.model,
+            files={"results.csv": results_path, "accuracy.png": plot_path},
+            make_current=make_current,
+        )
+        job.fine_tuned_model = registered.id
+        job.result_files = [store.result_file_id(job.id)]
+        # Recorded before anyone is told, so an ``on_event`` that raises cannot undo it.
+        messages = [
+            f"Uploaded model: {registered.id}",
+            f"Uploaded result file: {job.result_files[0]}",
+        ]
+        events = [store.append_event(job.id, message_event(message)) for message in messages]
+        events.append(store.change_status(job, "succeeded"))
+        for event in events:
+            _relay(run.on_event, event)
+    return job
+
+
+def _relay(on_event: EventCallback | None, event: JobEvent) -> None:
+    if on_event is not None:
+        on_event(event)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back while the block runs and deliver it after, so that what the
+    block writes is written in full. Only the main thread receives signals: elsewhere, or when
+    SIGINT is not handled in Python (ignored, default action), this does nothing."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        previous(signal.SIGINT, None)

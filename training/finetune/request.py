@@ -1,0 +1,113 @@
+"""What a fine-tune is asked to do: one typed request, checked once, and its files read and
+checked against it.
+
+A bad request raises ``FineTuneError`` (a bad file ``PreparedDataError``) before any job exists,
+as OpenAI rejects a bad file before it creates a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from classifier.prompt import label_name
+from training.jobs import FineTuneError, FineTuneJob
+from training.metrics import positive_class_of
+from training.prepared import PreparedDataError, PreparedRows, read_prepared
+
+DEFAULT_N_EPOCHS = 4
+
+
+@dataclass(frozen=True)
+class FineTuneRequest:
+    """A fine-tune, in the legacy ``fine_tunes.create`` vocabulary.
+
+    ``model``: the base model, None for the provider's default. ``batch_size``: None for the
+    provider's default. ``classification_positive_class``: a completion (``" baseball"``) or a
+    label name; None picks the training file's most frequent completion, as the legacy tool did.
+    ``make_current``: whether the registered model becomes current; None makes it current only
+    when no model is.
+    """
+
+    training_file: Path
+    validation_file: Path | None = None
+    model: str | None = None
+    n_epochs: int = DEFAULT_N_EPOCHS
+    batch_size: int | None = None
+    compute_classification_metrics: bool = False
+    classification_positive_class: str | None = None
+    suffix: str | None = None
+    make_current: bool | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "training_file", Path(self.training_file))
+        if self.validation_file is not None:
+            object.__setattr__(self, "validation_file", Path(self.validation_file))
+        if isinstance(self.n_epochs, bool) or self.n_epochs < 1:
+            raise FineTuneError(f"--n-epochs must be at least 1, got {self.n_epochs}.")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise FineTuneError(f"The batch size must be at least 1, got {self.batch_size}.")
+
+
+@dataclass(frozen=True)
+class TrainingFiles:
+    """A job's prepared files, read and checked; ``positive_class`` is a label name, set when
+    classification metrics are asked for."""
+
+    train: PreparedRows
+    valid: PreparedRows | None
+    positive_class: str | None
+
+
+def read_request_files(request: FineTuneRequest) -> TrainingFiles:
+    """Read and check the request's files; the positive class resolved when metrics are asked."""
+    return read_training_files(
+        request.training_file,
+        request.validation_file,
+        compute_classification_metrics=request.compute_classification_metrics,
+        positive_class=request.classification_positive_class,
+    )
+
+
+def read_job_files(job: FineTuneJob) -> TrainingFiles:
+    """Read and check a recorded job's files again (they may have changed since it was created)."""
+    hyper = job.hyperparameters
+    return read_training_files(
+        job.training_file,
+        job.validation_file,
+        compute_classification_metrics=bool(hyper.get("compute_classification_metrics")),
+        positive_class=hyper.get("classification_positive_class"),
+    )
+
+
+def read_training_files(
+    training_file: str | Path,
+    validation_file: str | Path | None,
+    *,
+    compute_classification_metrics: bool,
+    positive_class: str | None,
+) -> TrainingFiles:
+    train = read_prepared(training_file, what="training file", min_labels=2)
+    valid = read_prepared(validation_file, what="validation file") if validation_file else None
+    if valid is not None:
+        unknown = sorted(set(valid.labels) - set(train.labels))
+        if unknown:
+            raise PreparedDataError(
+                f"The validation file has labels the training file lacks: {', '.join(unknown)}."
+            )
+    if not compute_classification_metrics:
+        return TrainingFiles(train, valid, None)
+    if valid is None:
+        raise FineTuneError("--compute-classification-metrics needs a validation file (-v FILE).")
+    labels = set(train.labels)
+    if positive_class is None and len(labels) != 2:
+        raise FineTuneError(
+            "Classification metrics with more than two labels need --classification-positive-class."
+        )
+    if positive_class is not None and label_name(positive_class) not in labels:
+        raise FineTuneError(
+            f"The positive class {positive_class!r} is not a completion of the training "
+            f"file (it has {', '.join(repr(' ' + name) for name in sorted(labels))})."
+        )
+    positive = label_name(positive_class) if positive_class else positive_class_of(train.labels)
+    return TrainingFiles(train, valid, positive)
