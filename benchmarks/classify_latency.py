@@ -42,7 +42,8 @@ from classifier.local.engine import SportEngine  # noqa: E402
 from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prompt import label_token, strip_prompt  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+REFERENCE = ROOT / "tests" / "data" / "legacy_openai"
+"""The reference prepared files (the same bytes as ../shared/data/reference/), in the repository."""
 
 
 def load(path: Path) -> tuple[list[str], list[str]]:
