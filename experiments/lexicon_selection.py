@@ -54,13 +54,13 @@ import classifier.local.words  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
 from classifier.local import lexicon  # noqa: E402
 from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.experts import fit_expert  # noqa: E402
 from classifier.local.gated_model import (  # noqa: E402
     DEFAULT_POST_EXPERT_C,
     DEFAULT_POST_EXPERT_WEIGHT,
     GatedSportModel,
-    _expert_regression,
-    _log_softmax,
 )
+from classifier.local.tfidf import log_softmax  # noqa: E402
 from classifier.local.usenet import is_post  # noqa: E402
 from classifier.local.words import words_of  # noqa: E402
 
@@ -165,7 +165,7 @@ class PostsOnlyExpert(GatedSportModel):
         super()._fit_expert(rows, labels, classes)
         posts = [i for i, row in enumerate(rows) if is_post(row)]
         vectors = self._vectors([rows[i] for i in posts]).astype(np.float64)
-        self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
+        self.post_expert_coef_, self.post_expert_intercept_ = fit_expert(
             vectors,
             [labels[i] for i in posts],
             classes,
@@ -211,7 +211,7 @@ def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray, models: li
             model = new_model().fit(list(texts[train]), list(labels[train]))
             classes = model.engine_.classes_
             for part, xs, ys in held_out_kinds(list(texts[held]), list(labels[held])):
-                logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
+                logp = log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
                 truth = np.array([classes.index(y) for y in ys])
                 tally(totals.setdefault(part, [0.0, 0.0, 0.0]), logp, truth)
     return pooled_row(totals["post"], totals["subject"])
