@@ -179,7 +179,9 @@ class GatedSportInference:
         found, state = self._look_up([text])
         sport = self.engine_.scores_one(found.ids.tolist())
         k = len(sport)
-        total = state.scores[found.message_ids].sum(axis=0, dtype=np.float64).tolist()
+        # float32 sums of the rows in the text's order, as the batch path's sparse product adds
+        # them: one text scores the same alone and in a batch, to the last bit of the sums.
+        total = state.scores[found.message_ids].sum(axis=0).tolist()
         bias, curvature = self._one_text_constants()
         lead = total[len(bias) :]
         norm = max(math.hypot(*lead), 1e-12)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,21 @@ def test_one_pass_gives_the_engine_rows_and_the_sentence_vector_scores(
     # One text alone takes the plain-Python path; a batch the numpy one: the same answers.
     alone = np.vstack([model.predict_log_proba([t]) for t in texts])
     np.testing.assert_allclose(alone, model.predict_log_proba(texts), rtol=1e-5, atol=1e-5)
+
+
+def test_a_text_gets_the_same_answer_alone_and_in_a_batch(
+    model: GatedSportModel, valid_rows: tuple[list[str], list[str]]
+) -> None:
+    """The validation file's messages, by the batch path (numpy over the whole batch) and one
+    at a time (the plain-Python path a bot takes): the same log-probabilities."""
+    model = pickle.loads(pickle.dumps(model))  # a word table of its own: the fixture's stays
+    texts = [*valid_rows[0], RAYS, "anyone up for lunch?", "Profar vs Kotkaniemi", POST]
+    batch = model.predict_log_proba(texts)
+    alone = np.vstack([model.predict_log_proba([t]) for t in texts])
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-9)
+    classifier = Classifier(LocalBackend(model, "m"))
+    together, one_by_one = classifier.classify_many(texts), [classifier.classify(t) for t in texts]
+    assert [(p.label, p.tag) for p in together] == [(p.label, p.tag) for p in one_by_one]
 
 
 def test_the_notebooks_baseball_tweet_is_baseball_and_lunch_is_not_tagged(
