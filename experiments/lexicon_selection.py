@@ -49,6 +49,7 @@ import thread_selection  # noqa: E402
 from gated_selection import held_out_kinds, pooled_row, tally, training_rows  # noqa: E402
 from thread_selection import folds  # noqa: E402
 
+import classifier.local.batch_words  # noqa: E402
 import classifier.local.usenet  # noqa: E402
 import classifier.local.words  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
@@ -131,27 +132,35 @@ def header_rule(old: bool) -> Iterator[None]:
     if not old:
         yield
         return
-    usenet, words = classifier.local.usenet, classifier.local.words
+    usenet, words, batch = (
+        classifier.local.usenet,
+        classifier.local.words,
+        classifier.local.batch_words,
+    )
     spec = importlib.util.spec_from_file_location("usenet_today", usenet.__file__)
     assert spec is not None and spec.loader is not None
     today = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(today)
     saved = (
         usenet._HEADER,
-        words._POST_HEAD_BYTES_RE,
+        words.POST_HEAD_BYTES_RE,
+        batch.POST_HEAD_BYTES_RE,
         thread_selection.split_post,
         gated_selection.subject_row,
     )
     line = rf"(?:{OLD_FIELD_NAME}:[^\n]*|[ \t][^\n]*)".encode()
     usenet._HEADER = re.compile(rf"^({OLD_FIELD_NAME}):\s?(.*)$")
-    words._POST_HEAD_BYTES_RE = re.compile(line + rb"(?:\n" + line + rb")*")
+    words.POST_HEAD_BYTES_RE = batch.POST_HEAD_BYTES_RE = re.compile(
+        line + rb"(?:\n" + line + rb")*"
+    )
     thread_selection.split_post, gated_selection.subject_row = today.split_post, today.subject_row
     try:
         yield
     finally:
         (
             usenet._HEADER,
-            words._POST_HEAD_BYTES_RE,
+            words.POST_HEAD_BYTES_RE,
+            batch.POST_HEAD_BYTES_RE,
             thread_selection.split_post,
             gated_selection.subject_row,
         ) = saved

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from classifier.errors import ModelFileError
+from classifier.local.batch_words import BATCH_MIN, BatchIndex, look_up_batch
 from classifier.local.tfidf import (
     EncodedTexts,
     class_scores,
@@ -30,6 +31,7 @@ from classifier.local.tfidf import (
     log_softmax_one,
     rows_of_keys,
 )
+from classifier.local.word_index import WordIndex
 from classifier.local.words import HEADER_FIELDS, SEPARATE, Vocabulary, header_terms, look_up, pack
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray, int]
@@ -102,7 +104,10 @@ class SportEngineInference:
         """
         if self.ngram_max >= 2:
             return self._encode_terms([self._terms(text) for text in texts])
-        found = look_up(texts, self.vocabulary())
+        if len(texts) >= BATCH_MIN:
+            found = look_up_batch(texts, self.vocabulary(), self._batch_index())
+        else:
+            found = look_up(texts, self.vocabulary())
         return self.rows_of_ids(found.ids, found.lengths)
 
     def vocabulary(
@@ -115,6 +120,23 @@ class SportEngineInference:
         str_fields = self._field_gets if self.headers == "tagged" else {}
         bytes_words, str_words = words or (self._bytes_words, self._plain_words)
         return Vocabulary(bytes_words.get, str_words.get, fields, str_fields)
+
+    def field_indexes(self) -> dict[bytes, WordIndex]:
+        """Per header field, the ids of its tagged words (``"rays"`` for ``subject:rays``) in a
+        ``WordIndex``, for ``look_up_batch`` (built on first use)."""
+        indexes = self._field_indexes
+        if indexes is None:
+            indexes = {field.encode(): _word_index(w) for field, w in self._field_words.items()}
+            self._field_indexes = indexes
+        return indexes
+
+    def _batch_index(self) -> BatchIndex:
+        index = self._words_index
+        if index is None:
+            index = self._words_index = BatchIndex(
+                _word_index(self._plain_words), self.field_indexes()
+            )
+        return index
 
     def _encode_terms(self, term_lists: Sequence[list[str]]) -> Rows:
         """``_encode`` for texts already split into terms by ``_terms``."""
@@ -162,7 +184,10 @@ class SportEngineInference:
             elif field in fields:
                 fields[field][word] = packed[j]
         self._plain_words = plain
+        self._field_words = fields
         self._bytes_words = {name.encode(): j for name, j in plain.items() if name.isascii()}
+        self._field_indexes: dict[bytes, WordIndex] | None = None
+        self._words_index: BatchIndex | None = None
         self._field_gets = {field: vocab.get for field, vocab in fields.items()}
         self._bytes_field_gets = {
             field.encode(): {w.encode(): j for w, j in vocab.items() if w.isascii()}.get
@@ -260,8 +285,10 @@ class SportEngineInference:
         state = dict(self.__dict__)
         for cache in ("_vocab", "_idfr", "_one_text", "_plain_words", "_bytes_words"):
             state.pop(cache, None)
-        state.pop("_field_gets", None)
-        state.pop("_bytes_field_gets", None)
+        for cache in ("_field_words", "_field_gets", "_bytes_field_gets"):
+            state.pop(cache, None)
+        state.pop("_field_indexes", None)
+        state.pop("_words_index", None)
         if "feature_names_" in state:
             state["feature_names_"] = "\n".join(self.feature_names_.tolist())
         return state
@@ -275,3 +302,10 @@ class SportEngineInference:
         self.__dict__.update(state)
         if "feature_names_" in state:
             self._index()
+
+
+def _word_index(words: Mapping[str, bytes]) -> WordIndex:
+    """A ``WordIndex`` of the ASCII words of a ``look_up`` table (packed ids)."""
+    ascii_words = [word for word in words if word.isascii()]
+    ids = [int.from_bytes(words[word], "little", signed=True) for word in ascii_words]
+    return WordIndex([word.encode() for word in ascii_words], ids)
