@@ -31,7 +31,8 @@ from classifier.local.tfidf import log_softmax  # noqa: E402
 from classifier.local.usenet import subject_row  # noqa: E402
 from training.prepared import read_prepared  # noqa: E402
 
-TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
+TRAIN = ROOT / "tests" / "data" / "legacy_openai" / "sport2_prepared_train.jsonl"
+"""The reference training rows (the same bytes as ../shared/data/reference/)."""
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 STRENGTHS = (1.0, 10.0, 100.0)
 SEEDS = (0, 1)

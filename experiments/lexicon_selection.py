@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 import gated_selection  # noqa: E402
 import thread_selection  # noqa: E402
 from gated_selection import held_out_kinds, pooled_row, tally, training_rows  # noqa: E402
-from thread_selection import folds  # noqa: E402
+from thread_selection import fitted_folds  # noqa: E402
 
 import classifier.local.batch_words  # noqa: E402
 import classifier.local.usenet  # noqa: E402
@@ -216,8 +216,7 @@ def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray, models: li
     per shuffling seed)."""
     totals: dict[str, list[float]] = {}
     for seed, new_model in itertools.product((0, 1), models):
-        for train, held in folds(kind, texts, labels, seed):
-            model = new_model().fit(list(texts[train]), list(labels[train]))
+        for model, held in fitted_folds(new_model(), kind, texts, labels, seed):
             classes = model.engine_.classes_
             for part, xs, ys in held_out_kinds(list(texts[held]), list(labels[held])):
                 logp = log_softmax(model.predict_log_proba(xs)[:, : len(classes)])

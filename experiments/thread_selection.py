@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_validate
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -75,6 +75,23 @@ def folds(kind: str, texts: np.ndarray, labels: np.ndarray, seed: int):
         splitter = StratifiedGroupKFold(5, shuffle=True, random_state=seed)
         return splitter.split(texts, labels, threads(texts))
     return StratifiedKFold(5, shuffle=True, random_state=seed).split(texts, labels)
+
+
+def fitted_folds(
+    model: GatedSportModel, kind: str, texts: np.ndarray, labels: np.ndarray, seed: int
+) -> list[tuple[GatedSportModel, np.ndarray]]:
+    """Clones of ``model`` fitted on the training side of each of ``folds(kind, ..., seed)``
+    (``cross_validate``), each with the indices of its held-out rows, folds in order."""
+    result = cross_validate(
+        model,
+        list(texts),
+        list(labels),
+        cv=list(folds(kind, texts, labels, seed)),
+        return_estimator=True,
+        return_indices=True,
+        error_score="raise",
+    )
+    return list(zip(result["estimator"], result["indices"]["test"], strict=True))
 
 
 def score_fold(
