@@ -17,9 +17,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from classifier.local.word_index import MAX_KEY_BYTES, WordIndex, Words, split_words
+from classifier.local.word_index import (
+    MAX_KEY_BYTES,
+    MAX_TAGGED_KEY_BYTES,
+    WordIndex,
+    Words,
+    split_words,
+    tagged_keys,
+)
 from classifier.local.words import (
     HEADER_FIELD_BYTES_RE,
+    HEADER_FIELDS,
     HEADER_LINE_BYTES_RE,
     LOWER_SEPARATE_BYTES,
     MISSING,
@@ -33,17 +41,40 @@ from classifier.local.words import (
     subject_span,
 )
 
-BATCH_MIN = 4
-"""Batches of at least this many texts take this path; smaller ones ``look_up``'s, whose fixed
-cost (no numpy call per batch) is lower."""
+BATCH_MIN_CHARS = 16_000
+"""Batches of at least this many characters take this path; smaller ones ``look_up``'s: this
+one's hundred-odd numpy calls cost ~0.2 ms a batch, ``look_up`` ~27 ns a character of a Usenet
+post (the two meet at about ten posts) and little more than that per chat message."""
+
+
+def batch_sized(texts: Sequence[str]) -> bool:
+    """Whether ``look_up_batch`` is the faster way to read these texts."""
+    return sum(map(len, texts)) >= BATCH_MIN_CHARS
+
+
+FIELD_CODES = {field.encode(): code for code, field in enumerate(HEADER_FIELDS, start=1)}
+"""The code of each header field in the keys of its tagged words (``tagged_keys``)."""
 
 
 class BatchIndex(NamedTuple):
-    """The tables of ``look_up_batch``: a ``Vocabulary``'s ASCII words, and per header field its
-    tagged words (``{b"subject": WordIndex of "rays", ...}``), with the same ids."""
+    """The tables of ``look_up_batch``: a ``Vocabulary``'s ASCII words, and its tagged header
+    words (keyed by ``tagged_keys`` with their field's ``FIELD_CODES``), with the same ids."""
 
     words: WordIndex
-    fields: Mapping[bytes, WordIndex]
+    tagged: WordIndex
+
+
+def tagged_index(fields: Mapping[str, Mapping[str, bytes]]) -> WordIndex:
+    """The ``BatchIndex.tagged`` of the tagged words of a ``look_up`` table (per field, word ->
+    packed id)."""
+    index = WordIndex()
+    for field, table in fields.items():
+        words = [word for word in table if word.isascii()]
+        keys = split_words(b" ".join(word.encode() for word in words))
+        codes = np.full(len(words), FIELD_CODES[field.encode()])
+        ids = [int.from_bytes(table[word], "little", signed=True) for word in words]
+        index.add_keys(*tagged_keys(keys, codes), np.array(ids, np.int32))
+    return index
 
 
 class _AsciiWords(NamedTuple):
@@ -207,16 +238,14 @@ def _tagged_words(
     run_starts = np.searchsorted(words.starts, firsts)
     run_counts = np.searchsorted(words.starts, lasts) - run_starts
     at = _runs(run_starts, run_counts)
-    codes = {name: code for code, name in enumerate(dict.fromkeys(names))}
-    field_of = np.repeat(np.array([codes[name] for name in names], np.intp), run_counts)
-    tagged = np.zeros(len(at), np.int32)
-    for name, code in codes.items():
-        mine = np.flatnonzero(field_of == code)
-        tagged[mine] = index.fields[name].find(words.lo[at[mine]], words.hi[at[mine]])
-        for j in mine[words.lengths[at[mine]] > MAX_KEY_BYTES].tolist():
-            start, length = int(words.starts[at[j]]), int(words.lengths[at[j]])
-            got = vocabulary.bytes_field_gets[name](separated[start : start + length], PADDING)
-            tagged[j] = int.from_bytes(got, "little", signed=True)
+    codes = np.repeat(np.array([FIELD_CODES[name] for name in names], np.intp), run_counts)
+    mine = Words(*(column[at] for column in words))
+    tagged = index.tagged.find(*tagged_keys(mine, codes))
+    for j in np.flatnonzero(mine.lengths > MAX_TAGGED_KEY_BYTES).tolist():
+        start, length = int(mine.starts[j]), int(mine.lengths[j])
+        field = HEADER_FIELDS[codes[j] - 1].encode()
+        got = vocabulary.bytes_field_gets[field](separated[start : start + length], PADDING)
+        tagged[j] = int.from_bytes(got, "little", signed=True)
     tagged[tagged < 0] = 0
     text_of = np.searchsorted(first_word, at, side="right") - 1
     return tagged, np.bincount(text_of, minlength=len(first_word))

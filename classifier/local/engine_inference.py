@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from classifier.errors import ModelFileError
-from classifier.local.batch_words import BATCH_MIN, BatchIndex, look_up_batch
+from classifier.local.batch_words import BatchIndex, batch_sized, look_up_batch, tagged_index
 from classifier.local.tfidf import (
     EncodedTexts,
     class_scores,
@@ -104,7 +104,7 @@ class SportEngineInference:
         """
         if self.ngram_max >= 2:
             return self._encode_terms([self._terms(text) for text in texts])
-        if len(texts) >= BATCH_MIN:
+        if batch_sized(texts):
             found = look_up_batch(texts, self.vocabulary(), self._batch_index())
         else:
             found = look_up(texts, self.vocabulary())
@@ -121,20 +121,19 @@ class SportEngineInference:
         bytes_words, str_words = words or (self._bytes_words, self._plain_words)
         return Vocabulary(bytes_words.get, str_words.get, fields, str_fields)
 
-    def field_indexes(self) -> dict[bytes, WordIndex]:
-        """Per header field, the ids of its tagged words (``"rays"`` for ``subject:rays``) in a
-        ``WordIndex``, for ``look_up_batch`` (built on first use)."""
-        indexes = self._field_indexes
-        if indexes is None:
-            indexes = {field.encode(): _word_index(w) for field, w in self._field_words.items()}
-            self._field_indexes = indexes
-        return indexes
+    def tagged_index(self) -> WordIndex:
+        """The ids of the tagged header words (``subject:rays``) in a ``WordIndex``, for
+        ``look_up_batch`` (built on first use)."""
+        index = self._tagged_index
+        if index is None:
+            index = self._tagged_index = tagged_index(self._field_words)
+        return index
 
     def _batch_index(self) -> BatchIndex:
         index = self._words_index
         if index is None:
             index = self._words_index = BatchIndex(
-                _word_index(self._plain_words), self.field_indexes()
+                _word_index(self._plain_words), self.tagged_index()
             )
         return index
 
@@ -186,7 +185,7 @@ class SportEngineInference:
         self._plain_words = plain
         self._field_words = fields
         self._bytes_words = {name.encode(): j for name, j in plain.items() if name.isascii()}
-        self._field_indexes: dict[bytes, WordIndex] | None = None
+        self._tagged_index: WordIndex | None = None
         self._words_index: BatchIndex | None = None
         self._field_gets = {field: vocab.get for field, vocab in fields.items()}
         self._bytes_field_gets = {
@@ -287,7 +286,7 @@ class SportEngineInference:
             state.pop(cache, None)
         for cache in ("_field_words", "_field_gets", "_bytes_field_gets"):
             state.pop(cache, None)
-        state.pop("_field_indexes", None)
+        state.pop("_tagged_index", None)
         state.pop("_words_index", None)
         if "feature_names_" in state:
             state["feature_names_"] = "\n".join(self.feature_names_.tolist())

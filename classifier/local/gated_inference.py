@@ -23,7 +23,7 @@ import numpy as np
 
 from classifier.errors import ModelFileError
 from classifier.local.base_model import BaseModel, load_base_model
-from classifier.local.batch_words import BATCH_MIN, BatchIndex, look_up_batch
+from classifier.local.batch_words import BatchIndex, batch_sized, look_up_batch
 from classifier.local.engine_inference import SportEngineInference, require_learned
 from classifier.local.experts import combine, combine_one
 from classifier.local.static_embedding import NORM_DIMS, sum_rows
@@ -123,8 +123,8 @@ class GatedSportInference:
         while True:
             state = table.state
             vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
-            if len(texts) >= BATCH_MIN:
-                index = BatchIndex(state.index, engine.field_indexes())
+            if batch_sized(texts):
+                index = BatchIndex(state.index, engine.tagged_index())
                 found = look_up_batch(texts, vocabulary, index, missing=True, message=True)
             else:
                 found = look_up(texts, vocabulary, missing=True, message=True)

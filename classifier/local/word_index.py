@@ -4,27 +4,35 @@ The words of a batch of texts are found in one buffer (``split_words``: the text
 lowercased and separated by one ``translate``, so that every separator is a space) and each word
 of up to ``MAX_KEY_BYTES`` bytes is packed into two 64-bit keys: its bytes, zero-padded. No word
 holds a zero byte, so the keys are the word, exactly; a longer word's keys are not, and it is
-looked up by its bytes instead. An open-addressing table with linear probing maps keys to ids,
-probing every word of the batch at once: where ``dict.get`` needs a bytes object per word (a
-``split``), here a batch costs a few numpy passes over its bytes and its words.
+looked up by its bytes instead. A tagged header word (``subject:rays``) is keyed as its word with
+the field's code in the last byte, which no word of up to 15 bytes uses. An open-addressing
+table with linear probing maps keys to ids, probing every word of the batch at once: where
+``dict.get`` needs a bytes object per word (a ``split``), here a batch costs a few numpy passes
+over its bytes and its words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 MAX_KEY_BYTES = 16
 """Words up to this long are keys of the table; longer ones are looked up by their bytes."""
+MAX_TAGGED_KEY_BYTES = MAX_KEY_BYTES - 1
+"""Tagged words up to this long are keys (the last byte holds the field's code)."""
 MAX_LOAD = 0.5
 """The table doubles before more than this share of its slots is taken."""
+WINDOW = 8
+"""Slots a key still looking after its first probe reads at a time."""
 
 _MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], np.uint64)
 """``_MASKS[n]``: the low ``n`` bytes of a 64-bit word."""
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: Fibonacci hashing
 _MIX = np.uint64(0xC2B2AE3D27D4EB4F)
 _SPACE = ord(" ")
+_LAST_BYTE = np.uint64(56)
 
 
 class Words(NamedTuple):
@@ -58,6 +66,15 @@ def split_words(separated: bytes) -> Words:
     return Words(starts - 1, lengths, lo, hi)
 
 
+def tagged_keys(words: Words, fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The keys of words tagged with fields (``fields[i]``: the code, 1-127, of word ``i``'s
+    field); 0 for a word longer than ``MAX_TAGGED_KEY_BYTES``."""
+    short = words.lengths <= MAX_TAGGED_KEY_BYTES
+    lo = np.where(short, words.lo, 0)
+    hi = np.where(short, words.hi | ((fields.astype(np.uint64) | 0x80) << _LAST_BYTE), 0)
+    return lo, hi
+
+
 class _Table(NamedTuple):
     lo: np.ndarray
     hi: np.ndarray
@@ -74,7 +91,7 @@ class WordIndex:
     replaces the old one whole.
     """
 
-    def __init__(self, words: list[bytes], ids: list[int]) -> None:
+    def __init__(self, words: Sequence[bytes] = (), ids: Sequence[int] = ()) -> None:
         self._table = _empty(_capacity(len(words)))
         self.size = 0
         self.add(words, ids)
@@ -85,22 +102,25 @@ class WordIndex:
         twin.size = self.size
         return twin
 
-    def add(self, words: list[bytes], ids: list[int]) -> None:
+    def add(self, words: Sequence[bytes], ids: Sequence[int]) -> None:
         """Add words that are not in the index yet (longer words are left to the caller)."""
         keys = split_words(b" ".join(words))
         if len(keys.starts) != len(words):
             raise ValueError("index words are runs of letters and digits, one word each")
-        keep = keys.lo != 0
-        lo, hi = keys.lo[keep], keys.hi[keep]
-        values = np.asarray(ids, np.int32)[keep]
+        self.add_keys(keys.lo, keys.hi, np.asarray(ids, np.int32))
+
+    def add_keys(self, lo: np.ndarray, hi: np.ndarray, ids: np.ndarray) -> None:
+        """Add keys that are not in the index yet (keys 0: words it does not hold, skipped)."""
+        keep = lo != 0
+        lo, hi, ids = lo[keep], hi[keep], ids[keep]
         old = self._table
         if self.size + len(lo) <= MAX_LOAD * len(old.lo):
-            _insert(old, lo, hi, values)
+            _insert(old, lo, hi, ids)
         else:
             taken = old.lo != 0
             table = _empty(_capacity(self.size + len(lo)))
             _insert(table, old.lo[taken], old.hi[taken], old.ids[taken])
-            _insert(table, lo, hi, values)
+            _insert(table, lo, hi, ids)
             self._table = table
         self.size += len(lo)
 
@@ -113,15 +133,22 @@ class WordIndex:
         seen = table.lo[slot]
         hit = (seen == lo) & (table.hi[slot] == hi)
         found = np.where(hit, table.ids[slot], np.int32(-1))
-        todo = np.flatnonzero(~hit & (seen != 0))  # an occupied slot of another word: probe on
+        # Keys whose first slot holds another word read the next ``WINDOW`` slots at once, up
+        # to their own or an empty one (most find it in the first window).
+        todo = np.flatnonzero(~hit & (seen != 0))
         slot = slot[todo]
+        window = np.arange(1, WINDOW + 1)
         while len(todo):
-            slot = (slot + 1) & mask
-            seen = table.lo[slot]
-            hit = (seen == lo[todo]) & (table.hi[slot] == hi[todo])
-            found[todo[hit]] = table.ids[slot[hit]]
-            going = ~hit & (seen != 0)
-            todo, slot = todo[going], slot[going]
+            slots = (slot[:, None] + window) & mask
+            seen = table.lo[slots]
+            match = (seen == lo[todo, None]) & (table.hi[slots] == hi[todo, None])
+            stop = match | (seen == 0)
+            first = stop.argmax(axis=1)
+            rows = np.arange(len(todo))
+            done = stop[rows, first]
+            matched = done & match[rows, first]
+            found[todo[matched]] = table.ids[slots[rows[matched], first[matched]]]
+            todo, slot = todo[~done], slot[~done] + WINDOW
         return found
 
 

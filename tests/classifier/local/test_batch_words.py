@@ -9,13 +9,14 @@ import string
 import numpy as np
 import pytest
 
-from classifier.local.batch_words import BatchIndex, look_up_batch
+from classifier.local.batch_words import BatchIndex, look_up_batch, tagged_index
 from classifier.local.word_index import MAX_KEY_BYTES, WordIndex, split_words
 from classifier.local.words import LOWER_SEPARATE_BYTES, Vocabulary, look_up, pack, words_of
 from tests.classifier.local.test_words import ODD_TEXTS
 
 LONG_TEXTS = [
-    "Subject: Supercalifragilistic expialidocious\n\nantidisestablishmentarianism eight888 "
+    "Subject: Supercalifragilistic expialidocious fifteencharword sixteencharwords\n\n"
+    "antidisestablishmentarianism eight888 "
     "nine99999 sixteen1234567890 seventeen12345678 a",
     "From: someone@averyveryverylongdomainname.example\nSubject: Re: x\n\nshort words only",
     "1234567 12345678 123456789 1234567890123456 12345678901234567 zzzunknownzzz",
@@ -31,7 +32,13 @@ def tables(valid_rows: tuple[list[str], list[str]]) -> tuple[Vocabulary, BatchIn
     packed = dict(zip(known, pack(known.values()), strict=True))
     bytes_words = {w.encode(): j for w, j in packed.items() if w.isascii()}
     fields = {
-        "subject": {"rays": 10_001, "leafs": 10_002, "supercalifragilistic": 10_004},
+        "subject": {
+            "rays": 10_001,
+            "leafs": 10_002,
+            "supercalifragilistic": 10_004,
+            "fifteencharword": 10_007,
+            "sixteencharwords": 10_008,
+        },
         "from": {"fan": 10_003, "averyveryverylongdomainname": 10_005, "edu": 10_006},
     }
     str_fields = {f: dict(zip(v, pack(v.values()), strict=True)) for f, v in fields.items()}
@@ -46,14 +53,7 @@ def tables(valid_rows: tuple[list[str], list[str]]) -> tuple[Vocabulary, BatchIn
     ascii_words = [w for w in known if w.isascii()]
     index = BatchIndex(
         WordIndex([w.encode() for w in ascii_words], [known[w] for w in ascii_words]),
-        {
-            f.encode(): WordIndex([w.encode() for w in v], list(v.values()))
-            for f, v in fields.items()
-        }
-        | {
-            f.encode(): WordIndex([], [])
-            for f in ("organization", "keywords", "summary", "distribution")
-        },
+        tagged_index(str_fields),
     )
     return vocabulary, index
 
