@@ -75,8 +75,14 @@ def rows_of_keys(
     its padding key): a value is ``(1 + log count) * idfr`` over the row's l2 norm of
     ``(1 + log count) * idf`` (``idfr``: idf times the feature's naive-Bayes scale)."""
     # One entry per (text, feature) with its count; sorted, so each text's entries are
-    # contiguous and its padding entry (feature 0) comes first.
-    unique, counts = np.unique(keys, return_counts=True)
+    # contiguous and its padding entry (feature 0) comes first. (``np.unique`` does the same
+    # with a few more passes over the keys.)
+    ordered = np.sort(keys)
+    first = np.ones(len(ordered), bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    firsts = np.flatnonzero(first)
+    unique = ordered[firsts]
+    counts = np.diff(firsts, append=len(ordered))
     doc = (unique // n_features).astype(np.intp)
     index = (unique - doc * n_features).astype(np.intp)
     starts = np.searchsorted(doc, np.arange(n_docs))

@@ -24,7 +24,7 @@ MAX_TAGGED_KEY_BYTES = MAX_KEY_BYTES - 1
 """Tagged words up to this long are keys (the last byte holds the field's code)."""
 MAX_LOAD = 0.5
 """The table doubles before more than this share of its slots is taken."""
-WINDOW = 8
+WINDOW = 4
 """Slots a key still looking after its first probe reads at a time."""
 
 _MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], np.uint64)
