@@ -5,9 +5,11 @@ scikit-learn's ``BaseEstimator``; a served model is handed to another process as
 (``LocalBackend``), so that a bot answering messages never imports scikit-learn.
 
 Inference does not go through scikit-learn or scipy: per text the tokenizer is one ``translate``
-and a ``split`` (ASCII texts as bytes), features are one ``map(dict.get)``, and counting, tf-idf
-weighting, l2 normalisation and scoring run in numpy over the whole batch (``np.unique`` for
-counts, a gather of the weight rows, ``np.add.reduceat``).
+and a ``split`` (ASCII texts as bytes) and features are one ``map(dict.get)``, or for a big batch
+one ``translate`` of the whole batch and its words found in numpy
+(``classifier.local.batch_words``); counting, tf-idf weighting, l2 normalisation and scoring run
+in numpy over the whole batch (one sort for counts, a gather of the weight rows,
+``np.add.reduceat``).
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ class SportEngineInference:
         (C-level; an ASCII text as bytes, where one table both lowercases and separates, any
         other text as str after ``lower()``), one ``map(dict.get)`` over its words, and for
         tagged header words a lookup in their field's own table (no ``"subject:" + word``
-        strings). Counting, weighting and normalising run in numpy over the whole batch at once.
+        strings); a big batch's words are found in numpy (``look_up_batch``). Counting,
+        weighting and normalising run in numpy over the whole batch at once.
         """
         if self.ngram_max >= 2:
             return self._encode_terms([self._terms(text) for text in texts])

@@ -10,7 +10,8 @@ vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, w
 row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
 once (``classifier.local.word_scores``) and a text is read in one pass: one split, one dictionary
 lookup per word giving the engine's feature and the word's scores (a short text is split once
-more, for the surname prior).
+more, for the surname prior); a big batch is split once and its words found in numpy
+(``classifier.local.batch_words``), to the same ids.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ words of known header fields looked up in their field's own table; the ids come 
 tables packed, so a batch's ids are one ``bytes.join``. With ``message=True`` it also
 gives the ids of the text's message words, the words of ``words_of(message_text(text))`` (the
 subject and the body of a Usenet post, no From/Organization lines; a chat message whole), taken
-from the same split.
+from the same split. A big batch is looked up in numpy instead, to the same ids
+(``classifier.local.batch_words``).
 """
 
 from __future__ import annotations
