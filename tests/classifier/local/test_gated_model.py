@@ -18,6 +18,7 @@ from classifier.core import Classifier
 from classifier.errors import ModelFileError
 from classifier.local import lexicon, load_local_model
 from classifier.local.backend import LocalBackend
+from classifier.local.engine_inference import OlderModelError
 from classifier.local.gated_model import DEFAULT_SHUFFLES, GatedSportModel
 from classifier.local.static_embedding import NORM_DIMS
 from classifier.local.usenet import is_post
@@ -273,6 +274,15 @@ def test_a_model_of_another_base_model_is_refused(
     model_id = _register(tmp_path, other)
     with pytest.raises(ModelFileError, match="retrain it with `sportbot train`"):
         load_local_model(ModelRegistry(tmp_path), model_id)
+
+
+def test_a_state_laid_out_as_before_is_refused(model: GatedSportModel) -> None:
+    """The learned state under the names it had before it was public (``base_model_sha256``):
+    refused on load with the line that says to retrain, not read to fail later."""
+    state = model.__getstate__()
+    state["base_model_sha256"] = state.pop("base_model_sha256_")
+    with pytest.raises(OlderModelError, match="retrain it with `sportbot train`"):
+        GatedSportModel.__new__(GatedSportModel).__setstate__(state)
 
 
 def test_a_second_fit_reads_texts_with_its_own_vocabulary(
