@@ -5,12 +5,15 @@ Prediction reading), measured in one run.
 
 The machine is shared and noisy: rounds of the contenders are interleaved and the ratios between
 them are the numbers to trust; absolute numbers move with the load (printed at start and end).
+The last lines give the default model's ratios to the pipeline: batch throughput (the median of
+the rounds' ratios, wall time and CPU time) and one message's p50 latency.
 
     .venv/bin/python benchmarks/classify_latency.py [--rounds 5] [--against REV]
 
-``--against REV`` also measures the ``classifier`` package as it was at git revision REV: its
-engine and its default model, trained on the same rows (the engine's predictions are checked
-equal to today's with the same settings first), in the same rounds.
+``--against REV`` also measures the ``classifier`` package as it was at git revision REV (one
+with ``classifier/local/``): its engine and its default model, trained on the same rows (the
+engine's predictions are checked equal to today's with the same settings first), in the same
+rounds.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from classifier.local.engine import SportEngine  # noqa: E402
 from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prompt import label_token, strip_prompt  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+REFERENCE = ROOT / "tests" / "data" / "legacy_openai"
+"""The reference prepared files (the same bytes as ../shared/data/reference/), in the repository."""
 
 
 def load(path: Path) -> tuple[list[str], list[str]]:
@@ -113,7 +117,7 @@ def cold_start_s(home: Path) -> float:
 
 
 def package_at_revision(
-    revision: str, folder: Path, names: tuple[str, ...] = ("engine", "gated_model")
+    revision: str, folder: Path, names: tuple[str, ...] = ("local.engine", "local.gated_model")
 ) -> dict[str, ModuleType]:
     """Modules of the ``classifier`` package of a git revision (``names``, e.g. ``"engine"``),
     extracted into ``folder`` and imported beside today's package."""
@@ -175,7 +179,7 @@ def main() -> None:
     }
     if args.against:
         old = package_at_revision(args.against, Path(tempfile.mkdtemp()))
-        old_engine_module, old_gated_module = old["engine"], old["gated_model"]
+        old_engine_module, old_gated_module = old["local.engine"], old["local.gated_model"]
         old_engine = old_engine_module.SportEngine().fit(*train)
         if "average_epochs" not in old_engine.get_params():  # before weight averaging
             same = SportEngine(average_epochs=0).fit(*train)
@@ -235,6 +239,19 @@ def main() -> None:
         f"\nratios sklearn/engine: p50 {np.percentile(s, 50) / np.percentile(e, 50):.1f}x, "
         f"p99 {np.percentile(s, 99) / np.percentile(e, 99):.1f}x, throughput "
         f"{statistics.median(many['local engine']) / statistics.median(many['sklearn tfidf+LR']):.1f}x"
+    )
+    ours, theirs = "default model", "sklearn tfidf+LR"
+    wall = [a / b for a, b in zip(many[ours], many[theirs], strict=True)]
+    cpu = [a / b for a, b in zip(many_cpu[ours], many_cpu[theirs], strict=True)]
+    print(
+        f"\nbatch (classify_many of {len(messages) * 4} messages), default model / {theirs}: "
+        f"{statistics.median(wall):.2f}x the throughput (median of {len(wall)} rounds' ratios; "
+        f"{min(wall):.2f}-{max(wall):.2f}), {statistics.median(cpu):.2f}x per CPU second "
+        f"({min(cpu):.2f}-{max(cpu):.2f})"
+    )
+    d, s = np.percentile(single[ours], 50), np.percentile(single[theirs], 50)
+    print(
+        f"one message (classify) p50: default model {d:.3f} ms, {theirs} {s:.3f} ms: {s / d:.1f}x"
     )
 
     from classifier.registry import ModelCard, ModelRegistry, utc_now_iso

@@ -28,8 +28,9 @@ from classify_latency import package_at_revision  # noqa: E402  (benchmarks/)
 
 from classifier.core import Classifier  # noqa: E402
 from classifier.local.backend import LocalBackend  # noqa: E402
-from classifier.local.engine import SportEngine, _log_softmax  # noqa: E402
+from classifier.local.engine import SportEngine  # noqa: E402
 from classifier.local.gated_model import GatedSportModel  # noqa: E402
+from classifier.local.tfidf import log_softmax  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -65,9 +66,7 @@ def main() -> None:
             default.encode([t])
         ),
         "engine, one message (plain Python)": lambda t: engine.predict_log_proba([t]),
-        "engine, numpy batch path": lambda t: _log_softmax(
-            engine._scores(*engine._encode([t])[:3])
-        ),
+        "engine, numpy batch path": lambda t: log_softmax(engine._scores(*engine._encode([t])[:3])),
     }
     if args.against:
         old = package_at_revision(

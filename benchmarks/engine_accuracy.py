@@ -37,7 +37,8 @@ from classifier.local.engine import SportEngine  # noqa: E402
 from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.prompt import build_prompt, strip_prompt  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+REFERENCE = ROOT / "tests" / "data" / "legacy_openai"
+"""The reference prepared files (the same bytes as ../shared/data/reference/), in the repository."""
 POSITIVE = "baseball"
 NOTEBOOK = {
     "accuracy": 0.991597,

@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -44,7 +45,8 @@ from classifier.local.gated_model import GatedSportModel  # noqa: E402
 from classifier.local.usenet import subject_row  # noqa: E402
 from classifier.prompt import strip_prompt  # noqa: E402
 
-REFERENCE = ROOT.parent / "shared" / "data" / "reference"
+REFERENCE = ROOT / "tests" / "data" / "legacy_openai"
+"""The reference prepared files (the same bytes as ../shared/data/reference/)."""
 OUT = ROOT / "benchmarks" / "out"
 SPORTS = ("rec.sport.baseball", "rec.sport.hockey")
 THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
@@ -88,6 +90,7 @@ def reliability(confidence: np.ndarray, correct: np.ndarray) -> tuple[list[tuple
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     model = GatedSportModel().fit(*load_prepared("train"))
     classifier = Classifier(LocalBackend(model, "default"), threshold=1.0)
     test_texts, test_labels = load_test_split()

@@ -24,6 +24,7 @@ at P(sport) >= 0.75. No validation, test or development set is read.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -43,7 +44,8 @@ from classifier.local.usenet import split_post, subject_row  # noqa: E402
 from classifier.local.words import message_words  # noqa: E402
 from classifier.prompt import SEPARATOR  # noqa: E402
 
-TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
+TRAIN = ROOT / "tests" / "data" / "legacy_openai" / "sport2_prepared_train.jsonl"
+"""The reference training rows (the same bytes as ../shared/data/reference/)."""
 SPORT_GROUPS = ("rec.sport.baseball", "rec.sport.hockey")
 OTHER_POSTS = 2000
 GATE_C = 1.0
@@ -55,6 +57,7 @@ def thread(text: str) -> str:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     from sklearn.datasets import fetch_20newsgroups
 
     rows = [json.loads(line) for line in TRAIN.read_text().splitlines() if line.strip()]

@@ -25,15 +25,14 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from classifier.local.gated_model import (  # noqa: E402
-    GatedSportModel,
-    _binary_logistic_regression,
-    _log_softmax,
-)
+from classifier.local.experts import binary_logistic_regression  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
+from classifier.local.tfidf import log_softmax  # noqa: E402
 from classifier.local.usenet import subject_row  # noqa: E402
 from training.prepared import read_prepared  # noqa: E402
 
-TRAIN = ROOT.parent / "shared" / "data" / "reference" / "sport2_prepared_train.jsonl"
+TRAIN = ROOT / "tests" / "data" / "legacy_openai" / "sport2_prepared_train.jsonl"
+"""The reference training rows (the same bytes as ../shared/data/reference/)."""
 WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)
 STRENGTHS = (1.0, 10.0, 100.0)
 SEEDS = (0, 1)
@@ -113,14 +112,14 @@ def score_fold(
     vectors = model._vectors(rows).astype(np.float64)
     kinds = held_out_kinds(list(held), list(held_labels))
     for c in STRENGTHS:
-        coef, intercept = _binary_logistic_regression(vectors, positive, c)
+        coef, intercept = binary_logistic_regression(vectors, positive, c)
         for kind, xs, ys in kinds:
             engine = model.engine_.predict_log_proba(xs)
             z = model._vectors(xs).astype(np.float64) @ coef + intercept
             expert = np.stack([-z / 2, z / 2], axis=1)
             truth = np.array([classes.index(y) for y in ys])
             for weight in WEIGHTS:
-                logp = _log_softmax(engine + weight * expert)
+                logp = log_softmax(engine + weight * expert)
                 tally(totals.setdefault((kind, c, weight), [0.0, 0.0, 0.0]), logp, truth)
 
 
@@ -136,7 +135,7 @@ def averaging(texts: np.ndarray, labels: np.ndarray) -> None:
                     model.fit(list(texts[train]), list(labels[train]))
                     classes = model.engine_.classes_
                     for kind, xs, ys in kinds:
-                        logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
+                        logp = log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
                         truth = np.array([classes.index(y) for y in ys])
                         tally(totals.setdefault((kind, epochs), [0.0, 0.0, 0.0]), logp, truth)
     print(

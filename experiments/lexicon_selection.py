@@ -47,20 +47,21 @@ sys.path.insert(0, str(ROOT))
 import gated_selection  # noqa: E402
 import thread_selection  # noqa: E402
 from gated_selection import held_out_kinds, pooled_row, tally, training_rows  # noqa: E402
-from thread_selection import folds  # noqa: E402
+from thread_selection import fitted_folds  # noqa: E402
 
+import classifier.local.batch_words  # noqa: E402
 import classifier.local.usenet  # noqa: E402
 import classifier.local.words  # noqa: E402
 from classifier.core import Classifier  # noqa: E402
 from classifier.local import lexicon  # noqa: E402
 from classifier.local.backend import LocalBackend  # noqa: E402
+from classifier.local.experts import fit_expert  # noqa: E402
 from classifier.local.gated_model import (  # noqa: E402
     DEFAULT_POST_EXPERT_C,
     DEFAULT_POST_EXPERT_WEIGHT,
     GatedSportModel,
-    _expert_regression,
-    _log_softmax,
 )
+from classifier.local.tfidf import log_softmax  # noqa: E402
 from classifier.local.usenet import is_post  # noqa: E402
 from classifier.local.words import words_of  # noqa: E402
 
@@ -131,27 +132,35 @@ def header_rule(old: bool) -> Iterator[None]:
     if not old:
         yield
         return
-    usenet, words = classifier.local.usenet, classifier.local.words
+    usenet, words, batch = (
+        classifier.local.usenet,
+        classifier.local.words,
+        classifier.local.batch_words,
+    )
     spec = importlib.util.spec_from_file_location("usenet_today", usenet.__file__)
     assert spec is not None and spec.loader is not None
     today = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(today)
     saved = (
         usenet._HEADER,
-        words._POST_HEAD_BYTES_RE,
+        words.POST_HEAD_BYTES_RE,
+        batch.POST_HEAD_BYTES_RE,
         thread_selection.split_post,
         gated_selection.subject_row,
     )
     line = rf"(?:{OLD_FIELD_NAME}:[^\n]*|[ \t][^\n]*)".encode()
     usenet._HEADER = re.compile(rf"^({OLD_FIELD_NAME}):\s?(.*)$")
-    words._POST_HEAD_BYTES_RE = re.compile(line + rb"(?:\n" + line + rb")*")
+    words.POST_HEAD_BYTES_RE = batch.POST_HEAD_BYTES_RE = re.compile(
+        line + rb"(?:\n" + line + rb")*"
+    )
     thread_selection.split_post, gated_selection.subject_row = today.split_post, today.subject_row
     try:
         yield
     finally:
         (
             usenet._HEADER,
-            words._POST_HEAD_BYTES_RE,
+            words.POST_HEAD_BYTES_RE,
+            batch.POST_HEAD_BYTES_RE,
             thread_selection.split_post,
             gated_selection.subject_row,
         ) = saved
@@ -165,7 +174,7 @@ class PostsOnlyExpert(GatedSportModel):
         super()._fit_expert(rows, labels, classes)
         posts = [i for i, row in enumerate(rows) if is_post(row)]
         vectors = self._vectors([rows[i] for i in posts]).astype(np.float64)
-        self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
+        self.post_expert_coef_, self.post_expert_intercept_ = fit_expert(
             vectors,
             [labels[i] for i in posts],
             classes,
@@ -207,11 +216,10 @@ def cross_validated(kind: str, texts: np.ndarray, labels: np.ndarray, models: li
     per shuffling seed)."""
     totals: dict[str, list[float]] = {}
     for seed, new_model in itertools.product((0, 1), models):
-        for train, held in folds(kind, texts, labels, seed):
-            model = new_model().fit(list(texts[train]), list(labels[train]))
+        for model, held in fitted_folds(new_model(), kind, texts, labels, seed):
             classes = model.engine_.classes_
             for part, xs, ys in held_out_kinds(list(texts[held]), list(labels[held])):
-                logp = _log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
+                logp = log_softmax(model.predict_log_proba(xs)[:, : len(classes)])
                 truth = np.array([classes.index(y) for y in ys])
                 tally(totals.setdefault(part, [0.0, 0.0, 0.0]), logp, truth)
     return pooled_row(totals["post"], totals["subject"])

@@ -13,6 +13,7 @@ and the 20 Newsgroups test split are not read.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gated_selection import training_rows  # noqa: E402
-from thread_selection import folds  # noqa: E402
+from thread_selection import fitted_folds  # noqa: E402
 
 from classifier.local.gated_model import GatedSportModel  # noqa: E402
 
@@ -36,11 +37,10 @@ FOLD_SEEDS = (0, 1)
 def held_out_log_p(kind: str, shuffles: int, batch: int, seed: int) -> np.ndarray:
     """log P(true label) of every held-out post, folds in order."""
     texts, labels = training_rows()
+    setting = GatedSportModel(random_state=seed, batch_size=batch, n_shuffles=shuffles)
     out = []
     for fold_seed in FOLD_SEEDS:
-        for train, held in folds(kind, texts, labels, fold_seed):
-            model = GatedSportModel(random_state=seed, batch_size=batch, n_shuffles=shuffles)
-            model.fit(list(texts[train]), list(labels[train]))
+        for model, held in fitted_folds(setting, kind, texts, labels, fold_seed):
             logp = model.predict_log_proba(list(texts[held]))
             sport = [model.classes_.index(c) for c in model.engine_.classes_]
             logp = logp[:, sport] - np.logaddexp.reduce(logp[:, sport], axis=1, keepdims=True)
@@ -50,6 +50,7 @@ def held_out_log_p(kind: str, shuffles: int, batch: int, seed: int) -> np.ndarra
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     print(
         "| shuffles x batch | folds | accuracy (sd over seeds) | log loss (sd) "
         "| posts whose answer depends on the seed |"

@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_validate
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,11 +44,9 @@ from gated_selection import (  # noqa: E402  (experiments/)
     training_rows,
 )
 
-from classifier.local.gated_model import (  # noqa: E402
-    GatedSportModel,
-    _binary_logistic_regression,
-    _log_softmax,
-)
+from classifier.local.experts import binary_logistic_regression  # noqa: E402
+from classifier.local.gated_model import GatedSportModel  # noqa: E402
+from classifier.local.tfidf import log_softmax  # noqa: E402
 from classifier.local.usenet import split_post  # noqa: E402
 
 ALPHAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3)
@@ -79,6 +77,23 @@ def folds(kind: str, texts: np.ndarray, labels: np.ndarray, seed: int):
     return StratifiedKFold(5, shuffle=True, random_state=seed).split(texts, labels)
 
 
+def fitted_folds(
+    model: GatedSportModel, kind: str, texts: np.ndarray, labels: np.ndarray, seed: int
+) -> list[tuple[GatedSportModel, np.ndarray]]:
+    """Clones of ``model`` fitted on the training side of each of ``folds(kind, ..., seed)``
+    (``cross_validate``), each with the indices of its held-out rows, folds in order."""
+    result = cross_validate(
+        model,
+        list(texts),
+        list(labels),
+        cv=list(folds(kind, texts, labels, seed)),
+        return_estimator=True,
+        return_indices=True,
+        error_score="raise",
+    )
+    return list(zip(result["estimator"], result["indices"]["test"], strict=True))
+
+
 def score_fold(
     texts: list[str],
     labels: list[str],
@@ -102,7 +117,7 @@ def score_fold(
             rows, row_labels = model.training_rows(texts, labels)
             positive = np.array([y == classes[1] for y in row_labels], dtype=np.float64)
             x = model._vectors(rows).astype(np.float64)
-            experts = {c: _binary_logistic_regression(x, positive, c) for c in strengths}
+            experts = {c: binary_logistic_regression(x, positive, c) for c in strengths}
             vectors = {kind: model._vectors(xs).astype(np.float64) for kind, xs, _ in kinds}
         for kind, xs, ys in kinds:
             engine = model.engine_.predict_log_proba(xs)
@@ -111,7 +126,7 @@ def score_fold(
                 z = vectors[kind] @ coef + intercept
                 expert = np.stack([-z / 2, z / 2], axis=1)
                 for weight in weights:
-                    logp = _log_softmax(engine + weight * expert)
+                    logp = log_softmax(engine + weight * expert)
                     key = (kind, alpha, step, c, weight)
                     tally(totals.setdefault(key, [0.0, 0.0, 0.0]), logp, truth)
 
@@ -188,15 +203,15 @@ def soup(kind: str, texts: np.ndarray, labels: np.ndarray, replicas: int = 3) ->
             fits = [GatedSportModel(random_state=r).fit(xs, ys) for r in range(replicas)]
             mixed = GatedSportModel(random_state=0).fit(xs, ys)
             engine = mixed.engine_
-            engine._coef = np.mean([m.engine_._coef for m in fits], axis=0)
-            engine._intercept = np.mean([m.engine_._intercept for m in fits], axis=0)
+            engine.coef_ = np.mean([m.engine_.coef_ for m in fits], axis=0)
+            engine.intercept_ = np.mean([m.engine_.intercept_ for m in fits], axis=0)
             engine._one_text = None
             for part, hx, hy in held_out_kinds(list(texts[held]), list(labels[held])):
                 models = {f"seed {r}": m for r, m in enumerate(fits)}
                 models[f"mean of {replicas}"] = mixed
                 for name, model in models.items():
                     classes = model.engine_.classes_
-                    logp = _log_softmax(model.predict_log_proba(hx)[:, : len(classes)])
+                    logp = log_softmax(model.predict_log_proba(hx)[:, : len(classes)])
                     truth = np.array([classes.index(y) for y in hy])
                     tally(totals.setdefault((part, name), [0.0, 0.0, 0.0]), logp, truth)
     print(f"\n### {kind} folds, engine weights of one fit or a mean of fits ", end="")

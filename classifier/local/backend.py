@@ -11,8 +11,8 @@ from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import label_token, strip_prompt
 
 if TYPE_CHECKING:
-    from classifier.local.engine import SportEngine
-    from classifier.local.gated_model import GatedSportModel
+    from classifier.local.engine_inference import SportEngineInference
+    from classifier.local.gated_inference import GatedSportInference
 
 INLINE_BATCH = 32
 """``acomplete`` runs batches up to this size on the event loop itself.
@@ -24,16 +24,21 @@ bigger batch goes to a worker thread so the event loop keeps serving other reque
 
 
 class LocalBackend:
-    """Completes prompts with a ``SportEngine``: the completion is the likeliest label token
-    (``" hockey"``) and ``top_logprobs`` holds the ``k`` likeliest label tokens with the engine's
-    log-probabilities (normalised over all the labels it knows, ``" other"`` included if it knows
-    that one)."""
+    """Completes prompts with a local model (``SportEngine``, ``GatedSportModel``, or their
+    inference halves): the completion is the likeliest label token (``" hockey"``) and
+    ``top_logprobs`` holds the ``k`` likeliest label tokens with the model's log-probabilities
+    (normalised over all the labels it knows, ``" other"`` included if it knows that one)."""
 
-    def __init__(self, engine: SportEngine | GatedSportModel, model_id: str) -> None:
+    def __init__(self, engine: SportEngineInference | GatedSportInference, model_id: str) -> None:
         self.engine = engine
         self.model_id = model_id
         self.labels: tuple[str, ...] = tuple(c for c in engine.classes_ if c != OFF_TOPIC_LABEL)
         self._tokens = [label_token(c) for c in engine.classes_]
+
+    def __reduce__(self) -> tuple[type[LocalBackend], tuple[object, str]]:
+        """Pickled (to hand a loaded model to another process: ``bot.child_loader``) with the
+        model's inference half only, which imports numpy, not scikit-learn."""
+        return (LocalBackend, (self.engine.inference_copy(), self.model_id))
 
     def complete(self, prompts: Sequence[str], logprobs: int = 5) -> list[Completion]:
         """One completion per prompt; ``k = min(logprobs, number of labels)`` tokens listed."""

@@ -12,6 +12,7 @@ Four parts, combined as probabilities:
   ``log P(label | sport) = log_softmax(log P_engine + w * log P_expert)``); Usenet posts
   (``classifier.local.usenet.is_post``) have their own, fitted on the same rows with another strength
   and mixed in with another weight (``post_expert_c``, ``post_expert_weight``);
+  ``classifier.local.experts``;
 * a surname prior for short texts: the ~920 surnames of people of the game in 2008-2024
   (``lexicon.recent_surnames``) that the sport head never met each add, to a text that is not a
   Usenet post, what the model gives a surname it was taught (the median over the lexicon's
@@ -22,40 +23,32 @@ Four parts, combined as probabilities:
   base model's sports (baseball, hockey); for other label sets the model is the parts before it
   (and the prior knows no surnames of theirs).
 
-The expert and the gate read the message part of a post (subject and body, no From/Organization
-lines) as its static sentence vector; the engine reads the whole text. Both are linear in that
-vector (the gate plus a quadratic form of its first ``NORM_DIMS`` coordinates, which each word's
-row carries anyway, in the form's own axes), so each word's expert and gate scores are computed
-once (``classifier.local.word_scores``) and a text is read in one pass: one split, one dictionary
-lookup per word giving the engine's feature and the word's scores (a short text is split once
-more, for the surname prior). The experts' weights and strengths were chosen by 5-fold
-cross-validation on the 948 training rows (experiments/gated_selection.py,
-experiments/thread_selection.py).
+How a fitted model reads a text (in one pass) is ``GatedSportInference``'s
+(``classifier.local.gated_inference``, numpy only); this module adds the parameters and ``fit``,
+on scikit-learn's ``BaseEstimator`` (``clone``, ``GridSearchCV`` and ``get_params`` work on it).
+The experts' weights and strengths were chosen by 5-fold cross-validation on the 948 training rows
+(experiments/gated_selection.py, experiments/thread_selection.py).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-from classifier.errors import ModelFileError
 from classifier.local import lexicon
-from classifier.local.base_model import BaseModel, load_base_model
-from classifier.local.engine import (
-    DEFAULT_N_EPOCHS,
-    EncodedTexts,
-    SportEngine,
-    log_softmax_one,
-)
-from classifier.local.engine import TrainingStep as TrainingStep
-from classifier.local.static_embedding import NORM_DIMS, sum_rows
-from classifier.local.usenet import is_post, subject_row
-from classifier.local.word_scores import WordScores, WordState
-from classifier.local.words import LookedUp, look_up, message_words, words_of
+from classifier.local.engine import DEFAULT_AVERAGE_EPOCHS, DEFAULT_N_EPOCHS, SportEngine
+from classifier.local.experts import fit_expert
+from classifier.local.gated_inference import EncodedGated, GatedSportInference
+from classifier.local.optimiser import TrainingStep
+from classifier.local.tfidf import log_softmax
+from classifier.local.usenet import subject_row
+from classifier.local.words import words_of
 from classifier.prediction import OFF_TOPIC_LABEL
+
+__all__ = ["EncodedGated", "GatedSportModel", "TrainingStep"]
 
 DEFAULT_EXPERT_WEIGHT = 0.25
 DEFAULT_EXPERT_C = 10.0
@@ -71,7 +64,7 @@ DEFAULT_SURNAME_PRIOR = True
 either way; held-out training posts read the same and held-out subject lines a little better
 (log loss 0.1854 -> 0.1841 under folds grouped by thread; experiments/lexicon_selection.py,
 BENCHMARKS.md). Taught as training rows instead, the same people changed what the model learns
-from the posts (2026-12-01, reverted twice)."""
+from the posts."""
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_SHUFFLES = 2
 """The sport head trains two shuffles side by side on mini-batches of 32 and keeps the mean of
@@ -86,22 +79,15 @@ the lowest under folds that keep Usenet threads whole, and the best held-out pos
 under both (experiments/thread_selection.py, BENCHMARKS.md)."""
 
 
-class EncodedGated(NamedTuple):
-    """Texts encoded by ``GatedSportModel.encode``: the engine's rows and, per text, its expert's
-    scores (the posts expert's for a post) and the gate's log-odds (``(n, len(sport labels) +
-    1)``)."""
-
-    engine: EncodedTexts
-    scores: np.ndarray
-
-
-class GatedSportModel:
-    """Sport head (engine x static expert) times a topic gate; ``SportEngine``'s verbs.
+class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
+    """Sport head (engine x static expert) times a topic gate, on scikit-learn's conventions.
 
     Args:
-        n_epochs, batch_size, random_state, **engine_params: passed to ``SportEngine`` (its
-            ``alpha`` defaults to ``DEFAULT_ENGINE_ALPHA`` here, ``n_shuffles`` to
-            ``DEFAULT_SHUFFLES``, ``batch_size`` to ``DEFAULT_BATCH_SIZE``).
+        n_epochs, batch_size, random_state, learning_rate, alpha, headers, min_df, nb_power,
+            nb_alpha, average_epochs, n_shuffles: the sport head's (``SportEngine``'s; here
+            ``alpha`` defaults to ``DEFAULT_ENGINE_ALPHA``, ``n_shuffles`` to
+            ``DEFAULT_SHUFFLES`` and ``batch_size`` to ``DEFAULT_BATCH_SIZE``). The head reads
+            words, never word pairs.
         expert_weight: weight of the static-embedding expert's log-probabilities (0: off).
         expert_c: inverse L2 strength of the expert's logistic regression.
         post_expert_weight, post_expert_c: the same for the expert of Usenet posts.
@@ -109,6 +95,16 @@ class GatedSportModel:
         lexicon_rows: add the lexicon's phrases of the training labels as extra rows.
         surname_prior: give short texts the surname prior (with ``lexicon_rows``: its push is
             what the model learnt from the lexicon's player rows).
+
+    Attributes:
+        engine_: the fitted sport head (``SportEngine``).
+        classes_: the training labels, sorted, then ``"other"`` when gated.
+        gated_: whether the topic gate applies (the labels are the base model's sports).
+        expert_coef_, expert_intercept_, post_expert_coef_, post_expert_intercept_: the
+            experts' regressions, ``(n_sport_labels, dim)`` and ``(n_sport_labels,)``.
+        surnames_: the prior's surnames (word -> index of its label); surname_push_: per label,
+            what one of its surnames adds to that label's score.
+        base_model_id_, base_model_sha256_: the base model it was trained on.
     """
 
     def __init__(
@@ -117,6 +113,14 @@ class GatedSportModel:
         n_epochs: int = DEFAULT_N_EPOCHS,
         batch_size: int = DEFAULT_BATCH_SIZE,
         random_state: int = 0,
+        learning_rate: float = 0.1,
+        alpha: float = DEFAULT_ENGINE_ALPHA,
+        headers: str = "tagged",
+        min_df: int = 1,
+        nb_power: float = 1.0,
+        nb_alpha: float = 0.5,
+        average_epochs: int = DEFAULT_AVERAGE_EPOCHS,
+        n_shuffles: int = DEFAULT_SHUFFLES,
         expert_weight: float = DEFAULT_EXPERT_WEIGHT,
         expert_c: float = DEFAULT_EXPERT_C,
         post_expert_weight: float = DEFAULT_POST_EXPERT_WEIGHT,
@@ -124,11 +128,18 @@ class GatedSportModel:
         subject_rows: bool = True,
         lexicon_rows: bool = True,
         surname_prior: bool = DEFAULT_SURNAME_PRIOR,
-        **engine_params: Any,
     ) -> None:
         self.n_epochs = n_epochs
         self.batch_size = batch_size
         self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.alpha = alpha
+        self.headers = headers
+        self.min_df = min_df
+        self.nb_power = nb_power
+        self.nb_alpha = nb_alpha
+        self.average_epochs = average_epochs
+        self.n_shuffles = n_shuffles
         self.expert_weight = expert_weight
         self.expert_c = expert_c
         self.post_expert_weight = post_expert_weight
@@ -136,50 +147,6 @@ class GatedSportModel:
         self.subject_rows = subject_rows
         self.lexicon_rows = lexicon_rows
         self.surname_prior = surname_prior
-        self.engine_params = {
-            "alpha": DEFAULT_ENGINE_ALPHA,
-            "n_shuffles": DEFAULT_SHUFFLES,
-            **engine_params,
-        }
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "n_epochs": self.n_epochs,
-            "batch_size": self.batch_size,
-            "random_state": self.random_state,
-            "expert_weight": self.expert_weight,
-            "expert_c": self.expert_c,
-            "post_expert_weight": self.post_expert_weight,
-            "post_expert_c": self.post_expert_c,
-            "subject_rows": self.subject_rows,
-            "lexicon_rows": self.lexicon_rows,
-            "surname_prior": self.surname_prior,
-            **self.engine_params,
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"GatedSportModel({args})"
-
-    # -- the base model --------------------------------------------------------------------------
-
-    @property
-    def base(self) -> BaseModel:
-        """The shipped base model this model was trained on (loaded once per process)."""
-        base = getattr(self, "_base", None)
-        if base is None:
-            base = load_base_model()
-            expected = getattr(self, "base_model_sha256", None)
-            if expected is not None and base.sha256 != expected:
-                raise ModelFileError(
-                    f"This model was trained on base model {self.base_model_id!r} "
-                    f"(manifest sha256 {expected[:12]}…), but this installation ships "
-                    f"{base.id!r} ({base.sha256[:12]}…): retrain it with `sportbot train`."
-                )
-            self._base = base
-        return base
-
-    # -- fitting ---------------------------------------------------------------------------------
 
     def training_rows(
         self, texts: Sequence[str], labels: Sequence[str]
@@ -224,17 +191,22 @@ class GatedSportModel:
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
         if len(texts) == 0:
             raise ValueError("there are no training texts")
-        if self.engine_params.get("ngram_max", 1) != 1:
-            raise ValueError("GatedSportModel reads words (ngram_max=1), not word pairs")
         base = self.base
-        self.base_model_id = base.id
-        self.base_model_sha256 = base.sha256
+        self.base_model_id_ = base.id
+        self.base_model_sha256_ = base.sha256
         rows, row_labels = self.training_rows(texts, labels)
         engine = SportEngine(
             n_epochs=self.n_epochs,
             batch_size=self.batch_size,
             random_state=self.random_state,
-            **self.engine_params,
+            learning_rate=self.learning_rate,
+            alpha=self.alpha,
+            headers=self.headers,
+            min_df=self.min_df,
+            nb_power=self.nb_power,
+            nb_alpha=self.nb_alpha,
+            average_epochs=self.average_epochs,
+            n_shuffles=self.n_shuffles,
         )
         classes = tuple(sorted(set(row_labels)))
         if len(classes) < 2:
@@ -250,6 +222,20 @@ class GatedSportModel:
         self._fit_surname_prior()
         return self
 
+    def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
+        """Fit the expert of short texts and the expert of posts on the same rows' sentence
+        vectors, each with its own strength (an expert of weight 0 is all zeros)."""
+        vectors = None
+        if self.expert_weight or self.post_expert_weight:
+            vectors = self._vectors(rows).astype(np.float64)
+        dim = self.base.embedding.dim
+        self.expert_coef_, self.expert_intercept_ = fit_expert(
+            vectors if self.expert_weight else None, labels, classes, self.expert_c, dim
+        )
+        self.post_expert_coef_, self.post_expert_intercept_ = fit_expert(
+            vectors if self.post_expert_weight else None, labels, classes, self.post_expert_c, dim
+        )
+
     def _fit_surname_prior(self) -> None:
         """The recent surnames the engine never met (word -> index of its label) and, per label,
         the push each adds to a short text: the median, over the lexicon's one-word player rows of
@@ -264,313 +250,10 @@ class GatedSportModel:
             rows = [row for row in taught.get(label, []) if len(words_of(row)) == 1]
             if not rows:
                 continue
-            sport = _log_softmax(self.predict_log_proba(rows)[:, : len(classes)])
+            sport = log_softmax(self.predict_log_proba(rows)[:, : len(classes)])
             odds = sport[:, i] - np.delete(sport, i, axis=1).mean(axis=1)
             pushes[i] = max(float(np.median(odds)), 0.0)
             for word in recent.get(label, []):
                 if word not in known:
                     surnames[word] = i
         self.surnames_, self.surname_push_ = surnames, pushes
-
-    def _surname_scores(self, text: str) -> list[float] | None:
-        """What the surname prior adds to the sport scores of a text that is not a Usenet post
-        (None when it names none of the prior's surnames)."""
-        if not self.surnames_:
-            return None
-        found = {self.surnames_[w] for w in words_of(text) if w in self.surnames_}
-        if not found:
-            return None
-        return [
-            self.surname_push_[i] if i in found else 0.0 for i in range(len(self.surname_push_))
-        ]
-
-    def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
-        """Fit the expert of short texts and the expert of posts on the same rows' sentence
-        vectors, each with its own strength (an expert of weight 0 is all zeros)."""
-        vectors = None
-        if self.expert_weight or self.post_expert_weight:
-            vectors = self._vectors(rows).astype(np.float64)
-        dim = self.base.embedding.dim
-        self.expert_coef_, self.expert_intercept_ = _expert_regression(
-            vectors if self.expert_weight else None, labels, classes, self.expert_c, dim
-        )
-        self.post_expert_coef_, self.post_expert_intercept_ = _expert_regression(
-            vectors if self.post_expert_weight else None, labels, classes, self.post_expert_c, dim
-        )
-
-    # -- prediction ------------------------------------------------------------------------------
-
-    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """The static sentence vectors of the texts' message words (what the expert is fitted
-        on; prediction uses the per-word scores of ``_word_scores`` instead)."""
-        return self.base.embedding.encode_words([message_words(t) for t in texts])
-
-    def _word_scores(self) -> WordScores:
-        """The word table of the fitted expert, gate and engine vocabulary (built on first use:
-        during ``fit`` that is the first step that predicts)."""
-        table = getattr(self, "_word_table", None)
-        if table is None:
-            projection, _ = self._projection()
-            names = self.engine_.feature_names_.tolist()
-            known = {name: j for j, name in enumerate(names) if j and ":" not in name}
-            axes = self.base.gate_axes if self.gated_ else None
-            table = WordScores(self.base.embedding, projection, known, len(names), axes)
-            self._word_table = table
-        return table
-
-    def _look_up(self, texts: Sequence[str]) -> tuple[LookedUp, WordState]:
-        """``look_up`` of the texts in this model's word table (words met for the first time
-        are added to it first), and the table's state the ids refer to."""
-        engine, table = self.engine_, self._word_scores()
-        while True:
-            state = table.state
-            vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
-            found = look_up(texts, vocabulary, missing=True, message=True)
-            if found.ids.min(initial=0) >= 0 and found.message_ids.min(initial=0) >= 0:
-                return found, state
-            table.add(word for text in texts for word in words_of(text))
-
-    def encode(self, texts: Sequence[str]) -> EncodedGated:
-        """The texts as this model sees them, to be scored many times (e.g. a validation set
-        after every step of ``fit``): one pass per text for the engine and the expert."""
-        if isinstance(texts, str):
-            raise TypeError("encode takes a sequence of texts, not one string")
-        found, state = self._look_up(texts)
-        ids, message = found.ids, found.message_ids
-        # Words the engine does not know (ids past its features) are its padding feature 0.
-        n_features = len(self.engine_.feature_names_)
-        rows = self.engine_.rows_of_ids(np.where(ids < n_features, ids, 0), found.lengths)
-        sums = sum_rows(state.scores, message, found.message_lengths).astype(np.float64)
-        _, bias = self._projection()
-        m, k = len(bias), len(self.expert_coef_)
-        norms = np.sqrt(np.einsum("ij,ij->i", sums[:, m:], sums[:, m:]))
-        vectors = sums / np.maximum(norms, 1e-12)[:, None]  # scores, then the leading part
-        scores = vectors[:, : k + 1] + bias[: k + 1]
-        posts = np.array(found.posts, dtype=bool)
-        scores[posts, :k] = vectors[posts, k + 1 : m] + bias[k + 1 :]
-        if self.gated_:  # the gate's quadratic form: in its own axes, a sum of squares
-            scores[:, k] += np.square(vectors[:, m:]) @ self.base.gate_curvature
-        for i in np.flatnonzero(~posts) if self.surnames_ else ():
-            prior = self._surname_scores(texts[i])
-            if prior is not None:
-                scores[i, :k] += prior
-        return EncodedGated(EncodedTexts(*rows[:3]), scores)
-
-    def predict_log_proba_encoded(self, encoded: EncodedGated) -> np.ndarray:
-        """``predict_log_proba`` of texts already ``encode``d."""
-        if len(encoded.scores) == 0:
-            return np.zeros((0, len(self.classes_)))
-        rows = encoded.engine
-        engine_scores = self.engine_._scores(rows.indices, rows.values, rows.starts)
-        return self._combine(engine_scores, encoded.scores)
-
-    def predict_log_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Log-probabilities, shape ``(len(texts), len(classes_))``, columns in ``classes_``
-        order (``"other"`` last when gated)."""
-        if isinstance(texts, str):
-            raise TypeError("predict_log_proba takes a sequence of texts, not one string")
-        if len(texts) == 0:
-            return np.zeros((0, len(self.classes_)))
-        if len(texts) == 1:
-            return np.array([self._log_proba_one(texts[0])])
-        return self.predict_log_proba_encoded(self.encode(texts))
-
-    def _log_proba_one(self, text: str) -> list[float]:
-        """``predict_log_proba`` of one text, its sums in plain Python (``SportEngine.scores_one``)
-        and one numpy sum for the expert and gate (the rest on its 35 floats): a bot classifies
-        one message at a time."""
-        found, state = self._look_up([text])
-        sport = self.engine_.scores_one(found.ids.tolist())
-        k = len(sport)
-        total = state.scores[found.message_ids].sum(axis=0, dtype=np.float64).tolist()
-        bias, curvature = self._one_text_constants()
-        lead = total[len(bias) :]
-        norm = max(math.hypot(*lead), 1e-12)
-        first = k + 1 if found.posts[0] else 0  # the posts expert's scores, or the other's
-        expert = [
-            x / norm + b
-            for x, b in zip(total[first : first + k], bias[first : first + k], strict=True)
-        ]
-        sport = [s + e for s, e in zip(sport, expert, strict=True)]
-        prior = None if found.posts[0] else self._surname_scores(text)
-        if prior is not None:
-            sport = [s + p for s, p in zip(sport, prior, strict=True)]
-        sport = log_softmax_one(sport)
-        if not self.gated_:
-            return sport
-        z = total[k] / norm + bias[k]
-        z += sum(c * x * x for c, x in zip(curvature, lead, strict=True)) / (norm * norm)
-        log_on = -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
-        return [s + log_on for s in sport] + [log_on - z]
-
-    def _combine(self, engine_scores: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        # ``scores`` are the expert's scores (times its weight) and the gate's log-odds (with its
-        # quadratic part). The expert's own normalisation is a per-row constant that the
-        # log_softmax removes: log P(label | sport) = log_softmax(engine + w * expert).
-        k = engine_scores.shape[1]
-        sport = _log_softmax(engine_scores + scores[:, :k])
-        if not self.gated_:
-            return sport
-        z = scores[:, k]
-        log_on = -np.logaddexp(0.0, -z)  # log sigmoid(z) = log P(sport)
-        out = np.empty((len(sport), k + 1))
-        out[:, :k] = sport + log_on[:, None]
-        out[:, k] = log_on - z  # log(1 - sigmoid(z))
-        return out
-
-    def _projection(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(dim, 2k + 1)`` directions and ``2k + 1`` biases: of the short texts expert's ``k``
-        scores (times its weight), the gate's log-odds (zeros when not gated), the posts
-        expert's ``k`` scores (times its weight); computed once per fit."""
-        return self._constants()[:2]
-
-    def _one_text_constants(self) -> tuple[list[float], list[float]]:
-        """The biases of ``_projection`` and the gate's curvatures as Python floats, for the
-        one-text path (whose 35 sums are plain floats)."""
-        return self._constants()[2:]
-
-    def _constants(self) -> tuple[np.ndarray, np.ndarray, list[float], list[float]]:
-        cached = getattr(self, "_projection_cache", None)
-        if cached is not None and cached[0] is self.expert_coef_:
-            return cached[1]
-        k = len(self.expert_coef_)
-        projection = np.zeros((self.base.embedding.dim, 2 * k + 1))
-        projection[:, :k] = self.expert_weight * self.expert_coef_.T
-        projection[:, k + 1 :] = self.post_expert_weight * self.post_expert_coef_.T
-        bias = np.zeros(2 * k + 1)
-        bias[:k] = self.expert_weight * self.expert_intercept_
-        bias[k + 1 :] = self.post_expert_weight * self.post_expert_intercept_
-        if self.gated_:
-            projection[:, k] = self.base.gate_coef
-            bias[k] = self.base.gate_intercept
-        curvature = self.base.gate_curvature.tolist() if self.gated_ else []
-        constants = (projection, bias, bias.tolist(), curvature)
-        self._projection_cache = (self.expert_coef_, constants)
-        return constants
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return np.exp(self.predict_log_proba(texts))
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The likelier label of each text among the training labels, as ``/sport`` answers
-        (never ``"other"``: whether a text is on topic at all is ``predict_log_proba``'s last
-        column)."""
-        logp = self.predict_log_proba(texts)[:, : len(self.engine_.classes_)]
-        return [self.engine_.classes_[i] for i in logp.argmax(axis=1)]
-
-    def explain(self, text: str, top: int = 8) -> list[tuple[str, float]]:
-        """The words that pushed the sport decision most, with their signed log-odds push toward
-        the likelier sport (positive: for it), largest magnitude first: the engine's features
-        plus each word's exact share of the expert's score (its scores over the text's norm)."""
-        pushes: dict[str, float] = {}
-        for term, weight in self.engine_.explain(text, top=max(top * 4, 32)):
-            pushes[term] = pushes.get(term, 0.0) + weight
-        k = len(self.engine_.classes_)
-        predicted = int(self.predict_log_proba([text])[0, :k].argmax())
-        words = message_words(text)
-        post = is_post(text)
-        if (self.post_expert_weight if post else self.expert_weight) and words:
-            table = self._word_scores()
-            distinct = list(dict.fromkeys(words))
-            rows = table.state.scores[[table.row(w) for w in distinct]]
-            counts = np.array([words.count(w) for w in distinct], np.float64)
-            norm = max(float(np.linalg.norm(counts @ rows[:, -NORM_DIMS:])), 1e-12)
-            first = k + 1 if post else 0
-            scores = rows[:, first : first + k]
-            direction = scores[:, predicted] - np.delete(scores, predicted, axis=1).mean(axis=1)
-            for word, share in zip(distinct, counts * direction / norm, strict=True):
-                pushes[word] = pushes.get(word, 0.0) + float(share)
-        for word in dict.fromkeys(words) if not post else ():  # a chat message's words, whole
-            i = self.surnames_.get(word)
-            if i is not None:
-                push = self.surname_push_[i]
-                share = push if i == predicted else -push / max(k - 1, 1)
-                pushes[word] = pushes.get(word, 0.0) + share
-        order = sorted(pushes.items(), key=lambda item: -abs(item[1]))
-        return [(term, weight) for term, weight in order[:top] if abs(weight) >= 0.005]
-
-    # -- persistence (skops) -----------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Learned state without the base model (it ships with the package; its id and sha256
-        are kept and checked on load) and without the word table (rebuilt from both)."""
-        state = dict(self.__dict__)
-        state.pop("_base", None)
-        state.pop("_word_table", None)
-        state.pop("_projection_cache", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if "post_expert_weight" not in state:  # saved before posts had their own expert:
-            state = {  # its one expert reads posts too, as it did
-                **state,
-                "post_expert_weight": state["expert_weight"],
-                "post_expert_c": state["expert_c"],
-            }
-            if "expert_coef_" in state:
-                state["post_expert_coef_"] = state["expert_coef_"]
-                state["post_expert_intercept_"] = state["expert_intercept_"]
-        if "surname_prior" not in state:  # saved before the surname prior: none
-            state = {**state, "surname_prior": False}
-            if "engine_" in state:
-                state["surnames_"] = {}
-                state["surname_push_"] = [0.0] * len(state["engine_"].classes_)
-        self.__dict__.update(state)
-        if "engine_" in state:
-            self._word_scores()  # load and check the base model now, not on the first message
-
-
-def _expert_regression(
-    vectors: np.ndarray | None,
-    labels: Sequence[str],
-    classes: tuple[str, ...],
-    c: float,
-    dim: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """An expert's ``(len(classes), dim)`` coefficients and intercepts: an L2 logistic regression
-    of strength ``c`` on the rows' sentence vectors (zeros when ``vectors`` is None)."""
-    if vectors is None:
-        return np.zeros((len(classes), dim), np.float32), np.zeros(len(classes), np.float32)
-    if len(classes) == 2:
-        positive = np.array([label == classes[1] for label in labels], dtype=np.float64)
-        coef, intercept = _binary_logistic_regression(vectors, positive, c)
-        # Symmetric scores: their softmax is sigmoid(vectors @ coef + intercept) for classes[1].
-        return (
-            np.vstack([-coef / 2, coef / 2]).astype(np.float32),
-            np.array([-intercept / 2, intercept / 2], np.float32),
-        )
-    from sklearn.linear_model import LogisticRegression
-
-    regression = LogisticRegression(C=c, max_iter=3000).fit(vectors, labels)
-    order = [list(regression.classes_).index(label) for label in classes]
-    return regression.coef_[order].astype(np.float32), regression.intercept_[order].astype(
-        np.float32
-    )
-
-
-def _binary_logistic_regression(
-    x: np.ndarray, y: np.ndarray, c: float, max_iter: int = 50, tol: float = 1e-4
-) -> tuple[np.ndarray, float]:
-    """L2-penalised logistic regression (scikit-learn's objective: ``C * sum(log loss) +
-    |w|^2 / 2``, intercept not penalised) by Newton's method: a few 257x257 solves where
-    lbfgs takes hundreds of gradient steps. Returns ``(coef, intercept)``."""
-    n, d = x.shape
-    design = np.hstack([x, np.ones((n, 1))])
-    penalty = np.full(d + 1, 1.0 / c)
-    penalty[-1] = 0.0
-    w = np.zeros(d + 1)
-    for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(design @ w)))
-        gradient = design.T @ (p - y) + penalty * w
-        hessian = (design * (p * (1.0 - p))[:, None]).T @ design
-        hessian[np.diag_indices_from(hessian)] += penalty + 1e-10
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < tol:
-            break
-    return w[:-1], float(w[-1])
-
-
-def _log_softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

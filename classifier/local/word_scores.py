@@ -12,8 +12,9 @@ followed by its first ``NORM_DIMS`` coordinates (optionally in other orthonormal
 Words the table has not seen yet are added when first met (their WordPiece split, once), up to
 ``MAX_EXTRA_WORDS``; then it starts over from the engine's words.
 
-Readers take ``state`` once per batch: its dictionary only holds ids whose score rows are
-already written, and a start-over or a growth replaces the state instead of changing it.
+Readers take ``state`` once per batch: its dictionaries and its ``WordIndex`` (the ASCII words
+again, for batches: ``classifier.local.batch_words``) only hold ids whose score rows are already
+written, and a start-over or a growth replaces the state instead of changing it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from classifier.local.static_embedding import NORM_DIMS, StaticEmbedding
+from classifier.local.word_index import WordIndex
 from classifier.local.words import pack
 
 CHUNK = 1024
@@ -36,12 +38,13 @@ MAX_EXTRA_WORDS = 1 << 16
 class WordState(NamedTuple):
     """A consistent view of the table: word -> packed id (``classifier.local.words.pack``; str keys,
     ASCII words also as bytes in a dictionary of their own: a dictionary of one key type looks
-    up faster), and the score rows."""
+    up faster), the score rows, and the ASCII words' ids in a ``WordIndex``."""
 
     ids: dict[str, bytes]
     bytes_ids: dict[bytes, bytes]
     scores: np.ndarray
     size: int
+    index: WordIndex
 
 
 class WordScores:
@@ -80,13 +83,18 @@ class WordScores:
         seed_scores = np.zeros((n_features, self._projection.shape[1]), np.float32)
         if words:
             seed_scores[[known[w] for w in words]] = self._scores_of(words)
-        self._seed = WordState(seed_ids, seed_bytes, seed_scores, n_features)
+        ascii_words = [w for w in words if w.isascii()]
+        index = WordIndex([w.encode() for w in ascii_words], [known[w] for w in ascii_words])
+        self._seed = WordState(seed_ids, seed_bytes, seed_scores, n_features, index)
         self.state = self._start_over(MAX_EXTRA_WORDS)
 
     def _start_over(self, capacity: int) -> WordState:
-        scores = np.zeros((self.n_features + capacity, self._seed.scores.shape[1]), np.float32)
-        scores[: self.n_features] = self._seed.scores
-        return WordState(dict(self._seed.ids), dict(self._seed.bytes_ids), scores, self.n_features)
+        seed = self._seed
+        scores = np.zeros((self.n_features + capacity, seed.scores.shape[1]), np.float32)
+        scores[: self.n_features] = seed.scores
+        return WordState(
+            dict(seed.ids), dict(seed.bytes_ids), scores, self.n_features, seed.index.copy()
+        )
 
     def _scores_of(self, words: list[str]) -> np.ndarray:
         """The words' score rows, ``CHUNK`` words at a time: a model's ~20,000 words at once
@@ -115,8 +123,17 @@ class WordScores:
                 new = [w for w in new if w not in state.ids]
             first = state.size
             state.scores[first : first + len(new)] = self._scores_of(new)
-            for word, packed in zip(new, pack(range(first, first + len(new))), strict=True):
+            ascii_words: list[bytes] = []
+            ascii_ids: list[int] = []
+            for i, (word, packed) in enumerate(
+                zip(new, pack(range(first, first + len(new))), strict=True)
+            ):
                 state.ids[word] = packed  # after its row is written
                 if word.isascii():
                     state.bytes_ids[word.encode()] = packed
-            self.state = WordState(state.ids, state.bytes_ids, state.scores, first + len(new))
+                    ascii_words.append(word.encode())
+                    ascii_ids.append(first + i)
+            state.index.add(ascii_words, ascii_ids)
+            self.state = WordState(
+                state.ids, state.bytes_ids, state.scores, first + len(new), state.index
+            )

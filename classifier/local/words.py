@@ -8,7 +8,8 @@ words of known header fields looked up in their field's own table; the ids come 
 tables packed, so a batch's ids are one ``bytes.join``. With ``message=True`` it also
 gives the ids of the text's message words, the words of ``words_of(message_text(text))`` (the
 subject and the body of a Usenet post, no From/Organization lines; a chat message whole), taken
-from the same split.
+from the same split. A big batch is looked up in numpy instead, to the same ids
+(``classifier.local.batch_words``).
 """
 
 from __future__ import annotations
@@ -40,25 +41,25 @@ HEADER_FIELD_RE = re.compile(rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)", re.MULTI
 """A known header field's line in lowercased text: (field, value)."""
 HEADER_LINE_RE = re.compile(r"[a-z][a-z-]*:", re.IGNORECASE)
 """What a text that starts with a header starts with."""
-_HEADER_FIELD_BYTES_RE = re.compile(
+HEADER_FIELD_BYTES_RE = re.compile(
     rf"^({'|'.join(HEADER_FIELDS)}):([^\n]*)".encode(), re.MULTILINE | re.IGNORECASE
 )
-_HEADER_LINE_BYTES_RE = re.compile(rb"[a-z][a-z-]*:", re.IGNORECASE)
-_POST_HEAD_BYTES_RE = re.compile(
+HEADER_LINE_BYTES_RE = re.compile(rb"[a-z][a-z-]*:", re.IGNORECASE)
+POST_HEAD_BYTES_RE = re.compile(
     rb"(?:[A-Za-z][!-9;-~]*:[^\n]*|[ \t][^\n]*)(?:\n(?:[A-Za-z][!-9;-~]*:[^\n]*|[ \t][^\n]*))*"
 )
-_POST_FIELD_BYTES_RE = re.compile(rb"^(?:from|subject):", re.MULTILINE | re.IGNORECASE)
+POST_FIELD_BYTES_RE = re.compile(rb"^(?:from|subject):", re.MULTILINE | re.IGNORECASE)
 """A head that ``classifier.local.usenet.is_post`` takes for a Usenet header: every line a ``Name:
 value`` line or a continuation, one of them a From or a Subject line."""
 _SUBJECT_BYTES_RE = re.compile(rb"^subject:([^\n]*)", re.MULTILINE | re.IGNORECASE)
-_REPLY_BYTES_RE = re.compile(rb"[ \t\r\f\v\x1c-\x1f]?(?:re:[ \t\r\f\v\x1c-\x1f]*)*", re.I)
+REPLY_BYTES_RE = re.compile(rb"[ \t\r\f\v\x1c-\x1f]?(?:re:[ \t\r\f\v\x1c-\x1f]*)*", re.I)
 """What ``split_post`` skips at the start of a subject's value: one space (``\\s?``, which for
 str patterns also takes the ASCII separators 0x1c-0x1f) and ``Re:`` prefixes."""
 
 Get = Callable[..., bytes | None]
 
 
-def _subject_span(raw: bytes, end: int) -> tuple[int, int] | None:
+def subject_span(raw: bytes, end: int) -> tuple[int, int] | None:
     """The span of the value of the last Subject line before ``end``."""
     span = None
     for match in _SUBJECT_BYTES_RE.finditer(raw, 0, end):
@@ -168,9 +169,9 @@ def look_up(
             ids += map(bytes_get, separated[end:].split(), repeat(unknown))
             n_body = len(ids) - body
             subject = None  # the span of the last Subject line's value
-            scanned = bool(bytes_fields) and _HEADER_LINE_BYTES_RE.match(raw) is not None
+            scanned = bool(bytes_fields) and HEADER_LINE_BYTES_RE.match(raw) is not None
             if scanned:
-                for match in _HEADER_FIELD_BYTES_RE.finditer(raw, 0, end):
+                for match in HEADER_FIELD_BYTES_RE.finditer(raw, 0, end):
                     first, last = match.span(2)
                     field = match[1].lower()
                     ids += map(bytes_fields[field], separated[first:last].split(), repeat(PADDING))
@@ -180,8 +181,8 @@ def look_up(
             if not message:
                 continue
             if not (
-                _POST_HEAD_BYTES_RE.fullmatch(raw, 0, end)
-                and _POST_FIELD_BYTES_RE.search(raw, 0, end)
+                POST_HEAD_BYTES_RE.fullmatch(raw, 0, end)
+                and POST_FIELD_BYTES_RE.search(raw, 0, end)
             ):
                 spans += (start, body + n_body - start)  # not a Usenet header: all its words
                 message_lengths.append(body + n_body - start)
@@ -190,11 +191,11 @@ def look_up(
             # A Usenet header: of it, only the subject's words count, ``Re:`` skipped. They are
             # a run of the header's words: a separator precedes ``first`` and ends the line.
             if not scanned:
-                subject = _subject_span(raw, end)
+                subject = subject_span(raw, end)
             spans += (start, 1)
             n_subject = 0
             if subject is not None:
-                first = _REPLY_BYTES_RE.match(raw, *subject).end()
+                first = REPLY_BYTES_RE.match(raw, *subject).end()
                 n_subject = len(separated[first : subject[1]].split())
                 spans += (start + 1 + len(separated[:first].split()), n_subject)
             spans += (body, n_body)

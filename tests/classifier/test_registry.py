@@ -150,6 +150,50 @@ def test_an_untrusted_type_is_refused_even_with_a_matching_hash(registry, traine
         load_local_model(registry, card.id)
 
 
+def _rewrite_model_file(registry: ModelRegistry, card: ModelCard, model: object) -> None:
+    """Write ``model`` over a registered model's file, with a card whose sha256 matches."""
+    from skops.io import dump
+
+    from classifier.registry import file_sha256
+
+    path = registry.model_dir(card.id) / MODEL_FILE
+    dump(model, path)
+    card.sha256 = file_sha256(path)
+    (registry.model_dir(card.id) / "card.json").write_text(json.dumps(card.to_dict()))
+
+
+OLDER = "was saved by an older sportbot, whose model this one cannot read: retrain it with `sportbot train`."
+
+
+def test_a_model_file_naming_a_retired_module_is_refused_with_one_line(
+    registry, trained_engine, monkeypatch
+) -> None:
+    card = registry.register(_card(registry), trained_engine)
+    with monkeypatch.context() as patch:  # the file names the class where it lived before
+        patch.setattr(SportEngine, "__module__", "classifier.engine")
+        _rewrite_model_file(registry, card, trained_engine)
+    assert registry.model_file_types(card.id) == ["classifier.engine.SportEngine"]
+    with pytest.raises(ModelFileError) as refused:
+        load_local_model(registry, card.id)
+    assert str(refused.value) == f"Model '{card.id}' {OLDER}"
+
+
+def test_a_model_file_of_an_older_layout_is_refused_with_the_same_line(
+    registry, trained_engine, monkeypatch
+) -> None:
+    """A file that names today's class but holds its learned state under other names (as
+    before it was public: ``_coef``) is refused, not loaded to fail on the first message."""
+    card = registry.register(_card(registry), trained_engine)
+    state = trained_engine.__getstate__()
+    state["_coef"] = state.pop("coef_")
+    with monkeypatch.context() as patch:
+        patch.setattr(SportEngine, "__getstate__", lambda self: state)
+        _rewrite_model_file(registry, card, trained_engine)
+    with pytest.raises(ModelFileError) as refused:
+        load_local_model(registry, card.id)
+    assert str(refused.value) == f"Model '{card.id}' {OLDER}"
+
+
 def test_a_file_that_is_not_a_model_is_refused(registry, trained_engine) -> None:
     from classifier.registry import file_sha256
 

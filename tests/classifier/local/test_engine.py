@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from classifier.local.engine import SportEngine, TrainingStep
 
@@ -167,9 +169,18 @@ def test_shuffles_side_by_side_average_their_weights(train_rows) -> None:
         SportEngine(n_shuffles=0).fit(texts, labels)
 
 
-def test_a_model_saved_before_shuffles_were_a_parameter_still_reports_them(trained_engine) -> None:
-    state = trained_engine.__getstate__()
-    del state["n_shuffles"]
-    engine = SportEngine.__new__(SportEngine)
-    engine.__setstate__(state)
-    assert engine.get_params()["n_shuffles"] == 1
+def test_the_engine_is_a_scikit_learn_estimator(train_rows) -> None:
+    texts, labels = train_rows[0][:240], train_rows[1][:240]
+    engine = SportEngine(n_epochs=2, nb_power=0.5)
+    assert engine.get_params()["nb_power"] == 0.5
+    twin = clone(engine)
+    assert twin is not engine and twin.get_params() == engine.get_params()
+    assert engine.set_params(nb_power=1.0) is engine and engine.nb_power == 1.0
+    scores = cross_val_score(engine, texts, labels, cv=StratifiedKFold(3))
+    assert len(scores) == 3 and scores.min() >= 0.8
+    assert not hasattr(engine, "coef_")  # cross-validation fitted clones, not the engine
+    engine.fit(texts, labels)
+    n_features = len(engine.feature_names_)
+    assert engine.coef_.shape == (n_features, 2) and engine.intercept_.shape == (2,)
+    assert engine.idf_.shape == engine.nb_ratio_.shape == (n_features,)
+    assert not hasattr(clone(engine), "coef_")

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from classifier.core import Classifier
 from classifier.errors import ModelFileError
 from classifier.local import lexicon, load_local_model
 from classifier.local.backend import LocalBackend
-from classifier.local.gated_model import GatedSportModel
+from classifier.local.engine_inference import OlderModelError
+from classifier.local.gated_model import DEFAULT_SHUFFLES, GatedSportModel
 from classifier.local.static_embedding import NORM_DIMS
 from classifier.local.usenet import is_post
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
@@ -83,6 +87,21 @@ def test_one_pass_gives_the_engine_rows_and_the_sentence_vector_scores(
     # One text alone takes the plain-Python path; a batch the numpy one: the same answers.
     alone = np.vstack([model.predict_log_proba([t]) for t in texts])
     np.testing.assert_allclose(alone, model.predict_log_proba(texts), rtol=1e-5, atol=1e-5)
+
+
+def test_a_text_gets_the_same_answer_alone_and_in_a_batch(
+    model: GatedSportModel, valid_rows: tuple[list[str], list[str]]
+) -> None:
+    """The validation file's messages, by the batch path (numpy over the whole batch) and one
+    at a time (the plain-Python path a bot takes): the same log-probabilities."""
+    model = pickle.loads(pickle.dumps(model))  # a word table of its own: the fixture's stays
+    texts = [*valid_rows[0], RAYS, "anyone up for lunch?", "Profar vs Kotkaniemi", POST]
+    batch = model.predict_log_proba(texts)
+    alone = np.vstack([model.predict_log_proba([t]) for t in texts])
+    np.testing.assert_allclose(batch, alone, rtol=0, atol=1e-9)
+    classifier = Classifier(LocalBackend(model, "m"))
+    together, one_by_one = classifier.classify_many(texts), [classifier.classify(t) for t in texts]
+    assert [(p.label, p.tag) for p in together] == [(p.label, p.tag) for p in one_by_one]
 
 
 def test_the_notebooks_baseball_tweet_is_baseball_and_lunch_is_not_tagged(
@@ -247,60 +266,23 @@ def test_the_registry_round_trip_keeps_answers_and_not_the_table(
     assert loaded.surnames_ == model.surnames_
 
 
-def test_a_model_saved_before_posts_had_their_own_expert_reads_them_as_it_did(
-    model: GatedSportModel,
-) -> None:
-    state = model.__getstate__()
-    then = {k: v for k, v in state.items() if not k.startswith("post_expert")}
-    old = GatedSportModel.__new__(GatedSportModel)
-    old.__setstate__(then)
-    one_expert = GatedSportModel.__new__(GatedSportModel)
-    one_expert.__setstate__(
-        {
-            **state,
-            "post_expert_weight": state["expert_weight"],
-            "post_expert_coef_": state["expert_coef_"],
-            "post_expert_intercept_": state["expert_intercept_"],
-        }
-    )
-    texts = [POST, RAYS]
-    np.testing.assert_allclose(old.predict_log_proba(texts), one_expert.predict_log_proba(texts))
-    np.testing.assert_allclose(
-        old.predict_log_proba(texts[:1]), one_expert.predict_log_proba(texts[:1])
-    )
-    # ... which is not how today's model reads a post, and is how it reads anything else.
-    assert not np.allclose(old.predict_log_proba([POST]), model.predict_log_proba([POST]))
-    np.testing.assert_allclose(old.predict_log_proba([RAYS]), model.predict_log_proba([RAYS]))
-
-
-def test_a_model_saved_before_the_surname_prior_reads_as_it_did(
-    model: GatedSportModel, no_prior: GatedSportModel
-) -> None:
-    then = {
-        k: v for k, v in model.__getstate__().items() if not k.startswith(("surname", "_surname"))
-    }
-    old = GatedSportModel.__new__(GatedSportModel)
-    old.__setstate__(then)
-    assert old.surname_prior is False and old.surnames_ == {}
-    texts = ["Profar vs Kotkaniemi", POST]
-    close = {"rtol": 0, "atol": 1e-5}
-    np.testing.assert_allclose(
-        old.predict_log_proba(texts), no_prior.predict_log_proba(texts), **close
-    )
-    np.testing.assert_allclose(
-        old.predict_log_proba(texts[:1]), no_prior.predict_log_proba(texts[:1]), **close
-    )
-    assert not np.allclose(old.predict_log_proba(texts[:1]), model.predict_log_proba(texts[:1]))
-
-
 def test_a_model_of_another_base_model_is_refused(
     train_rows: tuple[list[str], list[str]], tmp_path: Path
 ) -> None:
     other = GatedSportModel(n_epochs=1).fit(train_rows[0][:50], train_rows[1][:50])
-    other.base_model_sha256 = "0" * 64
+    other.base_model_sha256_ = "0" * 64
     model_id = _register(tmp_path, other)
     with pytest.raises(ModelFileError, match="retrain it with `sportbot train`"):
         load_local_model(ModelRegistry(tmp_path), model_id)
+
+
+def test_a_state_laid_out_as_before_is_refused(model: GatedSportModel) -> None:
+    """The learned state under the names it had before it was public (``base_model_sha256``):
+    refused on load with the line that says to retrain, not read to fail later."""
+    state = model.__getstate__()
+    state["base_model_sha256"] = state.pop("base_model_sha256_")
+    with pytest.raises(OlderModelError, match="retrain it with `sportbot train`"):
+        GatedSportModel.__new__(GatedSportModel).__setstate__(state)
 
 
 def test_a_second_fit_reads_texts_with_its_own_vocabulary(
@@ -316,3 +298,35 @@ def test_a_second_fit_reads_texts_with_its_own_vocabulary(
     np.testing.assert_allclose(
         model.predict_log_proba(probe[:1]), fresh.predict_log_proba(probe[:1])
     )
+
+
+def test_it_is_a_scikit_learn_estimator() -> None:
+    model = GatedSportModel(n_epochs=1, alpha=1e-4, post_expert_weight=1.0)
+    params = model.get_params()
+    assert params["alpha"] == 1e-4 and params["post_expert_weight"] == 1.0
+    assert params["n_shuffles"] == DEFAULT_SHUFFLES and "engine_params" not in params
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == params
+    assert model.set_params(expert_weight=0.0, min_df=2) is model
+    assert (model.expert_weight, model.min_df) == (0.0, 2)
+    assert repr(GatedSportModel(n_epochs=2)) == "GatedSportModel(n_epochs=2)"
+
+
+def test_grid_search_cross_validates_it(
+    train_rows: tuple[list[str], list[str]], valid_rows: tuple[list[str], list[str]]
+) -> None:
+    texts, labels = train_rows[0][:160], train_rows[1][:160]
+    grid = {"post_expert_weight": [0.0, 3.0], "n_epochs": [1, 3]}
+    search = GridSearchCV(
+        GatedSportModel(lexicon_rows=False),
+        grid,
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+        error_score="raise",
+    ).fit(texts, labels)
+    scores = search.cv_results_["mean_test_score"]
+    assert len(scores) == 4 and scores.min() >= 0.7
+    assert len(set(scores.tolist())) > 1  # the grid's settings reached the fitted clones
+    best = search.best_estimator_
+    assert {k: best.get_params()[k] for k in grid} == search.best_params_
+    assert best.classes_ == ("baseball", "hockey", "other")
+    assert search.score(*valid_rows) >= 0.9

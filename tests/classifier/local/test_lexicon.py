@@ -78,3 +78,11 @@ def test_rosters_are_names_without_comments_or_blank_lines() -> None:
         assert len(names) > 300
         assert not [n for n in names if n.startswith("#") or n != n.strip() or not n]
     assert "Shohei Ohtani" in lexicon.MLB_PLAYERS and "Wayne Gretzky" in lexicon.NHL_PLAYERS
+
+
+def test_the_clubs_read_as_city_and_nickname() -> None:
+    assert ("Tampa Bay", "Rays") in lexicon.MLB_TEAMS and ("Boston", "Bruins") in lexicon.NHL_TEAMS
+    assert len(lexicon.MLB_TEAMS) > 30 and len(lexicon.NHL_TEAMS) > 30
+    assert "Tampa Bay Rays" in lexicon.phrases()["baseball"]
+    assert "Halos" in lexicon.MLB_NICKS and "Yotes" in lexicon.NHL_NICKS
+    assert "puck" in lexicon.HOCKEY_TERMS and "slugger" in lexicon.BASEBALL_TERMS

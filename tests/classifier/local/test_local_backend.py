@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -10,7 +13,11 @@ from classifier.backend import CompletionBackend
 from classifier.core import Classifier
 from classifier.local.backend import INLINE_BATCH, LocalBackend
 from classifier.local.engine import SportEngine
+from classifier.local.engine_inference import SportEngineInference
+from classifier.local.gated_inference import GatedSportInference
+from classifier.local.gated_model import GatedSportModel
 from classifier.prompt import build_prompt
+from tests.conftest import ROOT
 
 HOCKEY = "The goalie stopped the puck twice in overtime and the Penguins won the playoff game."
 BASEBALL = "The pitcher threw a no-hitter and the Yankees won in the ninth inning."
@@ -79,3 +86,33 @@ def test_classifier_reads_a_prediction_off_the_local_backend(backend) -> None:
     assert 0.8 <= prediction.confidence <= 1.0
     assert prediction.model == "sportbot-test-model"
     assert set(prediction.logprobs) == {" hockey", " baseball"}
+
+
+def test_a_pickled_backend_holds_the_models_inference_half_and_answers_alike(
+    train_rows: tuple[list[str], list[str]],
+) -> None:
+    """A loaded model is handed to the bot pickled (``bot.child_loader``): as the numpy-only
+    inference half of the estimator, whose reading needs no scikit-learn."""
+    model = GatedSportModel(n_epochs=1).fit(train_rows[0][:100], train_rows[1][:100])
+    backend = LocalBackend(model, "m")
+    data = pickle.dumps(backend)
+    back = pickle.loads(data)
+    assert type(back.engine) is GatedSportInference
+    assert type(back.engine.engine_) is SportEngineInference
+    assert (back.model_id, back.labels) == ("m", backend.labels)
+    prompts = [build_prompt(HOCKEY), build_prompt(BASEBALL), "lunch at noon?"]
+    assert back.complete(prompts) == backend.complete(prompts)
+    assert back.complete(prompts[:1]) == backend.complete(prompts[:1])
+    assert back.explain(HOCKEY) == backend.explain(HOCKEY)
+    engine = pickle.loads(pickle.dumps(LocalBackend(SportEngine(n_epochs=1).fit(*train_rows), "e")))
+    assert type(engine.engine) is SportEngineInference
+    code = (
+        "import pickle, sys\n"
+        "backend = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(backend.complete(['a puck in the net'])[0].text)\n"
+        "print(sorted(m for m in ('sklearn', 'skops') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=data, capture_output=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.decode().split("\n")[1] == "[]"
