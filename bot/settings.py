@@ -166,7 +166,7 @@ def read_settings(kind: type[AnySettings], env_file: Path | str | None = ".env")
     ``ServeSettings`` or ``Settings``) from the environment and ``env_file``; a malformed one
     raises ``SettingsError`` with one line naming it."""
     try:
-        return kind(_env_file=env_file)  # type: ignore[call-arg]
+        return kind(_env_file=env_file)
     except UnicodeDecodeError as error:
         raise SettingsError(
             f"cannot read {env_file}: it is not UTF-8 text ({error.reason})"

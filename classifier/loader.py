@@ -72,7 +72,7 @@ def provider(name: str) -> Provider:
         raise SettingError(
             f"Models of provider {name!r} cannot be opened here; known: {', '.join(PROVIDERS)}."
         )
-    module: Provider = importlib.import_module(PROVIDERS[name])  # type: ignore[assignment]
+    module: Provider = importlib.import_module(PROVIDERS[name])
     return module
 
 

@@ -79,9 +79,8 @@ class ModelCard:
                     raise ValueError(f"it has no {item.name!r}")
                 continue
             value, wanted = data[item.name], _CARD_FIELD_TYPES[item.name]
-            if not isinstance(value, wanted) or (
-                item.name == "labels" and not all(isinstance(label, str) for label in value)
-            ):
+            stray_label = isinstance(value, list) and not all(isinstance(v, str) for v in value)
+            if not isinstance(value, wanted) or (item.name == "labels" and stray_label):
                 raise ValueError(f"its {item.name!r} is {_json_kind(value)}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -195,7 +194,7 @@ class ModelRegistry:
 
     def list_models(self) -> list[ModelCard]:
         """Registered models, oldest first (staging leftovers and stray folders are skipped)."""
-        cards = []
+        cards: list[ModelCard] = []
         if not self.models_dir.is_dir():
             return cards
         for entry in self.models_dir.iterdir():

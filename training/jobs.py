@@ -13,6 +13,7 @@ job failed.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
@@ -264,7 +265,7 @@ class JobStore:
             os.close(fd)
         return event
 
-    def events(self, job_id: str, *, after: int = 0) -> list[JobEvent]:
+    def events(self, job_id: str, *, after: int = 0) -> builtins.list[JobEvent]:
         """Complete events in order, skipping the first ``after`` (for polling and streaming)."""
         return list(self.iter_events(job_id))[after:]
 

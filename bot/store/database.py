@@ -70,7 +70,7 @@ class Database:
         with self._raw_lock:
             if self._raw is not None and self._hot is not None:
                 # Back to the pool as it came (SQLAlchemy drives transactions itself).
-                self._hot.isolation_level = ""
+                self._hot.isolation_level = "DEFERRED"
                 self._raw.close()
                 self._raw = self._hot = None
         self.engine.dispose()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
@@ -20,7 +21,7 @@ class EventClaims:
     def __init__(self, database: Database) -> None:
         self._database = database
         # Built once: SQLAlchemy's statement building costs more than SQLite's insert itself.
-        self._claim_statement = insert(ProcessedEvent.__table__)
+        self._claim_statement = insert(cast(Table, ProcessedEvent.__table__))
         self._claim_now = self._claim_sqlite if database.inline else self._claim_networked
 
     async def claim(self, event_id: str) -> bool:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from bot.store.database import Database
@@ -32,7 +33,7 @@ class SignatureClaims:
         self._database = database
         self._inline = database.inline
         # Built once: SQLAlchemy's statement building costs more than SQLite's insert itself.
-        self._claim_statement = insert(SeenSignature.__table__)
+        self._claim_statement = insert(cast(Table, SeenSignature.__table__))
         self._purged_at = -float("inf")
 
     async def claim(self, signature_hash: str, signed_at: int) -> bool:

@@ -34,11 +34,11 @@ from classifier.local.words import (
     PADDING,
     POST_FIELD_BYTES_RE,
     POST_HEAD_BYTES_RE,
-    REPLY_BYTES_RE,
     LookedUp,
     Vocabulary,
     look_up,
     subject_span,
+    subject_start,
 )
 
 BATCH_MIN_CHARS = 16_000
@@ -189,7 +189,7 @@ def _ascii_words(
                     subject = subject_span(raw, end)
                 body = offset + end
                 if subject is not None:
-                    subject_first = offset + REPLY_BYTES_RE.match(raw, *subject).end()
+                    subject_first = offset + subject_start(raw, *subject)
                     subject_last = offset + subject[1]
                 posts[t] = True
         bodies.append(body)

@@ -68,6 +68,8 @@ class SportEngineInference:
 
     headers: str
     ngram_max: int
+    _tagged_index: WordIndex | None
+    _words_index: BatchIndex | None
     classes_: tuple[str, ...]
     feature_names_: np.ndarray
     idf_: np.ndarray
@@ -158,9 +160,10 @@ class SportEngineInference:
         n_features = len(self.idf_)
         # (text, feature) keys; 32-bit when they fit, which sorts about twice as fast.
         dtype = np.int32 if n_docs * n_features < 2**31 else np.int64
-        keys = ids.astype(dtype)
+        keys: np.ndarray = ids.astype(dtype)
         if n_docs > 1:
-            keys += np.repeat(np.arange(n_docs, dtype=dtype) * dtype(n_features), lengths)
+            offsets = np.arange(n_docs, dtype=dtype) * n_features
+            keys += np.repeat(offsets, lengths)
         rows = rows_of_keys(keys, n_docs, n_features, self.idf_, self._idfr)
         return (*rows, len(ids) - n_docs)
 
@@ -188,8 +191,8 @@ class SportEngineInference:
         self._plain_words = plain
         self._field_words = fields
         self._bytes_words = {name.encode(): j for name, j in plain.items() if name.isascii()}
-        self._tagged_index: WordIndex | None = None
-        self._words_index: BatchIndex | None = None
+        self._tagged_index = None
+        self._words_index = None
         self._field_gets = {field: vocab.get for field, vocab in fields.items()}
         self._bytes_field_gets = {
             field.encode(): {w.encode(): j for w, j in vocab.items() if w.isascii()}.get

@@ -67,6 +67,7 @@ class GatedSportInference:
     )
     """The learned state a fitted model's file must hold."""
 
+    _word_table: WordScores | None
     expert_weight: float
     post_expert_weight: float
     engine_: SportEngineInference
@@ -125,7 +126,7 @@ class GatedSportInference:
             state = table.state
             vocabulary = engine.vocabulary((state.bytes_ids, state.ids))
             if batch_sized(texts):
-                index = BatchIndex(state.index, engine.tagged_index())
+                index = BatchIndex(state.word_index, engine.tagged_index())
                 found = look_up_batch(texts, vocabulary, index, missing=True, message=True)
             else:
                 found = look_up(texts, vocabulary, missing=True, message=True)
@@ -153,7 +154,7 @@ class GatedSportInference:
         scores[posts, :k] = vectors[posts, k + 1 : m] + bias[k + 1 :]
         if self.gated_:  # the gate's quadratic form: in its own axes, a sum of squares
             scores[:, k] += np.square(vectors[:, m:]) @ self.base.gate_curvature
-        for i in np.flatnonzero(~posts) if self.surnames_ else ():
+        for i in np.flatnonzero(~posts).tolist() if self.surnames_ else ():
             prior = self._surname_scores(texts[i])
             if prior is not None:
                 scores[i, :k] += prior

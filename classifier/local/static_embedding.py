@@ -218,7 +218,7 @@ class StaticEmbedding:
         return self.encode_words([words_of(t) for t in texts])
 
 
-def sum_rows(table: np.ndarray, ids: np.ndarray, lengths: Sequence[int]) -> np.ndarray:
+def sum_rows(table: np.ndarray, ids: np.ndarray, lengths: Sequence[int] | np.ndarray) -> np.ndarray:
     """Per text, the sum of the table rows of its ids (``lengths[i]`` ids for text ``i``)."""
     if len(lengths) == 1:
         return table[ids].sum(axis=0, keepdims=True)

@@ -56,9 +56,9 @@ def fit_features(
     idf = np.log((1 + n_docs) / (1 + np.array([df[t] for t in names], dtype=float))) + 1.0
     ratio = np.ones(len(names))
     if nb_power:
-        counts = np.array([[c[t] for c in per_class] for t in names], dtype=float)
-        counts += nb_alpha
-        logp = np.log(counts / counts.sum(axis=0))
+        class_counts = np.array([[c[t] for c in per_class] for t in names], dtype=float)
+        class_counts += nb_alpha
+        logp = np.log(class_counts / class_counts.sum(axis=0))
         # Log-count ratio of each class against the mean of the others (NB-SVM); its largest
         # magnitude says how much the feature sets some class apart from the rest.
         others = (logp.sum(axis=1, keepdims=True) - logp) / (n_classes - 1)

@@ -98,7 +98,8 @@ class WordIndex:
 
     def copy(self) -> WordIndex:
         twin = WordIndex.__new__(WordIndex)
-        twin._table = _Table(*(a.copy() for a in self._table[:3]), self._table.shift)
+        table = self._table
+        twin._table = _Table(table.lo.copy(), table.hi.copy(), table.ids.copy(), table.shift)
         twin.size = self.size
         return twin
 

@@ -44,7 +44,7 @@ class WordState(NamedTuple):
     bytes_ids: dict[bytes, bytes]
     scores: np.ndarray
     size: int
-    index: WordIndex
+    word_index: WordIndex
 
 
 class WordScores:
@@ -93,7 +93,7 @@ class WordScores:
         scores = np.zeros((self.n_features + capacity, seed.scores.shape[1]), np.float32)
         scores[: self.n_features] = seed.scores
         return WordState(
-            dict(seed.ids), dict(seed.bytes_ids), scores, self.n_features, seed.index.copy()
+            dict(seed.ids), dict(seed.bytes_ids), scores, self.n_features, seed.word_index.copy()
         )
 
     def _scores_of(self, words: list[str]) -> np.ndarray:
@@ -133,7 +133,7 @@ class WordScores:
                     state.bytes_ids[word.encode()] = packed
                     ascii_words.append(word.encode())
                     ascii_ids.append(first + i)
-            state.index.add(ascii_words, ascii_ids)
+            state.word_index.add(ascii_words, ascii_ids)
             self.state = WordState(
-                state.ids, state.bytes_ids, state.scores, first + len(new), state.index
+                state.ids, state.bytes_ids, state.scores, first + len(new), state.word_index
             )

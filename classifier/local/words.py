@@ -18,7 +18,7 @@ import re
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -56,7 +56,15 @@ REPLY_BYTES_RE = re.compile(rb"[ \t\r\f\v\x1c-\x1f]?(?:re:[ \t\r\f\v\x1c-\x1f]*)
 """What ``split_post`` skips at the start of a subject's value: one space (``\\s?``, which for
 str patterns also takes the ASCII separators 0x1c-0x1f) and ``Re:`` prefixes."""
 
-Get = Callable[..., bytes | None]
+Get = Callable[[Any, bytes], bytes]
+"""A lookup table's ``get``, always called with a default."""
+
+
+def subject_start(raw: bytes, first: int, last: int) -> int:
+    """Where a subject's words start in ``raw[first:last]``: after one space and any ``Re:``."""
+    skipped = REPLY_BYTES_RE.match(raw, first, last)
+    assert skipped is not None  # the pattern matches the empty string
+    return skipped.end()
 
 
 def subject_span(raw: bytes, end: int) -> tuple[int, int] | None:
@@ -195,7 +203,7 @@ def look_up(
             spans += (start, 1)
             n_subject = 0
             if subject is not None:
-                first = REPLY_BYTES_RE.match(raw, *subject).end()
+                first = subject_start(raw, *subject)
                 n_subject = len(separated[first : subject[1]].split())
                 spans += (start + 1 + len(separated[:first].split()), n_subject)
             spans += (body, n_body)

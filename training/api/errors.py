@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         ).response()
 
 
-def auth_middleware(api_key: str) -> Callable[[web.Request, Handler], Awaitable[Any]]:
+def auth_middleware(api_key: str) -> Middleware:
     """Require ``Authorization: Bearer <api_key>`` on every ``/v1/`` request."""
     expected = api_key.encode("utf-8")
 

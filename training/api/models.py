@@ -70,7 +70,8 @@ class ModelCatalog:
 
     async def abackend(self, name: str) -> LocalBackend:
         """``backend`` without blocking the event loop: a loaded model is returned at once."""
-        return self.cached(name) or await asyncio.to_thread(self.backend, name)
+        cached = self.cached(name)
+        return cached if cached is not None else await asyncio.to_thread(self.backend, name)
 
 
 def model_object(card: ModelCard) -> dict[str, Any]:
