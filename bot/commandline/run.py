@@ -127,7 +127,7 @@ def freeze_long_lived() -> None:
 
 async def _serve(services: Services, app: AsyncApp) -> None:
     settings = services.settings
-    housekeeping = asyncio.create_task(forget_old_events(services))
+    housekeeping = asyncio.create_task(keep_house(services))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -163,16 +163,24 @@ async def _serve(services: Services, app: AsyncApp) -> None:
         await runner.cleanup()
 
 
-async def forget_old_events(services: Services) -> None:
-    """Drop processed-event ids older than a day, hourly (Slack redelivers for about an hour)."""
-    from bot.store import utcnow
-
+async def keep_house(services: Services) -> None:
+    """``forget_old_records``, hourly."""
     while True:
         try:
-            await services.store.events.forget_before(utcnow() - EVENT_MEMORY)
+            await forget_old_records(services)
         except Exception:
-            logging.getLogger(__name__).exception("could not forget old event ids")
+            logging.getLogger(__name__).exception("could not forget old records")
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+async def forget_old_records(services: Services) -> None:
+    """Drop processed-event ids older than a day (Slack redelivers for about an hour) and
+    answers older than ``ANSWER_MEMORY`` (their buttons then say the answer is too old)."""
+    from bot.store import utcnow
+    from bot.store.answers import ANSWER_MEMORY
+
+    await services.store.events.forget_before(utcnow() - EVENT_MEMORY)
+    await services.store.answers.forget_before(utcnow() - ANSWER_MEMORY)
 
 
 def _eprint(line: str) -> None:
