@@ -105,7 +105,7 @@ async def test_replayed_commands_and_clicks_are_refused_and_run_once(
     slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot, http: aiohttp.ClientSession
 ) -> None:
     store = bot.services.store
-    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="baseball").encode()
+    value = FeedbackValue(await store.answers.add(HOCKEY, "hockey", "m"), "baseball").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
         response_url=slack_api.response_url(),
@@ -226,7 +226,7 @@ async def test_tampered_commands_and_buttons_change_nothing(
     )
     assert await post_raw(http, slack.url, forged, headers) == 401
     # A feedback click whose label was changed after signing.
-    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="hockey").encode()
+    value = FeedbackValue(await store.answers.add(HOCKEY, "hockey", "m"), "hockey").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
         response_url=slack_api.response_url(),
@@ -329,7 +329,8 @@ async def test_buttons_cannot_do_what_the_admin_gate_guards(
         )
         reply = await slack.interaction(payload)
         assert reply.status in (200, 404)
-    forged = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="__admin__").encode()
+    store = bot.services.store
+    forged = FeedbackValue(await store.answers.add(HOCKEY, "hockey", "m"), "__admin__").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": forged},
         user_id=USER,
@@ -337,7 +338,6 @@ async def test_buttons_cannot_do_what_the_admin_gate_guards(
     )
     assert (await slack.interaction(payload)).status == 200
     await slack_api.settle()
-    store = bot.services.store
     assert await store.feedback.count() == 0
     assert await store.retrains.recent() == []
     assert await retrain_lock_owner(store) is None
