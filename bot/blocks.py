@@ -20,9 +20,16 @@ FEEDBACK_WRONG = "feedback_wrong"
 QUOTE_CHARS = 300
 """How much of the message the answer quotes back."""
 
+SECTION_TEXT_CHARS = 3000
+"""Slack's limit on a section block's text, in characters."""
+FIELD_TEXT_CHARS = 2000
+"""Slack's limit on a section field's text, in characters."""
+RETRAIN_MESSAGE_CHARS = 200
+"""How much of a retrain's message the App Home shows, escaped."""
+
 USAGE = (
     "*How to use sportbot*\n"
-    "• `/sport <text>` tells whether the text is about baseball or hockey, with the confidence.\n"
+    "• `/sport &lt;text&gt;` tells whether the text is about baseball or hockey, with the confidence.\n"
     "• *Classify sport* in a message's ⋯ menu does the same for that message.\n"
     "• In channels I am in, I react with :baseball: or :ice_hockey_stick_and_puck: to messages "
     "about either sport.\n"
@@ -61,6 +68,20 @@ class FeedbackValue:
 def escape(text: str) -> str:
     """Escape text for mrkdwn, as Slack asks: &, < and >."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_cut(text: str, limit: int) -> str:
+    """``text`` escaped, then cut to at most ``limit`` characters (ending in "…" when cut)
+    without splitting an entity. Escaping first: it can make a text five times longer (``&``
+    becomes ``&amp;``), so a text cut first may still not fit."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: max(limit - 1, 0)]
+    entity = cut.rfind("&")
+    if entity != -1 and ";" not in cut[entity:]:
+        cut = cut[:entity]
+    return cut + "…"
 
 
 def label_title(label: str) -> str:
@@ -207,8 +228,8 @@ def home_view(
     blocks.append({"type": "divider"})
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Recent retrains"}})
     if retrains:
-        lines = [_retrain_line(record) for record in retrains]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+        lines = _lines_within([_retrain_line(record) for record in retrains], SECTION_TEXT_CHARS)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines}})
     else:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "_No retrains yet._"}})
     blocks.append({"type": "divider"})
@@ -243,11 +264,12 @@ def _model_blocks(card: dict[str, Any] | None, model_id: str | None) -> list[dic
     if not card:
         text = f"`{escape(model_id)}`" if model_id else "_No model yet._"
         return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    labels = ", ".join(str(x) for x in card.get("labels", [])) or "?"
     fields = [
-        f"*Id*\n`{escape(str(card.get('id', model_id or '?')))}`",
-        f"*Created*\n{escape(_when(card.get('created')))}",
-        f"*Labels*\n{escape(', '.join(str(x) for x in card.get('labels', [])) or '?')}",
-        f"*Provider*\n{escape(str(card.get('provider', '?')))}",
+        f"*Id*\n`{escape_cut(str(card.get('id', model_id or '?')), 200)}`",
+        f"*Created*\n{escape_cut(_when(card.get('created')), 200)}",
+        f"*Labels*\n{escape_cut(labels, FIELD_TEXT_CHARS // 2)}",
+        f"*Provider*\n{escape_cut(str(card.get('provider', '?')), 200)}",
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]}
@@ -265,13 +287,15 @@ def _metric_lines(metrics: Any) -> str:
     for name, value in metrics.items():
         if isinstance(value, dict):
             inner = ", ".join(
-                f"{key} {_number(v)}" for key, v in value.items() if isinstance(v, int | float)
+                f"{escape_cut(str(key), 40)} {_number(v)}"
+                for key, v in list(value.items())[:12]
+                if isinstance(v, int | float)
             )
             if inner:
-                lines.append(f"*{escape(str(name))}:* {inner}")
+                lines.append(f"*{escape_cut(str(name), 40)}:* {inner}")
         elif isinstance(value, int | float):
-            lines.append(f"*{escape(str(name))}:* {_number(value)}")
-    return "\n".join(lines[:12])
+            lines.append(f"*{escape_cut(str(name), 40)}:* {_number(value)}")
+    return _lines_within(lines[:12], SECTION_TEXT_CHARS)
 
 
 def _number(value: float) -> str:
@@ -286,9 +310,24 @@ def _when(value: Any) -> str:
 
 def _retrain_line(record: RetrainRecord) -> str:
     when = record.created_at.strftime("%Y-%m-%d %H:%M UTC")
-    line = f"• {when} — <@{record.user_id}> — {record.source} — *{record.status}*"
+    line = (
+        f"• {when} — <@{escape_cut(record.user_id, 64)}> — {escape_cut(record.source, 32)} — "
+        f"*{escape_cut(record.status, 32)}*"
+    )
     if record.model_id:
-        line += f" — `{escape(record.model_id)}`"
+        line += f" — `{escape_cut(record.model_id, 200)}`"
     if record.message:
-        line += f"\n    {escape(record.message[:200])}"
+        line += f"\n    {escape_cut(record.message, RETRAIN_MESSAGE_CHARS)}"
     return line
+
+
+def _lines_within(lines: Sequence[str], limit: int) -> str:
+    """The lines joined, as many of the first ones as fit in ``limit`` characters."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + (1 if kept else 0)
+        if size > limit:
+            break
+        kept.append(line)
+    return "\n".join(kept)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 from bot.blocks import (
     FEEDBACK_RIGHT,
     FEEDBACK_WRONG,
+    SECTION_TEXT_CHARS,
     FeedbackValue,
     answer_blocks,
     answer_text,
+    escape_cut,
     feedback_thanks_blocks,
     home_view,
 )
@@ -175,3 +178,43 @@ def test_thanks_say_what_was_noted_against_what_the_model_said() -> None:
     )
     assert "not baseball" in line("hockey", "baseball")
     assert "though the model said neither sport" in line("hockey", "other")
+
+
+ENTITY_OR_TEXT = re.compile(r"(?:&(?:amp|lt|gt);|[^&<>])*")
+"""mrkdwn text Slack reads as written: every &, < and > escaped, no entity cut in two."""
+
+
+def test_escape_cut_escapes_first_and_never_splits_an_entity() -> None:
+    assert escape_cut("a < b", 10) == "a &lt; b"
+    for limit in range(1, 30):
+        cut = escape_cut("&&<>& tail", limit)
+        assert len(cut) <= limit
+        assert ENTITY_OR_TEXT.fullmatch(cut.removesuffix("…")), cut
+
+
+def test_home_view_keeps_every_text_within_slacks_limits_however_much_escaping_grows_it() -> None:
+    retrains = [
+        RetrainRecord(
+            id=n,
+            user_id="UADMIN",
+            created_at=datetime(2026, 11, 25, 15, n, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 25, 15, n, tzinfo=UTC),
+            source="all",
+            status="failed",
+            job_id=None,
+            model_id="m&" * 100,
+            message="&<>" * 1000,  # five times longer once escaped
+        )
+        for n in range(5)
+    ]
+    card = {"id": "&" * 500, "labels": ["<b>"] * 1000, "metrics": {"&" * 100: 0.5}}
+    view = home_view(card, retrains, 0)
+    texts = [b["text"]["text"] for b in view["blocks"] if b.get("text")]
+    fields = [f["text"] for b in view["blocks"] for f in b.get("fields", [])]
+    assert all(len(text) <= SECTION_TEXT_CHARS for text in texts)
+    assert all(len(text) <= 2000 for text in fields)
+    for text in texts + fields:
+        for part in re.split(r"<@UADMIN>|…", text):
+            assert ENTITY_OR_TEXT.fullmatch(part), part[:80]
+    (section,) = [t for t in texts if "failed" in t]
+    assert section.count("failed") == 5  # each retrain still listed

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 ACTION_IDS = re.compile(rf"^({FEEDBACK_RIGHT}|{FEEDBACK_WRONG}(_\d+)?)$")
 TOO_OLD = (
-    "Sorry, this answer is too old to give feedback on. Ask again (`/sport <text>`) and use "
+    "Sorry, this answer is too old to give feedback on. Ask again (`/sport &lt;text&gt;`) and use "
     "the buttons of the new answer."
 )
 
