@@ -31,6 +31,7 @@ USAGE = (
     "*How to use sportbot*\n"
     "• `/sport &lt;text&gt;` tells whether the text is about baseball or hockey, with the confidence.\n"
     "• *Classify sport* in a message's ⋯ menu does the same for that message.\n"
+    "• Mention me (`@sportbot is this hockey?`) and I answer in the thread.\n"
     "• In channels I am in, I react with :baseball: or :ice_hockey_stick_and_puck: to messages "
     "about either sport.\n"
     "• Admins: `/sport autotag on` or `/sport autotag off` switches those reactions in this "
