@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from aiohttp import ClientSession
     from slack_bolt.async_app import AsyncApp
 
     from bot.services import Services
@@ -102,7 +103,7 @@ async def serve(services: Services) -> None:
         app = build_app(services, session)
         await recover_interrupted_retrains(services)
         freeze_long_lived()
-        await _serve(services, app)
+        await _serve(services, app, session)
     finally:
         await services.classifiers.aclose()
         await session.close()
@@ -125,7 +126,7 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-async def _serve(services: Services, app: AsyncApp) -> None:
+async def _serve(services: Services, app: AsyncApp, session: ClientSession) -> None:
     settings = services.settings
     housekeeping = asyncio.create_task(keep_house(services))
     stop = asyncio.Event()
@@ -134,16 +135,15 @@ async def _serve(services: Services, app: AsyncApp) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     if settings.socket_mode and settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from bot.socket_mode import build_socket_mode_handler, serve_socket_mode
 
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        await handler.connect_async()
-        print("sportbot: connected to Slack in Socket Mode", file=sys.stderr)
+        handler = build_socket_mode_handler(
+            app, settings.slack_app_token.get_secret_value(), settings.slack_api_url, session
+        )
         try:
-            await stop.wait()
+            await serve_socket_mode(handler, stop)
         finally:
             housekeeping.cancel()
-            await handler.close_async()
         return
     from aiohttp import web
 
