@@ -73,7 +73,8 @@ def train_default_model(home: Path) -> str:
             step, total = event.step, event.total_steps
             if step is not None and total:
                 if bar is None:
-                    bar = tqdm(total=total, unit="step", file=sys.stderr)
+                    # disable=None: no bar when stderr is not a terminal (a log file, a pipe)
+                    bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None)
                 bar.n = step
                 bar.refresh()
                 if bar.n >= bar.total:
