@@ -28,6 +28,7 @@ from tests.support.slack_signing import (
     SlackSender,
     block_action_payload,
     event_envelope,
+    mention_event,
     message_event,
     message_shortcut_payload,
     new_event_id,
@@ -461,6 +462,7 @@ async def test_info_logs_hold_no_token_secret_or_message_text(
         "command text": "Shortstop Wombat-2291 hit a grand slam home run to left field",
         "shortcut text": "Defenseman Narwhal-8821 blocked a slapshot on the penalty kill",
         "off-topic text": "Lasagna-5512 recipe with ricotta spinach and a tomato sauce",
+        "mention text": "is this hockey? Puckhandler-6630 scored on the power play",
     }
     try:
         async with aiohttp.ClientSession() as http:
@@ -497,8 +499,10 @@ async def test_info_logs_hold_no_token_secret_or_message_text(
             assert (await slack.command("/sport-retrain", "--force", user_id=USER)).status == 200
             await slack.event({"type": "app_home_opened", "user": USER, "tab": "home"})
             await slack.event(message_event(HOCKEY), secret="forged")
+            await slack.event(mention_event(secret_texts["mention text"]))
             await slack_api.wait_for("response_url", 4)
             await slack_api.wait_for("views.publish")
+            await slack_api.wait_for("chat.postMessage")
             await slack_api.settle()
     finally:
         assert bot.stop() == 0
