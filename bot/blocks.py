@@ -1,4 +1,4 @@
-"""Block Kit: the ephemeral answer with feedback buttons, the usage text, the App Home view."""
+"""Block Kit: the answer with its feedback buttons, the usage text, the App Home view."""
 
 from __future__ import annotations
 
