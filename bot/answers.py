@@ -10,7 +10,8 @@ from typing import Any
 from bot.blocks import answer_blocks, answer_text
 from bot.services import Services
 from bot.slack_text import plain_text
-from classifier import Classifier, Prediction
+from bot.verdict import read_verdict
+from classifier import OFF_TOPIC_LABEL, Classifier, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -25,16 +26,22 @@ class Answer:
     prediction: Prediction
 
 
-async def classify_for_answer(services: Services, raw_text: str) -> Answer | None:
-    """The ephemeral answer for a message, or None when it has no words to classify."""
+async def classify_for_answer(
+    services: Services, raw_text: str, team_id: str | None = None
+) -> Answer | None:
+    """The answer for a message, or None when it has no words to classify. The answer is stored
+    (``store.answers``, with the workspace's ``team_id``) under the id its feedback buttons carry."""
     text = plain_text(raw_text)
     if not text:
         return None
     classifier = await services.classifiers.get()
     prediction = await classifier.aclassify(text)
+    said = OFF_TOPIC_LABEL if read_verdict(prediction).off_topic else prediction.label
+    answer_id = await services.store.answers.add(text, said, prediction.model, team_id)
+    reasons = explain(classifier, text)
     return Answer(
-        text=answer_text(prediction),
-        blocks=answer_blocks(text, prediction, classifier.labels, explain(classifier, text)),
+        text=answer_text(prediction, classifier.labels),
+        blocks=answer_blocks(text, prediction, classifier.labels, reasons, answer_id=answer_id),
         prediction=prediction,
     )
 
@@ -48,8 +55,10 @@ def explain(classifier: Classifier, text: str) -> list[tuple[str, float]] | None
         return None
 
 
-def start_answer(services: Services, raw_text: str) -> asyncio.Task[Answer | None]:
-    return asyncio.ensure_future(classify_for_answer(services, raw_text))
+def start_answer(
+    services: Services, raw_text: str, team_id: str | None = None
+) -> asyncio.Task[Answer | None]:
+    return asyncio.ensure_future(classify_for_answer(services, raw_text, team_id))
 
 
 async def ready_within_budget(task: asyncio.Task[Answer | None]) -> bool:

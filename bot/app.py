@@ -19,6 +19,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
+from bot.bolt_logging import bolt_logger
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def build_app(services: Services, session: aiohttp.ClientSession | None = None) 
         # bot/web.py, which checks the signature on the raw bytes and refuses replays before it
         # dispatches: a second check here would only repeat the HMAC on every request.
         request_verification_enabled=False,
-        logger=logging.getLogger("bot.bolt"),
+        logger=bolt_logger(),
     )
 
     @app.error

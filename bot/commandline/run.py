@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from aiohttp import ClientSession
     from slack_bolt.async_app import AsyncApp
 
     from bot.services import Services
@@ -72,7 +73,8 @@ def train_default_model(home: Path) -> str:
             step, total = event.step, event.total_steps
             if step is not None and total:
                 if bar is None:
-                    bar = tqdm(total=total, unit="step", file=sys.stderr)
+                    # disable=None: no bar when stderr is not a terminal (a log file, a pipe)
+                    bar = tqdm(total=total, unit="step", file=sys.stderr, disable=None)
                 bar.n = step
                 bar.refresh()
                 if bar.n >= bar.total:
@@ -102,7 +104,7 @@ async def serve(services: Services) -> None:
         app = build_app(services, session)
         await recover_interrupted_retrains(services)
         freeze_long_lived()
-        await _serve(services, app)
+        await _serve(services, app, session)
     finally:
         await services.classifiers.aclose()
         await session.close()
@@ -125,25 +127,24 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-async def _serve(services: Services, app: AsyncApp) -> None:
+async def _serve(services: Services, app: AsyncApp, session: ClientSession) -> None:
     settings = services.settings
-    housekeeping = asyncio.create_task(forget_old_events(services))
+    housekeeping = asyncio.create_task(keep_house(services))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     if settings.socket_mode and settings.slack_app_token is not None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from bot.socket_mode import build_socket_mode_handler, serve_socket_mode
 
-        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        await handler.connect_async()
-        print("sportbot: connected to Slack in Socket Mode", file=sys.stderr)
+        handler = build_socket_mode_handler(
+            app, settings.slack_app_token.get_secret_value(), settings.slack_api_url, session
+        )
         try:
-            await stop.wait()
+            await serve_socket_mode(handler, stop)
         finally:
             housekeeping.cancel()
-            await handler.close_async()
         return
     from aiohttp import web
 
@@ -163,16 +164,24 @@ async def _serve(services: Services, app: AsyncApp) -> None:
         await runner.cleanup()
 
 
-async def forget_old_events(services: Services) -> None:
-    """Drop processed-event ids older than a day, hourly (Slack redelivers for about an hour)."""
-    from bot.store import utcnow
-
+async def keep_house(services: Services) -> None:
+    """``forget_old_records``, hourly."""
     while True:
         try:
-            await services.store.events.forget_before(utcnow() - EVENT_MEMORY)
+            await forget_old_records(services)
         except Exception:
-            logging.getLogger(__name__).exception("could not forget old event ids")
+            logging.getLogger(__name__).exception("could not forget old records")
         await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+async def forget_old_records(services: Services) -> None:
+    """Drop processed-event ids older than a day (Slack redelivers for about an hour) and
+    answers older than ``ANSWER_MEMORY`` (their buttons then say the answer is too old)."""
+    from bot.store import utcnow
+    from bot.store.answers import ANSWER_MEMORY
+
+    await services.store.events.forget_before(utcnow() - EVENT_MEMORY)
+    await services.store.answers.forget_before(utcnow() - ANSWER_MEMORY)
 
 
 def _eprint(line: str) -> None:

@@ -11,6 +11,7 @@ decided in ``bot.store.database`` (the hot path inline on SQLite, everything els
 
 from __future__ import annotations
 
+from bot.store.answers import AnswerLog, AnswerRecord
 from bot.store.channels import Channels
 from bot.store.database import Database
 from bot.store.events import EventClaims
@@ -20,13 +21,14 @@ from bot.store.retrains import RetrainLog, RetrainRecord
 from bot.store.schema import utcnow
 from bot.store.signatures import SignatureClaims
 
-__all__ = ["FeedbackExample", "RetrainRecord", "Store", "utcnow"]
+__all__ = ["AnswerRecord", "FeedbackExample", "RetrainRecord", "Store", "utcnow"]
 
 
 class Store:
     """The bot's database: ``Store.open(url)`` creates the tables that are missing.
 
     ``channels``: the auto-tag switch per channel. ``feedback``: users' training examples.
+    ``answers``: answers given with feedback buttons, under the ids the buttons carry.
     ``events``: claims of Slack event ids. ``signatures``: signed requests already accepted.
     ``retrains``: the retrain audit log. ``locks``: named locks (the retrain lock).
     """
@@ -35,6 +37,7 @@ class Store:
         self.database = database
         self.channels = Channels(database)
         self.feedback = FeedbackLog(database)
+        self.answers = AnswerLog(database)
         self.events = EventClaims(database)
         self.signatures = SignatureClaims(database)
         self.retrains = RetrainLog(database)

@@ -1,9 +1,10 @@
 """The store's tables, and their creation when a process opens a database that lacks some.
 
 Every table lives here, so the layout of the database reads in one place; the concern modules
-(``channels``, ``feedback``, ``events``, ``signatures``, ``retrains``, ``locks``) query them.
-Rows are keyed within one workspace (a channel id, an event id); keying them by workspace as
-well is one more key column per table here and one more parameter per concern method.
+(``channels``, ``feedback``, ``answers``, ``events``, ``signatures``, ``retrains``,
+``locks``) query them. Rows are keyed within one workspace (a channel id, an event id); keying
+them by workspace as well is one more key column per table here and one more parameter per
+concern method (answers carry their workspace's ``team_id`` already).
 """
 
 from __future__ import annotations
@@ -72,6 +73,20 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     model: Mapped[str | None] = mapped_column(String(200))
     predicted_label: Mapped[str | None] = mapped_column(String(64))
+
+
+class AnsweredText(Base):
+    """An answer given with feedback buttons: what it answered, kept under the short random id
+    its buttons carry (a button's value is too small for a message's text)."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    predicted_label: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class ProcessedEvent(Base):

@@ -27,6 +27,7 @@ SCOPES_OF_EVENT = {
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "app_home_opened": set(),
+    "app_mention": {"app_mentions:read"},
 }
 
 
@@ -58,6 +59,14 @@ def test_socket_mode_and_interactivity_are_on() -> None:
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert manifest()["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_messages_tab_shows_the_bots_messages_and_takes_none() -> None:
+    """The bot DMs retrain reports; it listens to no message.im, so people may not write there."""
+    app_home = manifest()["features"]["app_home"]
+    assert app_home["messages_tab_enabled"] is True
+    assert app_home["messages_tab_read_only_enabled"] is True
+    assert "message.im" not in manifest()["settings"]["event_subscriptions"]["bot_events"]
 
 
 def test_commands_match_the_code() -> None:

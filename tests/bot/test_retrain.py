@@ -86,6 +86,19 @@ def test_parse_rejects_bad_arguments_saying_what_is_wrong(text: str, complaint: 
         parse_retrain_command(text)
 
 
+@pytest.mark.parametrize("text", ["--source {}", "{}", "help {}", "rollback {}"])
+def test_a_complaint_echoes_at_most_forty_characters_of_an_argument_escaped(text: str) -> None:
+    argument = "<@U1>&" + "y" * 3000
+    with pytest.raises(RetrainUsageError) as raised:
+        parse_retrain_command(text.format(argument))
+    complaint = str(raised.value)
+    assert len(complaint) < 120
+    if "takes nothing" not in complaint:
+        assert complaint.startswith("`&lt;@U1&gt;&amp;yyy")
+        assert f"{'y' * 33}…`" in complaint
+    assert "<" not in complaint
+
+
 def test_request_refuses_an_unknown_source() -> None:
     with pytest.raises(ValueError, match="source must be one of"):
         RetrainRequest("U1", "C1", source="reddit")

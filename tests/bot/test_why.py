@@ -23,7 +23,9 @@ def _prediction(label: str = "baseball") -> Prediction:
 
 def test_the_answer_names_the_words_for_the_label_and_against_it() -> None:
     reasons = [("twins", 2.1), ("espn", -0.6), ("rays", 1.4), ("<b>", 0.2), ("deal", -0.1)]
-    _, context, _ = answer_blocks(RAYS, _prediction(), ("baseball", "hockey"), reasons)
+    _, context, _ = answer_blocks(
+        RAYS, _prediction(), ("baseball", "hockey"), reasons, answer_id="A1"
+    )
     model, why = context["elements"]
     assert why["text"] == "Why? *twins*, *rays*, *&lt;b&gt;* → baseball; against: espn, deal"
     assert "m1" in model["text"]
@@ -31,7 +33,9 @@ def test_the_answer_names_the_words_for_the_label_and_against_it() -> None:
 
 def test_no_reasons_no_why() -> None:
     for reasons in (None, [], [("espn", -0.5)]):
-        _, context, _ = answer_blocks(RAYS, _prediction(), ("baseball", "hockey"), reasons)
+        _, context, _ = answer_blocks(
+            RAYS, _prediction(), ("baseball", "hockey"), reasons, answer_id="A1"
+        )
         assert [e["text"] for e in context["elements"]] == ["Model `m1`"]
 
 
@@ -42,7 +46,7 @@ def test_a_local_model_explains_itself_through_the_classifier() -> None:
     reasons = explain(classifier, RAYS)
     assert reasons and reasons == engine.explain(RAYS)
     prediction = classifier.classify(RAYS)
-    _, context, _ = answer_blocks(RAYS, prediction, classifier.labels, reasons)
+    _, context, _ = answer_blocks(RAYS, prediction, classifier.labels, reasons, answer_id="A1")
     assert context["elements"][-1]["text"].startswith("Why? ")
     assert f"→ {prediction.label}" in context["elements"][-1]["text"]
 

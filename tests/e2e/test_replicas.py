@@ -259,7 +259,12 @@ async def test_a_request_replayed_to_the_other_replica_is_refused(
 ) -> None:
     """Seen signatures live in the shared database: a byte-for-byte replay of a feedback click
     sent to the other process gets 401 and stores no second row."""
-    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="baseball").encode()
+    store = Store.open(replicas[0].env["DATABASE_URL"])
+    try:
+        answer_id = await store.answers.add(HOCKEY, "hockey", "m")
+    finally:
+        store.close()
+    value = FeedbackValue(answer_id, "baseball").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
         response_url=slack_api.response_url(),

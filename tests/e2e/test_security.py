@@ -28,6 +28,7 @@ from tests.support.slack_signing import (
     SlackSender,
     block_action_payload,
     event_envelope,
+    mention_event,
     message_event,
     message_shortcut_payload,
     new_event_id,
@@ -105,7 +106,7 @@ async def test_replayed_commands_and_clicks_are_refused_and_run_once(
     slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot, http: aiohttp.ClientSession
 ) -> None:
     store = bot.services.store
-    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="baseball").encode()
+    value = FeedbackValue(await store.answers.add(HOCKEY, "hockey", "m"), "baseball").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
         response_url=slack_api.response_url(),
@@ -226,7 +227,7 @@ async def test_tampered_commands_and_buttons_change_nothing(
     )
     assert await post_raw(http, slack.url, forged, headers) == 401
     # A feedback click whose label was changed after signing.
-    value = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="hockey").encode()
+    value = FeedbackValue(await store.answers.add(HOCKEY, "hockey", "m"), "hockey").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
         response_url=slack_api.response_url(),
@@ -329,7 +330,8 @@ async def test_buttons_cannot_do_what_the_admin_gate_guards(
         )
         reply = await slack.interaction(payload)
         assert reply.status in (200, 404)
-    forged = FeedbackValue(text=HOCKEY, predicted="hockey", model="m", label="__admin__").encode()
+    store = bot.services.store
+    forged = FeedbackValue(await store.answers.add(HOCKEY, "hockey", "m"), "__admin__").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": forged},
         user_id=USER,
@@ -337,7 +339,6 @@ async def test_buttons_cannot_do_what_the_admin_gate_guards(
     )
     assert (await slack.interaction(payload)).status == 200
     await slack_api.settle()
-    store = bot.services.store
     assert await store.feedback.count() == 0
     assert await store.retrains.recent() == []
     assert await retrain_lock_owner(store) is None
@@ -461,6 +462,7 @@ async def test_info_logs_hold_no_token_secret_or_message_text(
         "command text": "Shortstop Wombat-2291 hit a grand slam home run to left field",
         "shortcut text": "Defenseman Narwhal-8821 blocked a slapshot on the penalty kill",
         "off-topic text": "Lasagna-5512 recipe with ricotta spinach and a tomato sauce",
+        "mention text": "is this hockey? Puckhandler-6630 scored on the power play",
     }
     try:
         async with aiohttp.ClientSession() as http:
@@ -497,8 +499,10 @@ async def test_info_logs_hold_no_token_secret_or_message_text(
             assert (await slack.command("/sport-retrain", "--force", user_id=USER)).status == 200
             await slack.event({"type": "app_home_opened", "user": USER, "tab": "home"})
             await slack.event(message_event(HOCKEY), secret="forged")
+            await slack.event(mention_event(secret_texts["mention text"]))
             await slack_api.wait_for("response_url", 4)
             await slack_api.wait_for("views.publish")
+            await slack_api.wait_for("chat.postMessage")
             await slack_api.settle()
     finally:
         assert bot.stop() == 0

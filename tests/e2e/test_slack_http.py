@@ -290,7 +290,8 @@ async def test_feedback_buttons_store_the_example(
 async def test_a_forged_feedback_label_is_not_stored(
     slack: SlackSender, slack_api: SlackAPIStandIn, bot: RunningBot
 ) -> None:
-    value = FeedbackValue("some text", "hockey", "m", "cricket").encode()
+    answer_id = await bot.services.store.answers.add("some text", "hockey", "m")
+    value = FeedbackValue(answer_id, "cricket").encode()
     payload = block_action_payload(
         {"type": "button", "action_id": FEEDBACK_WRONG, "value": value},
         response_url=slack_api.response_url(),

@@ -184,20 +184,51 @@ def message_event(
     return event
 
 
+def mention_event(
+    text: str,
+    *,
+    user: str = "U0USER01",
+    channel: str = "C0GENERAL",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """An ``app_mention`` event as Slack sends it: the text starts with the bot's ``<@U…>``."""
+    ts = ts or f"{int(time.time())}.{next(_ts):06d}"
+    event: dict[str, Any] = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@UBOT0001> {text}",
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": TEAM_ID,
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
 def block_action_payload(
     action: dict[str, Any],
     *,
     user_id: str = "U0USER01",
     channel_id: str = "C0GENERAL",
     response_url: str,
+    ephemeral: bool = True,
 ) -> dict[str, Any]:
-    """A ``block_actions`` payload for a button on an ephemeral message."""
+    """A ``block_actions`` payload for a button on an ephemeral message (or, ``ephemeral=False``,
+    on a message everyone in the channel sees)."""
     return {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0SPORTBOT",
         "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": "1700000000.000100", "is_ephemeral": True},
+        "container": {
+            "type": "message",
+            "message_ts": "1700000000.000100",
+            "channel_id": channel_id,
+            "is_ephemeral": ephemeral,
+        },
         "trigger_id": "1.2.3",
         "team": {"id": TEAM_ID, "domain": "sportbot-test"},
         "channel": {"id": channel_id, "name": "general"},

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import notice_blocks
+from bot.blocks import escape, notice_blocks
 from bot.retrain import ROLLBACK_SOURCE, SOURCES, RetrainOrchestrator, RetrainRequest
 from bot.services import Services
 from classifier.errors import SportbotError
@@ -35,8 +35,19 @@ NOT_ADMIN = (
 )
 
 
+ECHO_CHARS = 40
+"""How much of a bad argument a complaint shows back: enough to recognise it (Slack refuses an
+answer that is too long: one 3,000-character argument made it refuse one)."""
+
+
 class RetrainUsageError(SportbotError, ValueError):
     """The command's arguments are not ones ``/sport-retrain`` knows."""
+
+
+def echo(word: str) -> str:
+    """An argument as a complaint shows it: at most ``ECHO_CHARS`` characters, escaped."""
+    shown = word if len(word) <= ECHO_CHARS else word[: ECHO_CHARS - 1] + "…"
+    return escape(shown)
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ def parse_retrain_command(text: str | None) -> RetrainCommand:
     words = (text or "").split()
     if words and words[0].lower() in ("help", "-h", "--help"):
         if len(words) > 1:
-            raise RetrainUsageError(f"`{words[0]}` takes nothing after it.")
+            raise RetrainUsageError(f"`{echo(words[0])}` takes nothing after it.")
         return RetrainCommand("help")
     if words and words[0].lower() == "rollback":
         if len(words) > 1:
@@ -78,10 +89,12 @@ def parse_retrain_command(text: str | None) -> RetrainCommand:
             if source is not None:
                 raise RetrainUsageError("`--source` is given twice.")
             if value.lower() not in SOURCES:
-                raise RetrainUsageError(f"`{value}` is not a source; pick 20news, feedback or all.")
+                raise RetrainUsageError(
+                    f"`{echo(value)}` is not a source; pick 20news, feedback or all."
+                )
             source = value.lower()
         else:
-            raise RetrainUsageError(f"`{word}` is not something `{COMMAND}` understands.")
+            raise RetrainUsageError(f"`{echo(word)}` is not something `{COMMAND}` understands.")
         position += 1
     return RetrainCommand("retrain", source or "all", force)
 

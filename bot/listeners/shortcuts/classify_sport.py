@@ -29,7 +29,8 @@ async def classify_shortcut_message(
     await ack()
     message = shortcut.get("message") or {}
     try:
-        answer = await classify_for_answer(services, message.get("text") or "")
+        team_id = (shortcut.get("team") or {}).get("id")
+        answer = await classify_for_answer(services, message.get("text") or "", team_id)
     except SportbotError as error:
         await respond(text=str(error), response_type="ephemeral", replace_original=False)
         return

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from bot.store import Store
 
 LAYOUT = {
+    "answers": ["id", "team_id", "text", "predicted_label", "model", "created_at"],
     "channel_settings": ["channel_id", "autotag", "updated_by", "updated_at"],
     "feedback": ["id", "text", "label", "user_id", "created_at", "model", "predicted_label"],
     "locks": ["name", "owner", "acquired_at"],
@@ -42,6 +43,7 @@ def test_the_tables_are_laid_out_as_existing_databases_have_them(store: Store) -
     assert [index["column_names"] for index in found.get_indexes("seen_signatures")] == [
         ["signed_at"]
     ]
+    assert [index["column_names"] for index in found.get_indexes("answers")] == [["created_at"]]
 
 
 def _open_at(url: str, at: float, event_id: str) -> bool:
