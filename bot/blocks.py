@@ -154,7 +154,9 @@ def answer_blocks(
                 FeedbackValue(answer_id, other),
             )
         )
-    context = [{"type": "mrkdwn", "text": f"Model `{escape(prediction.model)}`"}]
+    context: list[dict[str, Any]] = [
+        {"type": "mrkdwn", "text": f"Model `{escape(prediction.model)}`"}
+    ]
     why = why_text(prediction.label, reasons or ())
     if why:
         context.append({"type": "mrkdwn", "text": why, "verbatim": True})
