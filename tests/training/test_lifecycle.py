@@ -19,7 +19,7 @@ from training.finetune.events import JobEvent
 from training.finetune.lifecycle import JobRun, cancel_waiting_job, create_job, fine_tune, run_job
 from training.finetune.providers import TrainedModel
 from training.finetune.request import FineTuneRequest
-from training.finetune.results import RESULT_COLUMNS, TRAINING_COLUMNS, StepResult
+from training.finetune.results import RESULT_COLUMNS, TODAY_COLUMNS, TRAINING_COLUMNS, StepResult
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStore
 
 Action = Callable[[JobRun], None]
@@ -123,7 +123,8 @@ def test_a_job_succeeds_through_every_status_with_its_rows_events_and_model(
     ]
     with store.results_path(job.id).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == TRAINING_COLUMNS  # no validation file
+    assert list(rows[0]) == TRAINING_COLUMNS + TODAY_COLUMNS  # no validation file
+    assert rows[0]["valid_loss"] == ""
     assert [r["step"] for r in rows] == ["1", "2", "3", "4"]
 
     registry = ModelRegistry(tmp_path / "home")

@@ -19,7 +19,12 @@ from tests.support.reference_model import TRAIN, VALID, trained_home
 from training.finetune.lifecycle import create_job, fine_tune, run_job
 from training.finetune.local_provider import LocalProvider
 from training.finetune.request import FineTuneRequest
-from training.finetune.results import CLASSIFICATION_COLUMNS, TRAINING_COLUMNS, VALIDATION_COLUMNS
+from training.finetune.results import (
+    CLASSIFICATION_COLUMNS,
+    TODAY_COLUMNS,
+    TRAINING_COLUMNS,
+    VALIDATION_COLUMNS,
+)
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStore
 from training.prepared import PreparedDataError, read_prepared
 
@@ -85,7 +90,13 @@ def test_job_succeeds_and_says_so_in_order() -> None:
 def test_result_file_has_the_legacy_columns_and_real_steps() -> None:
     trained = trained_home()
     rows = _rows(trained.home, trained.job_id)
-    assert list(rows[0]) == TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
+    assert list(rows[0]) == (
+        TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS + TODAY_COLUMNS
+    )
+    assert [r["train_loss"] for r in rows] == [r["training_loss"] for r in rows]
+    assert [r["valid_mean_token_accuracy"] for r in rows] == [
+        r["validation_token_accuracy"] for r in rows
+    ]
     # The default model trains on the 948 texts plus their subject lines and lexicon phrases.
     train = read_prepared(TRAIN)
     n_rows = len(GatedSportModel().training_rows(train.texts, train.labels)[0])
@@ -149,7 +160,7 @@ def test_a_second_model_does_not_replace_the_current_one(tmp_path: Path) -> None
         second.fine_tuned_model,
     }
     header = JobStore(tmp_path).results_path(second.id).read_text().splitlines()[0]
-    assert header == ",".join(TRAINING_COLUMNS)  # no validation file: training columns only
+    assert header == ",".join(TRAINING_COLUMNS + TODAY_COLUMNS)  # no validation: no legacy ones
     assert registry.card(str(second.fine_tuned_model)).metrics == {}
 
 
