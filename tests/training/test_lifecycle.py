@@ -266,3 +266,60 @@ def test_metrics_asked_for_resolve_the_positive_class_when_the_job_is_created(
     }
     header = JobStore(tmp_path / "home").results_path(job.id).read_text().splitlines()[0]
     assert header.split(",") == RESULT_COLUMNS
+
+
+def test_an_enqueued_job_says_its_place_and_passes_queued_once(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    store, provider = JobStore(home), ScriptedProvider([status("running"), step(1), step(2)])
+    job = create_job(store, _request(tmp_path), provider)
+
+    lifecycle.enqueue_job(store, job, 2)
+    assert store.get(job.id).status == "queued"
+    run_job(job, store, ModelRegistry(home), provider)
+
+    events = store.events(job.id)
+    assert _statuses(events) == ["validating_files", "queued", "running", "succeeded"]
+    queued = next(e for e in events if e.status == "queued")
+    assert queued.message == "Fine-tune enqueued. Queue number: 2"
+    assert queued.data == {"status": "queued", "queue_number": 2}
+
+
+def test_options_are_recorded_on_the_job_and_the_model_gets_the_asked_id(tmp_path: Path) -> None:
+    request = _request(
+        tmp_path,
+        seed=11,
+        learning_rate_multiplier=0.5,
+        prompt_loss_weight=0.01,
+        classification_n_classes=2,
+        classification_betas=(0.5, 2.0),
+        metadata={"team": "sports"},
+        api="fine_tuning",
+        model_id="ft:scripted-base:sportbot::abc12345",
+    )
+    job = fine_tune(tmp_path / "home", request, ScriptedProvider([status("running")]))
+
+    assert job.hyperparameters == {
+        "n_epochs": 2,
+        "learning_rate_multiplier": 0.5,
+        "prompt_loss_weight": 0.01,
+        "classification_n_classes": 2,
+        "classification_betas": [0.5, 2.0],
+    }
+    assert (job.seed, job.metadata, job.api) == (11, {"team": "sports"}, "fine_tuning")
+    assert job.fine_tuned_model == job.planned_model_id == "ft:scripted-base:sportbot::abc12345"
+    openai_view = job.to_openai()
+    assert (openai_view["seed"], openai_view["metadata"]) == (11, {"team": "sports"})
+    assert JobStore(tmp_path / "home").get(job.id).metadata == {"team": "sports"}
+
+
+@pytest.mark.parametrize("multiplier", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_learning_rate_multiplier_must_be_above_zero(tmp_path: Path, multiplier: float) -> None:
+    with pytest.raises(FineTuneError, match="learning rate multiplier"):
+        _request(tmp_path, learning_rate_multiplier=multiplier)
+
+
+def test_job_ids_sort_by_creation(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    made = [create_job(store, _request(tmp_path / str(n)), ScriptedProvider()).id for n in range(5)]
+    assert sorted(made) == made
+    assert [job.id for job in store.list()] == list(reversed(made))

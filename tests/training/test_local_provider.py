@@ -164,6 +164,92 @@ def test_a_second_model_does_not_replace_the_current_one(tmp_path: Path) -> None
     assert registry.card(str(second.fine_tuned_model)).metrics == {}
 
 
+def test_every_epoch_ends_in_a_checkpoint_and_the_last_is_the_finished_model() -> None:
+    trained = trained_home()
+    store = JobStore(trained.home)
+    job = store.get(trained.job_id)
+    checkpoints = store.checkpoints(job.id)
+    epoch_ends = [r for r in _rows(trained.home, job.id) if r["validation_loss"]]
+    per_epoch = len(_rows(trained.home, job.id)) // 4
+
+    assert [c.step_number for c in checkpoints] == [per_epoch * n for n in (1, 2, 3, 4)]
+    assert len({c.id for c in checkpoints}) == 4
+    assert job.planned_model_id == trained.model_id
+    last = checkpoints[-1]
+    row = next(r for r in epoch_ends if int(r["step"]) == last.step_number)
+    assert last.metrics["step"] == last.step_number
+    assert last.metrics["full_valid_loss"] == pytest.approx(float(row["validation_loss"]), 1e-5)
+    assert last.metrics["train_loss"] == pytest.approx(float(row["training_loss"]), 1e-5)
+    from skops.io import load
+
+    from classifier.local import TRUSTED_TYPES
+
+    texts = list(read_prepared(VALID).texts[:50])
+    final = load_local_model(ModelRegistry(trained.home), trained.model_id)
+    for checkpoint in checkpoints:
+        path = store.checkpoint_path(job.id, checkpoint)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == checkpoint.sha256
+        model = load(path, trusted=list(TRUSTED_TYPES))
+        assert model.predict(texts)  # each one answers
+    last_model = load(store.checkpoint_path(job.id, last), trusted=list(TRUSTED_TYPES))
+    assert (last_model.predict_log_proba(texts) == final.predict_log_proba(texts)).all()
+
+
+def test_seed_and_learning_rate_multiplier_change_the_training_and_are_kept(
+    tmp_path: Path,
+) -> None:
+    def train_loss(**options: Any) -> tuple[FineTuneJob, list[str]]:
+        job = fine_tune_locally(tmp_path / str(len(options)) / "h", TRAIN, n_epochs=1, **options)
+        return job, [r["training_loss"] for r in _rows(tmp_path / str(len(options)) / "h", job.id)]
+
+    plain, plain_losses = train_loss()
+    seeded, seeded_losses = train_loss(seed=7)
+    faster, faster_losses = train_loss(seed=7, learning_rate_multiplier=4.0)
+
+    assert (plain.seed, seeded.seed, faster.seed) == (None, 7, 7)
+    assert seeded_losses != plain_losses  # another shuffle
+    assert faster_losses[0] == seeded_losses[0]  # the same first batch, before any update
+    assert faster_losses != seeded_losses
+    assert faster.hyperparameters["learning_rate_multiplier"] == 4.0
+    assert "learning_rate_multiplier" not in seeded.hyperparameters
+
+
+def test_chat_rows_train_a_classifier_whose_card_says_chat(tmp_path: Path) -> None:
+    def chat(rows: Path, path: Path) -> Path:
+        with path.open("w") as out:
+            for row in map(json.loads, rows.read_text().splitlines()):
+                user = {"role": "user", "content": row["prompt"].removesuffix("\n\n###\n\n")}
+                answer = {"role": "assistant", "content": row["completion"].strip()}
+                system = {"role": "system", "content": "Say which sport the post is about."}
+                out.write(json.dumps({"messages": [system, user, answer]}) + "\n")
+        return path
+
+    train, valid = chat(TRAIN, tmp_path / "train.jsonl"), chat(VALID, tmp_path / "valid.jsonl")
+    job = fine_tune_locally(
+        tmp_path / "home", train, valid, n_epochs=1, compute_classification_metrics=True
+    )
+
+    registry = ModelRegistry(tmp_path / "home")
+    card = registry.card(str(job.fine_tuned_model))
+    assert card.data_format == "chat"
+    assert card.labels == ["baseball", "hockey"]
+    assert card.metrics["accuracy"] >= 0.9
+    assert load_local_model(registry, card.id).predict(["Power play goal in overtime"]) == [
+        "hockey"
+    ]
+
+
+def test_any_base_model_is_kept_when_the_provider_serves_openais_clients(tmp_path: Path) -> None:
+    request = FineTuneRequest(TRAIN, n_epochs=1, model="babbage-002", model_id="ft:x:y::z1")
+    with pytest.raises(FineTuneError, match="--provider openai"):
+        fine_tune(tmp_path / "refused", request, LocalProvider())
+
+    job = fine_tune(tmp_path / "home", request, LocalProvider(any_base_model=True))
+
+    assert (job.model, job.fine_tuned_model) == ("babbage-002", "ft:x:y::z1")
+    assert ModelRegistry(tmp_path / "home").card("ft:x:y::z1").base_model == "babbage-002"
+
+
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
