@@ -15,6 +15,7 @@ import pytest
 from classifier.local import load_local_model
 from classifier.local.gated_model import DEFAULT_BATCH_SIZE, DEFAULT_SHUFFLES, GatedSportModel
 from classifier.registry import ModelRegistry
+from tests.support.prepared_files import chat_file
 from tests.support.reference_model import TRAIN, VALID, trained_home
 from training.finetune.lifecycle import create_job, fine_tune, run_job
 from training.finetune.local_provider import LocalProvider
@@ -215,16 +216,8 @@ def test_seed_and_learning_rate_multiplier_change_the_training_and_are_kept(
 
 
 def test_chat_rows_train_a_classifier_whose_card_says_chat(tmp_path: Path) -> None:
-    def chat(rows: Path, path: Path) -> Path:
-        with path.open("w") as out:
-            for row in map(json.loads, rows.read_text().splitlines()):
-                user = {"role": "user", "content": row["prompt"].removesuffix("\n\n###\n\n")}
-                answer = {"role": "assistant", "content": row["completion"].strip()}
-                system = {"role": "system", "content": "Say which sport the post is about."}
-                out.write(json.dumps({"messages": [system, user, answer]}) + "\n")
-        return path
-
-    train, valid = chat(TRAIN, tmp_path / "train.jsonl"), chat(VALID, tmp_path / "valid.jsonl")
+    train = chat_file(TRAIN, tmp_path / "train.jsonl")
+    valid = chat_file(VALID, tmp_path / "valid.jsonl")
     job = fine_tune_locally(
         tmp_path / "home", train, valid, n_epochs=1, compute_classification_metrics=True
     )
