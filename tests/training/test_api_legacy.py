@@ -7,12 +7,18 @@ import csv
 import io
 import json
 import re
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from tests.support.sportbot_serve import TRAIN, VALID, PlainHttp, Served, served, upload
+from training.api import start_server
+from training.api.legacy import job_id_of
+from training.jobs import JobStore
 
 LEGACY_NAME = r"ada:ft-sportbot-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"
 
@@ -239,3 +245,31 @@ def _wait(http: PlainHttp, fine_tune_id: str, timeout_s: float = 180) -> dict[st
             return job  # type: ignore[no-any-return]
         time.sleep(0.2)
     raise TimeoutError(fine_tune_id)
+
+
+def test_stopping_the_server_ends_an_open_stream_and_cancels_its_job(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "home", "key")
+    http = PlainHttp(server.base_url, "key")
+    train = upload(openai.OpenAI(api_key="key", base_url=server.base_url), TRAIN)
+    job = http.post("/fine-tunes", {"training_file": train, "n_epochs": 500})
+    streamed: list[list[str]] = []
+    reader = threading.Thread(
+        target=lambda: streamed.append(
+            http.stream_lines(f"/fine-tunes/{job['id']}/events?stream=true")[1]
+        )
+    )
+    reader.start()
+    deadline = time.monotonic() + 120
+    while JobStore(tmp_path / "home").get(job_id_of(job["id"])).status != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    started = time.monotonic()
+    server.stop()
+    reader.join(timeout=30)
+
+    assert not reader.is_alive() and time.monotonic() - started < 30
+    [lines] = streamed
+    assert "Created fine-tune" in lines[0]
+    assert "data: [DONE]" not in lines  # the stream ended with the server, before the job
+    assert JobStore(tmp_path / "home").get(job_id_of(job["id"])).status == "cancelled"
