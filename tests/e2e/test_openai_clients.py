@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import notebook_cells as cells
 from tests.support.data_files import TRAIN_FILE, VALID_FILE
 from tests.support.openai_venv import CellResult, ClientVenv, client_venv, run_cells
 from tests.support.prepared_files import CHAT_SYSTEM, chat_file
@@ -35,136 +36,8 @@ from tests.support.sportbot_serve import API_KEY, BASEBALL_TWEET, HOCKEY_TWEET, 
 
 LEGACY_CLIENT = "openai==0.28.1"
 CURRENT_CLIENT = "openai"
-LEGACY_MODEL = r"ada:ft-sportbot-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"
+SERVED_LEGACY_MODEL = r"ada:ft-sportbot-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d"
 EVENT_LINE = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] "
-
-# -- the notebook as written for the legacy API (openai==0.28.1) ------------------------------
-
-LEGACY_IMPORTS = """from sklearn.datasets import fetch_20newsgroups
-import pandas as pd
-import openai
-
-categories = ['rec.sport.baseball', 'rec.sport.hockey']
-sports_dataset = fetch_20newsgroups(subset='train', shuffle=True, random_state=42, categories=categories)"""
-LEGACY_CREATE = (
-    '!openai api fine_tunes.create -t "sport2_prepared_train.jsonl" -v '
-    '"sport2_prepared_valid.jsonl" --compute_classification_metrics '
-    '--classification_positive_class " baseball" -m ada'
-)
-LEGACY_RESULTS = "!openai api fine_tunes.results -i ft-2zaA7qi0rxJduWQpdvOvmGn3 > result.csv"
-LEGACY_READ = """results = pd.read_csv('result.csv')
-results[results['classification/accuracy'].notnull()].tail(1)"""
-LEGACY_PLOT = (
-    "results[results['classification/accuracy'].notnull()]['classification/accuracy'].plot()"
-)
-READ_TEST = """test = pd.read_json('sport2_prepared_valid.jsonl', lines=True)
-test.head()"""
-LEGACY_FIRST = """ft_model = 'ada:ft-openai-2021-07-30-12-26-20'
-res = openai.Completion.create(model=ft_model, prompt=test['prompt'][0] + '\\n\\n###\\n\\n', max_tokens=1, temperature=0)
-res['choices'][0]['text']
-"""
-LEGACY_LOGPROBS = """res = openai.Completion.create(model=ft_model, prompt=test['prompt'][0] + '\\n\\n###\\n\\n', max_tokens=1, temperature=0, logprobs=2)
-res['choices'][0]['logprobs']['top_logprobs'][0]"""
-HOCKEY_TWEET_CELL = (
-    'sample_hockey_tweet = """Thank you to the \n@Canes\n and all you amazing Caniacs that have '
-    "been so supportive! You guys are some of the best fans in the NHL without a doubt! Really "
-    'excited to start this new chapter in my career with the \n@DetroitRedWings\n !!"""\n'
-)
-BASEBALL_TWEET_CELL = '''sample_baseball_tweet="""BREAKING: The Tampa Bay Rays are finalizing a deal to acquire slugger Nelson Cruz from the Minnesota Twins, sources tell ESPN."""
-'''
-LEGACY_HOCKEY = (
-    HOCKEY_TWEET_CELL
-    + """res = openai.Completion.create(model=ft_model, prompt=sample_hockey_tweet + '\\n\\n###\\n\\n', max_tokens=1, temperature=0, logprobs=2)
-res['choices'][0]['text']"""
-)
-LEGACY_BASEBALL = (
-    BASEBALL_TWEET_CELL
-    + """res = openai.Completion.create(model=ft_model, prompt=sample_baseball_tweet + '\\n\\n###\\n\\n', max_tokens=1, temperature=0, logprobs=2)
-res['choices'][0]['text']"""
-)
-
-# -- today's notebook (the current openai) ----------------------------------------------------
-
-TODAY_CLIENT_CELL = """from sklearn.datasets import fetch_20newsgroups
-import pandas as pd
-import openai
-import os
-
-client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY", "<your OpenAI API key if not set as env var>"))
-
-categories = ['rec.sport.baseball', 'rec.sport.hockey']
-sports_dataset = fetch_20newsgroups(subset='train', shuffle=True, random_state=42, categories=categories)"""
-TODAY_EXPLORE = [
-    "print(sports_dataset['data'][0])",
-    "sports_dataset.target_names[sports_dataset['target'][0]]\n",
-    """len_all, len_baseball, len_hockey = len(sports_dataset.data), len([e for e in sports_dataset.target if e == 0]), len([e for e in sports_dataset.target if e == 1])
-print(f"Total examples: {len_all}, Baseball examples: {len_baseball}, Hockey examples: {len_hockey}")""",
-    """import pandas as pd
-
-labels = [sports_dataset.target_names[x].split('.')[-1] for x in sports_dataset['target']]
-texts = [text.strip() for text in sports_dataset['data']]
-df = pd.DataFrame(zip(texts, labels), columns = ['prompt','completion']) #[:300]
-df.head()""",
-    """df.to_json("sport2.jsonl", orient='records', lines=True)""",
-]
-TODAY_CREATE = """train_file = client.files.create(file=open("sport2_prepared_train.jsonl", "rb"), purpose="fine-tune")
-valid_file = client.files.create(file=open("sport2_prepared_valid.jsonl", "rb"), purpose="fine-tune")
-
-fine_tuning_job = client.fine_tuning.jobs.create(training_file=train_file.id, validation_file=valid_file.id, model="babbage-002")
-
-print(fine_tuning_job)"""
-PERSON_WAITS = """import time
-while client.fine_tuning.jobs.retrieve(fine_tuning_job.id).status not in ("succeeded", "failed", "cancelled"):
-    time.sleep(0.5)"""
-"""Not the notebook's: the person who waits for the job ("trained in about ten minutes")."""
-TODAY_STATUS = """fine_tune_results = client.fine_tuning.jobs.retrieve(fine_tuning_job.id)
-print(fine_tune_results.finished_at)"""
-TODAY_RESULT_FILE = """fine_tune_results = client.fine_tuning.jobs.retrieve(fine_tuning_job.id).result_files
-result_file = client.files.retrieve(fine_tune_results[0])
-content = client.files.content(result_file.id)
-# save content to file
-with open("result.csv", "wb") as f:
-    f.write(content.text.encode("utf-8"))"""
-TODAY_READ = """results = pd.read_csv('result.csv')
-results[results['train_accuracy'].notnull()].tail(1)"""
-TODAY_PLOT = "results[results['train_accuracy'].notnull()]['train_accuracy'].plot()"
-TODAY_FIRST = """ft_model = fine_tune_results.fine_tuned_model
-
-# note that this calls the legacy completions api - https://platform.openai.com/docs/api-reference/completions
-res = client.completions.create(model=ft_model, prompt=test['prompt'][0] + '\\n\\n###\\n\\n', max_tokens=1, temperature=0)
-res.choices[0].text
-"""
-TODAY_LOGPROBS = """res = client.completions.create(model=ft_model, prompt=test['prompt'][0] + '\\n\\n###\\n\\n', max_tokens=1, temperature=0, logprobs=2)
-res.choices[0].logprobs.top_logprobs"""
-TODAY_HOCKEY = (
-    HOCKEY_TWEET_CELL
-    + """res = client.completions.create(model=ft_model, prompt=sample_hockey_tweet + '\\n\\n###\\n\\n', max_tokens=1, temperature=0, logprobs=2)
-res.choices[0].text"""
-)
-TODAY_BASEBALL = (
-    BASEBALL_TWEET_CELL
-    + """res = client.completions.create(model=ft_model, prompt=sample_baseball_tweet + '\\n\\n###\\n\\n', max_tokens=1, temperature=0, logprobs=2)
-res.choices[0].text"""
-)
-TODAY_CELLS = [
-    TODAY_CLIENT_CELL,
-    *TODAY_EXPLORE,
-    TODAY_CREATE,
-    PERSON_WAITS,
-    # After training, the notebook's own order (its execution counts): the status cell (58) ran
-    # again after the result cells (48, 52) and before the model cell (69), which reads
-    # ``fine_tune_results.fine_tuned_model``; in page order that name still holds the result
-    # file list.
-    TODAY_RESULT_FILE,
-    TODAY_READ,
-    TODAY_PLOT,
-    READ_TEST,
-    TODAY_STATUS,
-    TODAY_FIRST,
-    TODAY_LOGPROBS,
-    TODAY_HOCKEY,
-    TODAY_BASEBALL,
-]
 
 
 @dataclass(frozen=True)
@@ -219,21 +92,23 @@ def legacy_run(
     put where the notebook has its own."""
     folder = _notebook_folder(tmp_path_factory.mktemp("legacy-notebook"))
     env = legacy_venv.env(OPENAI_API_KEY=API_KEY, OPENAI_API_BASE=legacy_serve.base_url)
-    created = run_cells(legacy_venv, [LEGACY_IMPORTS, LEGACY_CREATE], cwd=folder, env=env)
+    created = run_cells(
+        legacy_venv, [cells.LEGACY_IMPORTS, cells.LEGACY_CREATE], cwd=folder, env=env
+    )
     output = created[1].output
     fine_tune_id = re.search(r"Created fine-tune: (ft-\w+)", output)
-    model = re.search(rf"Uploaded model: ({LEGACY_MODEL})", output)
+    model = re.search(rf"Uploaded model: ({SERVED_LEGACY_MODEL})", output)
     assert fine_tune_id and model, output
     later = [
-        LEGACY_IMPORTS,
-        LEGACY_RESULTS.replace("ft-2zaA7qi0rxJduWQpdvOvmGn3", fine_tune_id[1]),
-        LEGACY_READ,
-        LEGACY_PLOT,
-        READ_TEST,
-        LEGACY_FIRST.replace("ada:ft-openai-2021-07-30-12-26-20", model[1]),
-        LEGACY_LOGPROBS,
-        LEGACY_HOCKEY,
-        LEGACY_BASEBALL,
+        cells.LEGACY_IMPORTS,
+        cells.LEGACY_RESULTS.replace(cells.NOTEBOOK_FINE_TUNE_ID, fine_tune_id[1]),
+        cells.LEGACY_READ,
+        cells.LEGACY_PLOT,
+        cells.READ_TEST,
+        cells.LEGACY_FIRST.replace(cells.NOTEBOOK_MODEL, model[1]),
+        cells.LEGACY_LOGPROBS,
+        cells.LEGACY_HOCKEY,
+        cells.LEGACY_BASEBALL,
     ]
     return Run(created + run_cells(legacy_venv, later, cwd=folder, env=env), folder, legacy_serve)
 
@@ -260,7 +135,7 @@ def test_fine_tunes_create_uploads_streams_and_says_what_to_try(legacy_run: Run)
         "Fine-tune started",
     ]
     assert events[3:7] == [f"Completed epoch {n}/4" for n in (1, 2, 3, 4)]
-    model = re.fullmatch(f"Uploaded model: ({LEGACY_MODEL})", events[7])
+    model = re.fullmatch(f"Uploaded model: ({SERVED_LEGACY_MODEL})", events[7])
     assert model is not None
     assert re.fullmatch(r"Uploaded result file: file-\w+", events[8])
     assert events[9:] == ["Fine-tune succeeded"]
@@ -303,7 +178,7 @@ def test_follow_and_the_suggested_completions_command(
 ) -> None:
     created = legacy_run.results[1].output
     fine_tune = re.search(r"Created fine-tune: (ft-\w+)", created)
-    model = re.search(rf"Uploaded model: ({LEGACY_MODEL})", created)
+    model = re.search(rf"Uploaded model: ({SERVED_LEGACY_MODEL})", created)
     assert fine_tune and model
     env = legacy_venv.env(OPENAI_API_KEY=API_KEY, OPENAI_API_BASE=legacy_run.serve.base_url)
     prompt = HOCKEY_TWEET + "\n\n###\n\n"
@@ -335,25 +210,25 @@ def today_run(
 ) -> Run:
     folder = _notebook_folder(tmp_path_factory.mktemp("today-notebook"))
     env = current_venv.env(OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=today_serve.base_url)
-    return Run(run_cells(current_venv, TODAY_CELLS, cwd=folder, env=env), folder, today_serve)
+    return Run(run_cells(current_venv, cells.TODAY_CELLS, cwd=folder, env=env), folder, today_serve)
 
 
 def test_todays_notebook_runs_its_cells_unchanged(today_run: Run) -> None:
     _no_errors(today_run.results)
-    assert len(today_run.results) == len(TODAY_CELLS)
-    by_cell = dict(zip(TODAY_CELLS, today_run.results, strict=True))
-    created = by_cell[TODAY_CREATE].output
+    assert len(today_run.results) == len(cells.TODAY_CELLS)
+    by_cell = dict(zip(cells.TODAY_CELLS, today_run.results, strict=True))
+    created = by_cell[cells.TODAY_CREATE].output
     assert "model='babbage-002'" in created and "id='ftjob-" in created
-    assert by_cell[TODAY_EXPLORE[2]].output.startswith("Total examples: 1197")
-    read = by_cell[TODAY_READ].value  # the cell that raised KeyError: 'train_accuracy'
+    assert by_cell[cells.TODAY_EXPLORE[2]].output.startswith("Total examples: 1197")
+    read = by_cell[cells.TODAY_READ].value  # the cell that raised KeyError: 'train_accuracy'
     assert read is not None and read.endswith("[1 rows x 19 columns]")
-    assert str(by_cell[TODAY_PLOT].value).startswith("<Axes")
-    assert by_cell[TODAY_STATUS].output.strip().isdigit()
-    assert by_cell[TODAY_FIRST].value == "' hockey'"
-    [top] = ast.literal_eval(str(by_cell[TODAY_LOGPROBS].value))
+    assert str(by_cell[cells.TODAY_PLOT].value).startswith("<Axes")
+    assert by_cell[cells.TODAY_STATUS].output.strip().isdigit()
+    assert by_cell[cells.TODAY_FIRST].value == "' hockey'"
+    [top] = ast.literal_eval(str(by_cell[cells.TODAY_LOGPROBS].value))
     assert set(top) == {" hockey", " baseball"} and top[" hockey"] > top[" baseball"]
-    assert by_cell[TODAY_HOCKEY].value == "' hockey'"
-    assert by_cell[TODAY_BASEBALL].value == "' baseball'"
+    assert by_cell[cells.TODAY_HOCKEY].value == "' hockey'"
+    assert by_cell[cells.TODAY_BASEBALL].value == "' baseball'"
 
 
 def test_todays_job_reads_as_openai_answers_it(today_run: Run) -> None:

@@ -273,3 +273,19 @@ def test_stopping_the_server_ends_an_open_stream_and_cancels_its_job(tmp_path: P
     assert "Created fine-tune" in lines[0]
     assert "data: [DONE]" not in lines  # the stream ended with the server, before the job
     assert JobStore(tmp_path / "home").get(job_id_of(job["id"])).status == "cancelled"
+
+
+def test_a_job_that_ended_without_its_last_event_still_ends_its_stream(
+    http: PlainHttp, api: Served, notebook_job: dict[str, Any], streamed: list[str]
+) -> None:
+    events = JobStore(api.home).job_dir(job_id_of(notebook_job["id"])) / "events.jsonl"
+    kept = events.read_bytes()
+    try:
+        events.write_bytes(b"".join(kept.splitlines(keepends=True)[:-1]))  # no "succeeded"
+
+        _, lines = http.stream_lines(f"/fine-tunes/{notebook_job['id']}/events?stream=true")
+
+        assert lines[-1] == "data: [DONE]"
+        assert json.loads(lines[-2][6:])["message"].startswith("Uploaded result file")
+    finally:
+        events.write_bytes(kept)

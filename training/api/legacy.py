@@ -248,14 +248,17 @@ def add_routes(app: web.Application, runner: JobRunner, stopping: asyncio.Event)
             listed = event_objects(job, await asyncio.to_thread(runner.store.events, job.id))
             return web.json_response({"object": "list", "data": listed})
         response = await sse.open_stream(request)
-        sent = 0
+        sent, ended_polls = 0, 0
         while not stopping.is_set():
             job = await asyncio.to_thread(runner.store.get, job.id)  # a dead runner's job fails
             fresh = (await asyncio.to_thread(runner.store.events, job.id))[sent:]
             sent += len(fresh)
             for event in event_objects(job, fresh):
                 await sse.send(response, event)
-            if any(event.is_final_status for event in fresh):
+            # The final status event ends the stream; a job that ended without one (its last
+            # line never written) ends it on the next look.
+            ended_polls = ended_polls + 1 if job.is_final else 0
+            if any(event.is_final_status for event in fresh) or ended_polls > 1:
                 await sse.send_done(response)
                 break
             await asyncio.sleep(POLL_S)

@@ -2,11 +2,14 @@
 
 ``create_job`` checks a ``FineTuneRequest`` and its files and records a job in
 ``validating_files`` (a bad request creates no job, as OpenAI rejects a bad file before a job
-exists). ``run_job`` trains it through its provider and owns everything around the training:
+exists); ``enqueue_job`` puts it in line (``queued``, with its place) when it waits for a
+worker. ``run_job`` trains it through its provider and owns everything around the training:
 the status (``validating_files`` -> ``queued`` -> ``running`` -> ``succeeded`` / ``failed`` /
 ``cancelled``, one status event each), the heartbeat, honouring a cancel requested through the
-store (or Ctrl-C), the events, the result rows, the accuracy plot, the model card and the
-registration. On any failure the job is marked failed with the reason and nothing reaches the
+store (or Ctrl-C), the events, the result rows, the checkpoints (the model at each epoch's end),
+the accuracy plot, the model card and the registration. The model's registry id is fixed before
+it trains (the request's ``model_id``, else one the registry picks), so checkpoints are named
+after it. On any failure the job is marked failed with the reason and nothing reaches the
 registry.
 
 Registering the model is the job's commit: once the model is in the registry the job has
