@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,12 +148,23 @@ class PlainHttp:
         assert status == 200, (status, answer)
         return answer
 
-    def stream_lines(self, path: str, timeout_s: float = 180) -> tuple[str, list[str]]:
-        """The content type and every non-empty line of a streamed answer, to its end."""
+    def stream_lines(
+        self,
+        path: str,
+        timeout_s: float = 180,
+        on_line: Callable[[str], None] | None = None,
+    ) -> tuple[str, list[str]]:
+        """The content type and every non-empty line of a streamed answer, to its end
+        (``on_line`` is given each as it comes)."""
         request = urllib.request.Request(self.base_url + path, headers=self._headers(None))
+        lines = []
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             kind = response.headers["Content-Type"]
-            lines = [line.decode().rstrip("\n") for line in response if line.strip()]
+            for raw in response:
+                if raw.strip():
+                    lines.append(raw.decode().rstrip("\n"))
+                    if on_line is not None:
+                        on_line(lines[-1])
         return kind, lines
 
     def _headers(self, data: bytes | None) -> dict[str, str]:

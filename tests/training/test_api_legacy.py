@@ -176,6 +176,19 @@ def test_every_legacy_option_is_accepted_and_kept(http: PlainHttp, files: tuple[
     ended = _wait(http, job["id"])
     assert ended["status"] == "succeeded"
     assert re.fullmatch(r"ada:ft-sportbot:my-model-[\d-]{19}", ended["fine_tuned_model"])
+    result = http.get(f"/files/{ended['result_files'][0]['id']}/content")
+    rows = list(csv.DictReader(io.StringIO(result)))
+    columns = list(rows[0])
+    at = columns.index("classification/f1.0")
+    assert columns[at + 1 : at + 3] == ["classification/f0.5", "classification/f2.0"]
+    last = [r for r in rows if r["classification/f0.5"]][-1]
+    precision, recall = (
+        float(last["classification/precision"]),
+        float(last["classification/recall"]),
+    )
+    for beta in (0.5, 2.0):
+        expected = (1 + beta**2) * precision * recall / (beta**2 * precision + recall)
+        assert float(last[f"classification/f{beta}"]) == pytest.approx(expected, rel=1e-4)
 
 
 def test_a_default_request_is_curie_without_classification_metrics(
@@ -253,16 +266,19 @@ def test_stopping_the_server_ends_an_open_stream_and_cancels_its_job(tmp_path: P
     train = upload(openai.OpenAI(api_key="key", base_url=server.base_url), TRAIN)
     job = http.post("/fine-tunes", {"training_file": train, "n_epochs": 500})
     streamed: list[list[str]] = []
-    reader = threading.Thread(
-        target=lambda: streamed.append(
-            http.stream_lines(f"/fine-tunes/{job['id']}/events?stream=true")[1]
-        )
-    )
+    said_started = threading.Event()
+
+    def on_line(line: str) -> None:
+        if "Fine-tune started" in line:
+            said_started.set()
+
+    def read() -> None:
+        path = f"/fine-tunes/{job['id']}/events?stream=true"
+        streamed.append(http.stream_lines(path, on_line=on_line)[1])
+
+    reader = threading.Thread(target=read)
     reader.start()
-    deadline = time.monotonic() + 120
-    while JobStore(tmp_path / "home").get(job_id_of(job["id"])).status != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert said_started.wait(timeout=120)  # the stream is open and the job runs
 
     started = time.monotonic()
     server.stop()
@@ -271,6 +287,7 @@ def test_stopping_the_server_ends_an_open_stream_and_cancels_its_job(tmp_path: P
     assert not reader.is_alive() and time.monotonic() - started < 30
     [lines] = streamed
     assert "Created fine-tune" in lines[0]
+    assert any("Fine-tune started" in line for line in lines)
     assert "data: [DONE]" not in lines  # the stream ended with the server, before the job
     assert JobStore(tmp_path / "home").get(job_id_of(job["id"])).status == "cancelled"
 

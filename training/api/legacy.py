@@ -262,6 +262,8 @@ def add_routes(app: web.Application, runner: JobRunner, stopping: asyncio.Event)
                 await sse.send_done(response)
                 break
             await asyncio.sleep(POLL_S)
+        else:  # the server stops: end the answer here, before aiohttp closes the connection
+            await response.write_eof()
         return response
 
     app.router.add_post("/v1/fine-tunes", create)

@@ -41,7 +41,7 @@ from training.finetune.request import (
     read_job_files,
     read_request_files,
 )
-from training.finetune.results import ResultWriter, StepResult, result_columns
+from training.finetune.results import ResultWriter, StepResult, fbeta_cells, result_columns
 from training.jobs import (
     Checkpoint,
     FineTuneError,
@@ -198,6 +198,11 @@ class JobRun:
         return int(self.job.hyperparameters["n_epochs"])
 
     @property
+    def betas(self) -> list[float]:
+        """The legacy ``classification_betas``: F-beta scores the result file adds."""
+        return [float(b) for b in self.job.hyperparameters.get("classification_betas") or []]
+
+    @property
     def batch_size(self) -> int | None:
         size = self.job.hyperparameters.get("batch_size")
         return None if size is None else int(size)
@@ -220,7 +225,10 @@ class JobRun:
     def record_step(self, step: StepResult) -> None:
         """One training step: its result row, its metrics event, and its epoch's end."""
         self.check_cancel()
-        self._write_rows([step.row()])
+        row = step.row()
+        if step.classification is not None and self.betas:
+            row.update(fbeta_cells(step.classification, self.betas))
+        self._write_rows([row])
         self.emit(step_event(step.data()))
         if step.epoch_completed:
             self.emit(epoch_event(step.epoch, step.n_epochs))
@@ -235,7 +243,7 @@ class JobRun:
             id=f"ftckpt_{uuid.uuid4().hex[:24]}",
             created_at=int(time.time()),
             step_number=step.step,
-            metrics=_checkpoint_metrics(step),
+            metrics=step.checkpoint_metrics(),
             sha256="",
         )
         path = self.store.checkpoint_path(self.job.id, checkpoint)
@@ -286,7 +294,9 @@ class JobRun:
         """Write the result file at ``path`` (its header at once, rows as they are recorded)."""
         files = self.files
         columns = result_columns(
-            validation=files.valid is not None, classification=files.positive_class is not None
+            validation=files.valid is not None,
+            classification=files.positive_class is not None,
+            betas=self.betas,
         )
         with path.open("w", newline="", encoding="utf-8") as handle:
             self._results = ResultWriter(handle, columns)
@@ -356,21 +366,6 @@ def _train_and_register(
         for event in events:
             _relay(run.on_event, event)
     return job
-
-
-def _checkpoint_metrics(step: StepResult) -> dict[str, float]:
-    """A step's numbers as OpenAI's checkpoints give them (the ``full_valid_*`` ones are over
-    the whole validation file, as every validation number here is)."""
-    metrics = {
-        "step": float(step.step),
-        "train_loss": step.training_loss,
-        "train_mean_token_accuracy": step.training_accuracy,
-    }
-    if step.validation_loss is not None and step.validation_accuracy is not None:
-        metrics["valid_loss"] = metrics["full_valid_loss"] = step.validation_loss
-        metrics["valid_mean_token_accuracy"] = step.validation_accuracy
-        metrics["full_valid_mean_token_accuracy"] = step.validation_accuracy
-    return metrics
 
 
 def _relay(on_event: EventCallback | None, event: JobEvent) -> None:

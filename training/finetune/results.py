@@ -15,7 +15,7 @@ import binascii
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -73,14 +73,37 @@ RENAMED_COLUMNS = {
 """Today's OpenAI result-file columns -> the legacy names."""
 
 
-def result_columns(*, validation: bool, classification: bool) -> list[str]:
-    """The columns of a job's result file: the legacy ones in the legacy order, then today's."""
+def result_columns(
+    *, validation: bool, classification: bool, betas: Sequence[float] = ()
+) -> list[str]:
+    """The columns of a job's result file: the legacy ones in the legacy order (the F-beta
+    score of each of ``betas`` after ``classification/f1.0``, as the legacy
+    ``classification_betas`` asked), then today's."""
     columns = list(TRAINING_COLUMNS)
     if validation:
         if classification:
-            columns += CLASSIFICATION_COLUMNS
+            columns += CLASSIFICATION_COLUMNS + fbeta_columns(betas)
         columns += VALIDATION_COLUMNS
     return columns + TODAY_COLUMNS
+
+
+def fbeta_columns(betas: Sequence[float]) -> list[str]:
+    """``classification/f<beta>`` for each beta other than 1 (``f1.0`` is always there)."""
+    return [f"classification/f{float(beta)}" for beta in betas if float(beta) != 1.0]
+
+
+def fbeta_cells(metrics: ClassificationMetrics, betas: Sequence[float]) -> dict[str, str]:
+    """The F-beta scores of ``metrics`` (from its precision and recall) under their columns."""
+    cells = {}
+    for beta, column in zip(
+        [b for b in betas if float(b) != 1.0], fbeta_columns(betas), strict=True
+    ):
+        weight = float(beta) ** 2
+        precision, recall = metrics.precision, metrics.recall
+        denominator = weight * precision + recall
+        score = (1 + weight) * precision * recall / denominator if denominator else 0.0
+        cells[column] = cell(score)
+    return cells
 
 
 def cell(value: float) -> str:
@@ -148,6 +171,20 @@ class StepResult:
         if self.classification is not None:
             data.update(self.classification.legacy_columns())
         return data
+
+    def checkpoint_metrics(self) -> dict[str, float]:
+        """The step's numbers as OpenAI's checkpoints give them (the ``full_valid_*`` ones are
+        over the whole validation file, as every validation number here is)."""
+        metrics = {
+            "step": float(self.step),
+            "train_loss": self.training_loss,
+            "train_mean_token_accuracy": self.training_accuracy,
+        }
+        if self.validation_loss is not None and self.validation_accuracy is not None:
+            metrics["valid_loss"] = metrics["full_valid_loss"] = self.validation_loss
+            metrics["valid_mean_token_accuracy"] = self.validation_accuracy
+            metrics["full_valid_mean_token_accuracy"] = self.validation_accuracy
+        return metrics
 
 
 class ResultWriter:
