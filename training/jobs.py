@@ -34,6 +34,9 @@ from training.finetune.events import FINAL_STATUSES, JobEvent, message_event, st
 logger = logging.getLogger(__name__)
 
 JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
+LEGACY_API = "fine-tunes"
+TODAYS_API = "fine_tuning"
+"""The OpenAI APIs a job may be created through (``FineTuneJob.api``)."""
 _JOB_ID_RE = re.compile(r"^ftjob-[A-Za-z0-9_-]{1,64}$")
 STALE_AFTER_S = 600.0
 """A running job of another host whose runner has not written a heartbeat for this long is dead."""

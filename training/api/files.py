@@ -24,7 +24,7 @@ from aiohttp import BodyPartReader, web
 
 from training.api.errors import ApiError, bad_request, not_found
 from training.api.paging import page
-from training.jobs import FineTuneJob, JobStore, UnknownJobError
+from training.jobs import LEGACY_API, FineTuneJob, JobStore, UnknownJobError
 
 PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
 """Purposes an upload may name (OpenAI's)."""
@@ -73,7 +73,7 @@ class FileStore:
             return StoredFile(**data)
         result = self._result(file_id)
         if result.is_file():
-            legacy = self._result_job(file_id).api == "fine-tunes"
+            legacy = self._result_job(file_id).api == LEGACY_API
             return StoredFile(
                 id=file_id,
                 bytes=result.stat().st_size,

@@ -25,12 +25,11 @@ from training.api.files import FileStore
 from training.finetune.lifecycle import cancel_waiting_job, create_job, enqueue_job, run_job
 from training.finetune.local_provider import LocalProvider
 from training.finetune.request import FineTuneRequest
-from training.jobs import FineTuneJob, JobStore, UnknownJobError
+from training.jobs import LEGACY_API, TODAYS_API, FineTuneJob, JobStore, UnknownJobError
 
 logger = logging.getLogger(__name__)
 
-LEGACY_API = "fine-tunes"
-TODAYS_API = "fine_tuning"
+__all__ = ["LEGACY_API", "TODAYS_API", "JobRunner"]
 
 
 class JobRunner:
