@@ -1,8 +1,9 @@
 """Fine-tune jobs in OpenAI's vocabulary, persisted under ``SPORTBOT_HOME/jobs/<id>/``.
 
 Each job folder holds ``job.json`` (replaced atomically on every change), ``events.jsonl``
-(appended one line per event), ``results.csv`` (the legacy per-step result file) and, while a
-cancel is pending, a ``cancel`` flag file. Another process may read a job while it runs: it sees
+(appended one line per event), ``results.csv`` (the per-step result file), ``checkpoints.jsonl``
+with ``checkpoints/step-<n>.skops`` (the model at the end of each epoch) and, while a cancel is
+pending, a ``cancel`` flag file. Another process may read a job while it runs: it sees
 the last complete ``job.json`` and every complete event line.
 
 A job whose status is not final is owned by the process (``pid`` on ``host``) that runs it; the
@@ -18,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import time
 import uuid
@@ -33,6 +35,10 @@ from training.finetune.events import FINAL_STATUSES, JobEvent, message_event, st
 logger = logging.getLogger(__name__)
 
 JobStatus = Literal["validating_files", "queued", "running", "succeeded", "failed", "cancelled"]
+LEGACY_API = "fine-tunes"
+TODAYS_API = "fine_tuning"
+"""The OpenAI APIs a job may be created through (``FineTuneJob.api``)."""
+_JOB_ID_RE = re.compile(r"^ftjob-[A-Za-z0-9_-]{1,64}$")
 STALE_AFTER_S = 600.0
 """A running job of another host whose runner has not written a heartbeat for this long is dead."""
 
@@ -75,6 +81,13 @@ class FineTuneJob:
     finished_at: int | None = None
     suffix: str | None = None
     provider: str = "local"
+    seed: int | None = None
+    metadata: dict[str, str] | None = None
+    api: str | None = None
+    """The OpenAI API the job was created through (``fine-tunes``, the legacy one, or
+    ``fine_tuning``); None for sportbot's own (the CLI, the Slack bot)."""
+    planned_model_id: str | None = None
+    """The registry id its model gets, chosen before it trains (checkpoints are named by it)."""
     pid: int | None = None
     host: str | None = None
     heartbeat_at: float | None = None
@@ -103,7 +116,8 @@ class FineTuneJob:
             "trained_tokens": self.trained_tokens,
             "finished_at": self.finished_at,
             "organization_id": "org-local",
-            "seed": 0,
+            "seed": self.seed if self.seed is not None else 0,
+            "metadata": dict(self.metadata) if self.metadata is not None else None,
         }
 
     @classmethod
@@ -112,8 +126,24 @@ class FineTuneJob:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """The model of a job at the end of an epoch (OpenAI's ``fine_tuning.job.checkpoint``)."""
+
+    id: str
+    created_at: int
+    step_number: int
+    metrics: dict[str, float]
+    sha256: str
+
+    @property
+    def file_name(self) -> str:
+        return f"step-{self.step_number}.skops"
+
+
 def new_job_id() -> str:
-    return f"ftjob-{uuid.uuid4().hex[:24]}"
+    """``ftjob-`` and 24 hex digits, the first 16 the creation time: ids sort by creation."""
+    return f"ftjob-{time.time_ns():016x}{uuid.uuid4().hex[:8]}"
 
 
 class JobStore:
@@ -126,7 +156,7 @@ class JobStore:
     # -- paths -------------------------------------------------------------------------------
 
     def job_dir(self, job_id: str) -> Path:
-        if not job_id.startswith("ftjob-") or "/" in job_id or ".." in job_id:
+        if not _JOB_ID_RE.match(job_id):
             raise UnknownJobError(
                 f"There is no fine-tune job {job_id!r}: job ids look like ftjob-…."
             )
@@ -153,6 +183,10 @@ class JobStore:
         hyperparameters: dict[str, Any],
         suffix: str | None = None,
         provider: str = "local",
+        seed: int | None = None,
+        metadata: dict[str, str] | None = None,
+        api: str | None = None,
+        planned_model_id: str | None = None,
     ) -> FineTuneJob:
         """Record a new job in ``validating_files``, owned by this process."""
         job = FineTuneJob(
@@ -165,6 +199,10 @@ class JobStore:
             hyperparameters=dict(hyperparameters),
             suffix=suffix,
             provider=provider,
+            seed=seed,
+            metadata=metadata,
+            api=api,
+            planned_model_id=planned_model_id,
             pid=os.getpid(),
             host=socket.gethostname(),
             heartbeat_at=time.time(),
@@ -228,14 +266,22 @@ class JobStore:
         self.save(job)
 
     def change_status(
-        self, job: FineTuneJob, status: JobStatus, *, reason: str | None = None, code: str = ""
+        self,
+        job: FineTuneJob,
+        status: JobStatus,
+        *,
+        reason: str | None = None,
+        code: str = "",
+        queue_number: int | None = None,
     ) -> JobEvent:
-        """Move ``job`` to ``status`` and append its status event (``reason``: why it failed).
+        """Move ``job`` to ``status`` and append its status event (``reason``: why it failed;
+        ``queue_number``: the jobs ahead of a queued one).
 
         The job's runner (``training.finetune.lifecycle``) calls this; the store itself only for
         a job nobody runs any more."""
         self.set_status(job, status, error=reason, code=code)
-        return self.append_event(job.id, status_event(status, job_id=job.id, reason=reason))
+        event = status_event(status, job_id=job.id, reason=reason, queue_number=queue_number)
+        return self.append_event(job.id, event)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -284,6 +330,29 @@ class JobStore:
                 yield JobEvent.from_dict({"job_id": job_id, **json.loads(line)})
             except (json.JSONDecodeError, TypeError):
                 logger.debug("skipping an incomplete event line in %s", path)
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def checkpoint_path(self, job_id: str, checkpoint: Checkpoint) -> Path:
+        return self.job_dir(job_id) / "checkpoints" / checkpoint.file_name
+
+    def add_checkpoint(self, job_id: str, checkpoint: Checkpoint) -> None:
+        """Record a checkpoint whose model file is in place (one ``write`` per line)."""
+        line = json.dumps(asdict(checkpoint)) + "\n"
+        with (self.job_dir(job_id) / "checkpoints.jsonl").open("a", encoding="utf-8") as handle:
+            handle.write(line)
+
+    def checkpoints(self, job_id: str) -> builtins.list[Checkpoint]:
+        """The job's checkpoints, oldest first (none for an unknown job)."""
+        try:
+            raw = (self.job_dir(job_id) / "checkpoints.jsonl").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in raw.splitlines():
+            with contextlib.suppress(ValueError, TypeError):
+                found.append(Checkpoint(**json.loads(line)))
+        return found
 
     # -- cancelling --------------------------------------------------------------------------
 

@@ -66,6 +66,7 @@ def test_results_prints_the_csv(
     assert lines[0].startswith("step,elapsed_tokens,elapsed_examples,training_loss,")
     assert lines[0].endswith(
         ",classification/f1.0,validation_loss,validation_sequence_accuracy,validation_token_accuracy"
+        ",train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"  # today's, after
     )
     train = read_prepared(TRAIN)
     assert len(lines) == 1 + GatedSportModel().total_steps(train.texts, train.labels)

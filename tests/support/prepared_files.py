@@ -17,3 +17,21 @@ def tiny_training_file(path: Path) -> Path:
     """Write four prepared rows, two per sport, to ``path`` (a fine-tune of a second or so)."""
     path.write_text("".join(json.dumps(row) + "\n" for row in TINY_ROWS))
     return path
+
+
+CHAT_SYSTEM = "Say which sport the post is about: baseball or hockey."
+
+
+def chat_file(prepared: Path, path: Path) -> Path:
+    """The prompt/completion rows of ``prepared`` as chat rows, as OpenAI's chat fine-tunes take
+    them: a system message, the post as the user's, the label as the assistant's answer."""
+    with path.open("w", encoding="utf-8") as out:
+        for line in prepared.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            messages = [
+                {"role": "system", "content": CHAT_SYSTEM},
+                {"role": "user", "content": row["prompt"].removesuffix("\n\n###\n\n")},
+                {"role": "assistant", "content": row["completion"].strip()},
+            ]
+            out.write(json.dumps({"messages": messages}) + "\n")
+    return path

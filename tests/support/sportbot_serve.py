@@ -20,8 +20,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openai
 
@@ -109,6 +111,67 @@ def http_get(url: str, headers: dict[str, str]) -> tuple[int, dict[str, object]]
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+@dataclass(frozen=True)
+class PlainHttp:
+    """JSON over plain HTTP (``urllib``), as a client with no OpenAI package sends it."""
+
+    base_url: str
+    api_key: str = API_KEY
+
+    def request(
+        self, method: str, path: str, body: object = None, timeout_s: float = 120
+    ) -> tuple[int, Any]:
+        """The status and the JSON answer (the text when it is not JSON)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers=self._headers(data)
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode()
+
+    def get(self, path: str) -> Any:
+        status, answer = self.request("GET", path)
+        assert status == 200, (status, answer)
+        return answer
+
+    def post(self, path: str, body: object) -> Any:
+        status, answer = self.request("POST", path, body)
+        assert status == 200, (status, answer)
+        return answer
+
+    def stream_lines(
+        self,
+        path: str,
+        timeout_s: float = 180,
+        on_line: Callable[[str], None] | None = None,
+    ) -> tuple[str, list[str]]:
+        """The content type and every non-empty line of a streamed answer, to its end
+        (``on_line`` is given each as it comes)."""
+        request = urllib.request.Request(self.base_url + path, headers=self._headers(None))
+        lines = []
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            kind = response.headers["Content-Type"]
+            for raw in response:
+                if raw.strip():
+                    lines.append(raw.decode().rstrip("\n"))
+                    if on_line is not None:
+                        on_line(lines[-1])
+        return kind, lines
+
+    def _headers(self, data: bytes | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        return headers
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,12 @@ def test_current_names_the_registrys_current_model(client: openai.OpenAI, api: S
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"stream": True}, "stream"),
+        ({"stream": "yes"}, "stream"),
+        ({"echo": 1}, "echo"),
+        ({"stream": True, "stream_options": [True]}, "stream_options"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"echo": True, "max_tokens": -1}, "max_tokens"),
+        ({"n": 2}, "n"),
         ({"logprobs": 6}, "logprobs"),
         ({"prompt": [[1, 2, 3]]}, "prompt"),
         ({"logit_bias": {"20075": 101}}, "logit_bias"),
@@ -162,3 +167,57 @@ def test_models_list_and_retrieve(client: openai.OpenAI, api: Served) -> None:
     assert model.created > 1_700_000_000
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("davinci-002")
+
+
+def test_echo_puts_the_prompt_before_the_answer_as_the_legacy_cli_prints_it(
+    client: openai.OpenAI, api: Served
+) -> None:
+    prompt = HOCKEY_TWEET + SEPARATOR
+    plain = client.completions.create(model=api.model_id, prompt=prompt, max_tokens=1, logprobs=2)
+    echoed = client.completions.create(
+        model=api.model_id, prompt=prompt, max_tokens=1, logprobs=2, echo=True
+    )
+    prompt_only = client.completions.create(
+        model=api.model_id, prompt=prompt, max_tokens=0, logprobs=2, echo=True
+    )
+
+    answer, lp = plain.choices[0], plain.choices[0].logprobs
+    assert echoed.choices[0].text == prompt + answer.text == prompt + " hockey"
+    echoed_lp = echoed.choices[0].logprobs
+    assert echoed_lp is not None and lp is not None
+    assert echoed_lp.tokens == [prompt, answer.text]
+    assert echoed_lp.token_logprobs == [None, *lp.token_logprobs]  # type: ignore[misc]
+    assert echoed_lp.top_logprobs == [None, *lp.top_logprobs]  # type: ignore[misc]
+    assert echoed_lp.text_offset == [0, len(prompt)]
+    assert prompt_only.choices[0].text == prompt
+    assert prompt_only.choices[0].logprobs.tokens == [prompt]  # type: ignore[union-attr]
+    assert prompt_only.usage is not None and prompt_only.usage.completion_tokens == 0
+
+
+def test_a_stream_sends_each_choice_as_an_event_and_the_usage_when_asked(
+    client: openai.OpenAI, api: Served
+) -> None:
+    prompts = _valid_rows(" baseball", 2) + _valid_rows(" hockey", 2)
+    whole = client.completions.create(model=api.model_id, prompt=prompts, max_tokens=1, logprobs=2)
+
+    chunks = list(
+        client.completions.create(
+            model=api.model_id,
+            prompt=prompts,
+            max_tokens=1,
+            logprobs=2,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+
+    answers = [chunk.choices[0] for chunk in chunks if chunk.choices]
+    assert [c.index for c in answers] == [0, 1, 2, 3]
+    assert [c.text for c in answers] == [c.text for c in whole.choices]
+    assert [c.logprobs.top_logprobs for c in answers] == [  # type: ignore[union-attr]
+        c.logprobs.top_logprobs  # type: ignore[union-attr]
+        for c in whole.choices
+    ]
+    assert all(c.finish_reason == "length" for c in answers)
+    assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
+    assert all(chunk.model == api.model_id for chunk in chunks)

@@ -49,6 +49,25 @@ def test_files_are_kept_under_sportbot_home(client: openai.OpenAI, home: Path) -
     assert (home / "files" / f"{file_id}.jsonl").read_bytes() == VALID.read_bytes()
 
 
+def test_a_fine_tune_upload_named_without_a_suffix_is_kept_as_jsonl(
+    client: openai.OpenAI, home: Path
+) -> None:
+    # openai==0.28.1's ``openai.File.create(file=..., purpose="fine-tune")`` names it "file".
+    unnamed = client.files.create(file=("file", VALID.read_bytes()), purpose="fine-tune")
+    other = client.files.create(file=("notes", b"plain text"), purpose="assistants")
+
+    assert client.files.retrieve(unnamed.id).filename == "file"
+    assert (home / "files" / f"{unnamed.id}.jsonl").read_bytes() == VALID.read_bytes()
+    assert client.files.content(unnamed.id).content == VALID.read_bytes()
+    assert (home / "files" / other.id).read_bytes() == b"plain text"
+    job = client.fine_tuning.jobs.create(
+        model="babbage-002",
+        training_file=unnamed.id,
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}},
+    )
+    assert client.fine_tuning.jobs.cancel(job.id).id == job.id
+
+
 def test_delete_removes_the_file(client: openai.OpenAI) -> None:
     file_id = upload(client, VALID)
     assert client.files.delete(file_id).deleted is True

@@ -19,7 +19,7 @@ from training.finetune.events import JobEvent
 from training.finetune.lifecycle import JobRun, cancel_waiting_job, create_job, fine_tune, run_job
 from training.finetune.providers import TrainedModel
 from training.finetune.request import FineTuneRequest
-from training.finetune.results import RESULT_COLUMNS, TRAINING_COLUMNS, StepResult
+from training.finetune.results import RESULT_COLUMNS, TODAY_COLUMNS, TRAINING_COLUMNS, StepResult
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStore
 
 Action = Callable[[JobRun], None]
@@ -123,7 +123,8 @@ def test_a_job_succeeds_through_every_status_with_its_rows_events_and_model(
     ]
     with store.results_path(job.id).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == TRAINING_COLUMNS  # no validation file
+    assert list(rows[0]) == TRAINING_COLUMNS + TODAY_COLUMNS  # no validation file
+    assert rows[0]["valid_loss"] == ""
     assert [r["step"] for r in rows] == ["1", "2", "3", "4"]
 
     registry = ModelRegistry(tmp_path / "home")
@@ -265,3 +266,60 @@ def test_metrics_asked_for_resolve_the_positive_class_when_the_job_is_created(
     }
     header = JobStore(tmp_path / "home").results_path(job.id).read_text().splitlines()[0]
     assert header.split(",") == RESULT_COLUMNS
+
+
+def test_an_enqueued_job_says_its_place_and_passes_queued_once(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    store, provider = JobStore(home), ScriptedProvider([status("running"), step(1), step(2)])
+    job = create_job(store, _request(tmp_path), provider)
+
+    lifecycle.enqueue_job(store, job, 2)
+    assert store.get(job.id).status == "queued"
+    run_job(job, store, ModelRegistry(home), provider)
+
+    events = store.events(job.id)
+    assert _statuses(events) == ["validating_files", "queued", "running", "succeeded"]
+    queued = next(e for e in events if e.status == "queued")
+    assert queued.message == "Fine-tune enqueued. Queue number: 2"
+    assert queued.data == {"status": "queued", "queue_number": 2}
+
+
+def test_options_are_recorded_on_the_job_and_the_model_gets_the_asked_id(tmp_path: Path) -> None:
+    request = _request(
+        tmp_path,
+        seed=11,
+        learning_rate_multiplier=0.5,
+        prompt_loss_weight=0.01,
+        classification_n_classes=2,
+        classification_betas=(0.5, 2.0),
+        metadata={"team": "sports"},
+        api="fine_tuning",
+        model_id="ft:scripted-base:sportbot::abc12345",
+    )
+    job = fine_tune(tmp_path / "home", request, ScriptedProvider([status("running")]))
+
+    assert job.hyperparameters == {
+        "n_epochs": 2,
+        "learning_rate_multiplier": 0.5,
+        "prompt_loss_weight": 0.01,
+        "classification_n_classes": 2,
+        "classification_betas": [0.5, 2.0],
+    }
+    assert (job.seed, job.metadata, job.api) == (11, {"team": "sports"}, "fine_tuning")
+    assert job.fine_tuned_model == job.planned_model_id == "ft:scripted-base:sportbot::abc12345"
+    openai_view = job.to_openai()
+    assert (openai_view["seed"], openai_view["metadata"]) == (11, {"team": "sports"})
+    assert JobStore(tmp_path / "home").get(job.id).metadata == {"team": "sports"}
+
+
+@pytest.mark.parametrize("multiplier", [0.0, -1.0, float("nan"), float("inf")])
+def test_a_learning_rate_multiplier_must_be_above_zero(tmp_path: Path, multiplier: float) -> None:
+    with pytest.raises(FineTuneError, match="learning rate multiplier"):
+        _request(tmp_path, learning_rate_multiplier=multiplier)
+
+
+def test_job_ids_sort_by_creation(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    made = [create_job(store, _request(tmp_path / str(n)), ScriptedProvider()).id for n in range(5)]
+    assert sorted(made) == made
+    assert [job.id for job in store.list()] == list(reversed(made))

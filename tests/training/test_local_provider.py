@@ -15,11 +15,17 @@ import pytest
 from classifier.local import load_local_model
 from classifier.local.gated_model import DEFAULT_BATCH_SIZE, DEFAULT_SHUFFLES, GatedSportModel
 from classifier.registry import ModelRegistry
+from tests.support.prepared_files import chat_file
 from tests.support.reference_model import TRAIN, VALID, trained_home
 from training.finetune.lifecycle import create_job, fine_tune, run_job
 from training.finetune.local_provider import LocalProvider
 from training.finetune.request import FineTuneRequest
-from training.finetune.results import CLASSIFICATION_COLUMNS, TRAINING_COLUMNS, VALIDATION_COLUMNS
+from training.finetune.results import (
+    CLASSIFICATION_COLUMNS,
+    TODAY_COLUMNS,
+    TRAINING_COLUMNS,
+    VALIDATION_COLUMNS,
+)
 from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStore
 from training.prepared import PreparedDataError, read_prepared
 
@@ -85,7 +91,13 @@ def test_job_succeeds_and_says_so_in_order() -> None:
 def test_result_file_has_the_legacy_columns_and_real_steps() -> None:
     trained = trained_home()
     rows = _rows(trained.home, trained.job_id)
-    assert list(rows[0]) == TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
+    assert list(rows[0]) == (
+        TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS + TODAY_COLUMNS
+    )
+    assert [r["train_loss"] for r in rows] == [r["training_loss"] for r in rows]
+    assert [r["valid_mean_token_accuracy"] for r in rows] == [
+        r["validation_token_accuracy"] for r in rows
+    ]
     # The default model trains on the 948 texts plus their subject lines and lexicon phrases.
     train = read_prepared(TRAIN)
     n_rows = len(GatedSportModel().training_rows(train.texts, train.labels)[0])
@@ -149,8 +161,86 @@ def test_a_second_model_does_not_replace_the_current_one(tmp_path: Path) -> None
         second.fine_tuned_model,
     }
     header = JobStore(tmp_path).results_path(second.id).read_text().splitlines()[0]
-    assert header == ",".join(TRAINING_COLUMNS)  # no validation file: training columns only
+    assert header == ",".join(TRAINING_COLUMNS + TODAY_COLUMNS)  # no validation: no legacy ones
     assert registry.card(str(second.fine_tuned_model)).metrics == {}
+
+
+def test_every_epoch_ends_in_a_checkpoint_and_the_last_is_the_finished_model() -> None:
+    trained = trained_home()
+    store = JobStore(trained.home)
+    job = store.get(trained.job_id)
+    checkpoints = store.checkpoints(job.id)
+    epoch_ends = [r for r in _rows(trained.home, job.id) if r["validation_loss"]]
+    per_epoch = len(_rows(trained.home, job.id)) // 4
+
+    assert [c.step_number for c in checkpoints] == [per_epoch * n for n in (1, 2, 3, 4)]
+    assert len({c.id for c in checkpoints}) == 4
+    assert job.planned_model_id == trained.model_id
+    last = checkpoints[-1]
+    row = next(r for r in epoch_ends if int(r["step"]) == last.step_number)
+    assert last.metrics["step"] == last.step_number
+    assert last.metrics["full_valid_loss"] == pytest.approx(float(row["validation_loss"]), 1e-5)
+    assert last.metrics["train_loss"] == pytest.approx(float(row["training_loss"]), 1e-5)
+    from skops.io import load
+
+    from classifier.local import TRUSTED_TYPES
+
+    texts = list(read_prepared(VALID).texts[:50])
+    final = load_local_model(ModelRegistry(trained.home), trained.model_id)
+    for checkpoint in checkpoints:
+        path = store.checkpoint_path(job.id, checkpoint)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == checkpoint.sha256
+        model = load(path, trusted=list(TRUSTED_TYPES))
+        assert model.predict(texts)  # each one answers
+    last_model = load(store.checkpoint_path(job.id, last), trusted=list(TRUSTED_TYPES))
+    assert (last_model.predict_log_proba(texts) == final.predict_log_proba(texts)).all()
+
+
+def test_seed_and_learning_rate_multiplier_change_the_training_and_are_kept(
+    tmp_path: Path,
+) -> None:
+    def train_loss(**options: Any) -> tuple[FineTuneJob, list[str]]:
+        job = fine_tune_locally(tmp_path / str(len(options)) / "h", TRAIN, n_epochs=1, **options)
+        return job, [r["training_loss"] for r in _rows(tmp_path / str(len(options)) / "h", job.id)]
+
+    plain, plain_losses = train_loss()
+    seeded, seeded_losses = train_loss(seed=7)
+    faster, faster_losses = train_loss(seed=7, learning_rate_multiplier=4.0)
+
+    assert (plain.seed, seeded.seed, faster.seed) == (None, 7, 7)
+    assert seeded_losses != plain_losses  # another shuffle
+    assert faster_losses[0] == seeded_losses[0]  # the same first batch, before any update
+    assert faster_losses != seeded_losses
+    assert faster.hyperparameters["learning_rate_multiplier"] == 4.0
+    assert "learning_rate_multiplier" not in seeded.hyperparameters
+
+
+def test_chat_rows_train_a_classifier_whose_card_says_chat(tmp_path: Path) -> None:
+    train = chat_file(TRAIN, tmp_path / "train.jsonl")
+    valid = chat_file(VALID, tmp_path / "valid.jsonl")
+    job = fine_tune_locally(
+        tmp_path / "home", train, valid, n_epochs=1, compute_classification_metrics=True
+    )
+
+    registry = ModelRegistry(tmp_path / "home")
+    card = registry.card(str(job.fine_tuned_model))
+    assert card.data_format == "chat"
+    assert card.labels == ["baseball", "hockey"]
+    assert card.metrics["accuracy"] >= 0.9
+    assert load_local_model(registry, card.id).predict(["Power play goal in overtime"]) == [
+        "hockey"
+    ]
+
+
+def test_any_base_model_is_kept_when_the_provider_serves_openais_clients(tmp_path: Path) -> None:
+    request = FineTuneRequest(TRAIN, n_epochs=1, model="babbage-002", model_id="ft:x:y::z1")
+    with pytest.raises(FineTuneError, match="--provider openai"):
+        fine_tune(tmp_path / "refused", request, LocalProvider())
+
+    job = fine_tune(tmp_path / "home", request, LocalProvider(any_base_model=True))
+
+    assert (job.model, job.fine_tuned_model) == ("babbage-002", "ft:x:y::z1")
+    assert ModelRegistry(tmp_path / "home").card("ft:x:y::z1").base_model == "babbage-002"
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:

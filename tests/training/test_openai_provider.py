@@ -91,6 +91,8 @@ def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_r
     served_job = api.client().fine_tuning.jobs.retrieve(api.job_id)  # the local provider's file
     local_header = api.client().files.content(served_job.result_files[0]).text.splitlines()[0]
     assert reader.fieldnames == RESULT_COLUMNS == local_header.split(",")
+    assert [r["train_loss"] for r in rows] == [r["training_loss"] for r in rows]
+    assert any(r["train_loss"] for r in rows)
     assert float(rows[-1]["classification/accuracy"]) == pytest.approx(
         card.metrics["accuracy"], abs=1e-6
     )

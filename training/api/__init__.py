@@ -2,8 +2,10 @@
 
 Routes (all under ``/v1``, all needing ``Authorization: Bearer $SPORTBOT_API_KEY``):
 files (upload, list, retrieve, content, delete), ``fine_tuning/jobs`` (create, list, retrieve,
-events, cancel), models (list, retrieve) and the legacy ``completions`` with logprobs. Errors come
-in OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``.
+events, checkpoints, cancel), the legacy ``fine-tunes`` (create, list, retrieve, events and their
+stream, cancel), models (list, retrieve, delete), the legacy ``completions`` with logprobs and
+``chat/completions`` for models trained on chat rows. Errors come in OpenAI's shape,
+``{"error": {"message", "type", "param", "code"}}``.
 """
 
 from training.api.app import create_app

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp import web
 
-from training.api import completions, files, jobs, models
+from training.api import chat_completions, completions, files, jobs, legacy, models
 from training.api.errors import auth_middleware, error_middleware
+from training.api.runner import JobRunner
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 """OpenAI's per-file limit."""
 
-RUNNER_KEY: web.AppKey[jobs.JobRunner] = web.AppKey("job_runner", jobs.JobRunner)
+RUNNER_KEY: web.AppKey[JobRunner] = web.AppKey("job_runner", JobRunner)
 CATALOG_KEY: web.AppKey[models.ModelCatalog] = web.AppKey("model_catalog", models.ModelCatalog)
 
 
@@ -25,17 +27,24 @@ def create_app(home: Path, api_key: str) -> web.Application:
         client_max_size=MAX_UPLOAD_BYTES,
     )
     file_store = files.FileStore(home)
-    runner = jobs.JobRunner(home, file_store)
+    runner = JobRunner(home, file_store)
     catalog = models.ModelCatalog(home)
+    stopping = asyncio.Event()
     app[RUNNER_KEY] = runner
     app[CATALOG_KEY] = catalog
     files.add_routes(app, file_store)
     jobs.add_routes(app, runner)
+    legacy.add_routes(app, runner, stopping)
     models.add_routes(app, catalog)
     completions.add_routes(app, catalog)
+    chat_completions.add_routes(app, catalog)
+
+    async def end_streams(_app: web.Application) -> None:
+        stopping.set()  # open event streams end, so the server need not wait for them
 
     async def stop_jobs(_app: web.Application) -> None:
         runner.shutdown()
 
+    app.on_shutdown.append(end_streams)
     app.on_cleanup.append(stop_jobs)
     return app

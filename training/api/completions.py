@@ -10,7 +10,9 @@ strings (one choice each, in order). ``logit_bias`` is honoured for the label to
 ``cl100k_base`` ids are known (``classifier.remote.openai_backend.LABEL_TOKEN_IDS``): the bias is added to
 their log-probabilities before they are normalised again, as OpenAI applies it. ``temperature`` is
 accepted and ignored (the answer is always the likeliest label); ``usage.prompt_tokens`` is an
-estimate (characters / 4), there being no tokenizer here.
+estimate (characters / 4), there being no tokenizer here. ``echo`` puts the prompt before the
+answer; ``stream`` sends each choice as a server-sent event. A model trained on chat rows is
+answered at ``/v1/chat/completions`` only (a 404 in OpenAI's words here).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from classifier.backend import Completion
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import label_token
 from classifier.remote.openai_backend import LABEL_TOKEN_IDS
-from training.api.errors import bad_request, json_body
+from training.api import sse
+from training.api.errors import bad_request, json_body, not_found
 from training.api.models import ModelCatalog
 
 MAX_PROMPTS = 2048
@@ -139,8 +142,42 @@ def estimate_tokens(prompts: Sequence[str]) -> int:
     return sum(max(1, math.ceil(len(prompt) / 4)) for prompt in prompts)
 
 
+def read_flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise bad_request(f"'{name}' must be true or false.", param=name)
+    return bool(value)
+
+
+def read_include_usage(body: dict[str, Any]) -> bool:
+    """``stream_options.include_usage``: a last chunk with the usage, as OpenAI sends it."""
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise bad_request("'stream_options' must be an object.", param="stream_options")
+    return read_flag(options, "include_usage")
+
+
+def echoed(answer: dict[str, Any], prompt: str, max_tokens: int) -> dict[str, Any]:
+    """A choice with ``echo``: the prompt before the completion; in ``logprobs`` the prompt is
+    one token with no log-probability (there is no tokenizer here), as OpenAI shows a prompt's
+    first token. ``max_tokens=0`` echoes the prompt alone."""
+    token_part = answer["text"] if max_tokens else ""
+    echo = {**answer, "text": prompt + token_part}
+    if answer["logprobs"] is not None:
+        own = answer["logprobs"] if max_tokens else {key: [] for key in answer["logprobs"]}
+        echo["logprobs"] = {
+            "tokens": [prompt, *own["tokens"]],
+            "token_logprobs": [None, *own["token_logprobs"]],
+            "top_logprobs": [None, *own["top_logprobs"]],
+            "text_offset": [0, *own["text_offset"]],
+        }
+    return echo
+
+
 def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
-    async def create_completion(request: web.Request) -> web.Response:
+    async def create_completion(request: web.Request) -> web.StreamResponse:
         body = await json_body(request)
         model = body.get("model")
         if not isinstance(model, str) or not model:
@@ -148,17 +185,27 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
         prompts = read_prompts(body.get("prompt"))
         logprobs = read_logprobs(body.get("logprobs"))
         biases = read_logit_bias(body.get("logit_bias"))
-        if body.get("stream"):
-            raise bad_request("Streaming is not supported by sportbot serve.", param="stream")
-        if body.get("echo"):
-            raise bad_request("'echo' is not supported by sportbot serve.", param="echo")
+        stream, echo = read_flag(body, "stream"), read_flag(body, "echo")
+        include_usage = read_include_usage(body)
         if body.get("n", 1) not in (1, None) or body.get("best_of", 1) not in (1, None):
             raise bad_request("Only n=1 (and best_of=1) is supported.", param="n")
         max_tokens = body.get("max_tokens", 16)
-        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-            raise bad_request("'max_tokens' must be a positive integer.", param="max_tokens")
+        if max_tokens is None:
+            max_tokens = 16
+        least = 0 if echo else 1
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < least:
+            raise bad_request(
+                "'max_tokens' must be a positive integer (0 only with 'echo').",
+                param="max_tokens",
+            )
 
-        backend = await catalog.abackend(model)
+        served, backend = await catalog.aload(model)
+        if served.is_chat:
+            raise not_found(
+                "This is a chat model and not supported in the v1/completions endpoint. "
+                "Did you mean to use v1/chat/completions?",
+                param="model",
+            )
         every_token = max(len(backend.engine.classes_), 1)  # all of them: logit_bias may reorder
         hidden = hidden_tokens(backend.engine)
         completions = await backend.acomplete(prompts, every_token)  # inline for small batches
@@ -166,20 +213,30 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
             choice(i, prompt, completion, logprobs, biases, hidden)
             for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True))
         ]
+        if echo:
+            choices = [echoed(c, p, max_tokens) for c, p in zip(choices, prompts, strict=True)]
         prompt_tokens = estimate_tokens(prompts)
-        return web.json_response(
-            {
-                "id": f"cmpl-{uuid.uuid4().hex[:24]}",
-                "object": "text_completion",
-                "created": int(time.time()),
-                "model": backend.model_id if model == "current" else model,
-                "choices": choices,
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": len(prompts),
-                    "total_tokens": prompt_tokens + len(prompts),
-                },
-            }
-        )
+        completion_tokens = len(prompts) if max_tokens else 0
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        head = {
+            "id": f"cmpl-{uuid.uuid4().hex[:24]}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": served.name,
+        }
+        if not stream:
+            return web.json_response({**head, "choices": choices, "usage": usage})
+        response = await sse.open_stream(request)
+        for answer in choices:
+            chunk = {**head, "choices": [answer]}
+            await sse.send(response, {**chunk, "usage": None} if include_usage else chunk)
+        if include_usage:
+            await sse.send(response, {**head, "choices": [], "usage": usage})
+        await sse.send_done(response)
+        return response
 
     app.router.add_post("/v1/completions", create_completion)

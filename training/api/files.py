@@ -1,8 +1,12 @@
 """``/v1/files``: uploaded files under ``SPORTBOT_HOME/files/``, plus the jobs' result files.
 
 An upload is stored as ``files/<id><suffix>`` (its bytes, keeping the uploaded name's suffix, such
-as ``.jsonl``) beside ``files/<id>.meta.json`` (OpenAI's file object). A fine-tune job's result file (``file-<job hex>``, listed in the job's ``result_files``)
-is served from the job's folder with purpose ``fine-tune-results``, as a plain CSV.
+as ``.jsonl``; a ``fine-tune`` upload named without one, as ``openai.File.create`` names it
+``file``, is a ``.jsonl``) beside ``files/<id>.meta.json`` (OpenAI's file object). A fine-tune
+job's result file (``file-<job hex>``, listed in the job's ``result_files``) is served from the
+job's folder with purpose ``fine-tune-results``, as a plain CSV (``compiled_results.csv`` for a
+legacy job, as OpenAI named it then); it can be deleted once the job has ended (the registered
+model keeps its own copy).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from aiohttp import BodyPartReader, web
 
 from training.api.errors import ApiError, bad_request, not_found
 from training.api.paging import page
-from training.jobs import JobStore, UnknownJobError
+from training.jobs import LEGACY_API, FineTuneJob, JobStore, UnknownJobError
 
 PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
 """Purposes an upload may name (OpenAI's)."""
@@ -54,7 +58,8 @@ class FileStore:
         """Where a file's bytes are; ``ApiError`` 404 when there is no such file."""
         stored = self.get(file_id)
         if self._is_upload(file_id):
-            return self._upload_path(file_id, stored.filename)
+            path = self._upload_path(file_id, stored.filename, stored.purpose)
+            return path if path.exists() else self._upload_path(file_id, stored.filename)
         return self._result(file_id)
 
     def id_of(self, path: str | Path) -> str | None:
@@ -68,11 +73,12 @@ class FileStore:
             return StoredFile(**data)
         result = self._result(file_id)
         if result.is_file():
+            legacy = self._result_job(file_id).api == LEGACY_API
             return StoredFile(
                 id=file_id,
                 bytes=result.stat().st_size,
                 created_at=int(result.stat().st_mtime),
-                filename="step_metrics.csv",
+                filename="compiled_results.csv" if legacy else "step_metrics.csv",
                 purpose="fine-tune-results",
             )
         raise not_found(f"No such File object: {file_id}", param="id")
@@ -124,6 +130,10 @@ class FileStore:
                 raise bad_request(
                     f"'{purpose}' is not one of {sorted(PURPOSES)} - 'purpose'", param="purpose"
                 )
+            assert target is not None
+            named = self._upload_path(file_id, filename, purpose)
+            if named != target:
+                target = target.rename(named)
         except BaseException:
             if target is not None:
                 with contextlib.suppress(FileNotFoundError):
@@ -141,19 +151,37 @@ class FileStore:
 
     def delete(self, file_id: str) -> None:
         if not self._is_upload(file_id):
-            raise not_found(f"No such File object: {file_id}", param="id")
+            self._delete_result(file_id)
+            return
         path = self.content_path(file_id)
         self._meta_path(file_id).unlink()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
+    def _delete_result(self, file_id: str) -> None:
+        self.get(file_id)  # 404 when there is no such file
+        if not self._result_job(file_id).is_final:
+            raise bad_request(
+                f"{file_id} is the result file of a job that has not ended: cancel the job or "
+                "wait for it.",
+                param="id",
+            )
+        with contextlib.suppress(FileNotFoundError):
+            self._result(file_id).unlink()
+
+    def _result_job(self, file_id: str) -> FineTuneJob:
+        return self.jobs.get("ftjob-" + file_id.removeprefix("file-"))
+
     def _is_upload(self, file_id: str) -> bool:
         return _valid_id(file_id) and self._meta_path(file_id).is_file()
 
-    def _upload_path(self, file_id: str, filename: str) -> Path:
-        """``files/<id><suffix>``: the upload's suffix is kept (readers go by it)."""
+    def _upload_path(self, file_id: str, filename: str, purpose: str | None = None) -> Path:
+        """``files/<id><suffix>``: the upload's suffix is kept (readers go by it); a fine-tune
+        upload without one is JSONL."""
         suffix = Path(filename).suffix.lower()
         keep = suffix if 1 < len(suffix) <= 8 and suffix[1:].isalnum() else ""
+        if not keep and purpose == "fine-tune":
+            keep = ".jsonl"
         return self.root.resolve() / f"{file_id}{keep}"
 
     def _meta_path(self, file_id: str) -> Path:

@@ -1,169 +1,123 @@
-"""``/v1/fine_tuning/jobs``: local fine-tunes in OpenAI's shape, run in a background thread.
+"""``/v1/fine_tuning/jobs``: today's fine-tuning API over local jobs (``training.api.runner``).
 
-A job is checked and recorded while the request waits (a bad file is a 400, as OpenAI rejects it
-before a job exists), then trained by the fine-tune lifecycle (``training.finetune``) with the local
-provider on a worker thread: it outlives
-the request, and other requests (retrieve, events, cancel) read it from the job store. One job
-trains at a time; later ones wait in ``validating_files``.
+A job echoes the base model asked for (``babbage-002``...), goes ``validating_files`` ->
+``queued`` -> ``running`` -> ``succeeded``, and names its model as OpenAI does
+(``ft:babbage-002:sportbot::7p4lurel``, ``training.api.naming``). ``seed``, ``metadata`` and the
+hyperparameters (``n_epochs``, ``batch_size``, ``learning_rate_multiplier``) are kept. With a
+validation file and two labels the legacy classification metrics are computed (the positive
+class is the most frequent completion), unless the body says otherwise with the legacy
+``compute_classification_metrics`` / ``classification_positive_class`` fields.
 
-Any base-model name (``babbage-002``, ``davinci-002``, ...) is accepted and fine-tunes the local
-engine; the job's ``model`` reads ``sport-engine``. With a validation file and two labels the
-legacy classification metrics are computed (the positive class is the most frequent completion),
-unless the body says otherwise with the legacy ``compute_classification_metrics`` /
-``classification_positive_class`` fields.
-
-Events are listed newest first, and ``after`` (an event id) pages towards older ones, as OpenAI.
+Jobs are listed newest first. Events are listed newest first, and ``after`` (an event id) pages
+towards older ones, as OpenAI. Each epoch's end is a checkpoint
+(``…/checkpoints``), whose ``fine_tuned_model_checkpoint`` completions accept once the job has
+succeeded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import math
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from classifier.errors import SportbotError
-from classifier.registry import ModelRegistry
-from training.api.errors import ApiError, bad_request, json_body, not_found
-from training.api.files import FileStore
+from training.api.errors import bad_request, json_body
+from training.api.naming import checkpoint_model_id, openai_model_id
 from training.api.paging import page
-from training.finetune.lifecycle import cancel_waiting_job, create_job, run_job
-from training.finetune.local_provider import LocalProvider
+from training.api.runner import TODAYS_API, JobRunner
 from training.finetune.request import DEFAULT_N_EPOCHS, FineTuneRequest
-from training.jobs import FineTuneJob, JobStore, UnknownJobError
-from training.prepared import read_prepared
+from training.jobs import FineTuneJob
+from training.prepared import PreparedDataError, read_prepared
 
-logger = logging.getLogger(__name__)
+MAX_SEED = 2**31 - 1
+MAX_METADATA_KEYS = 16
 
 
-class JobRunner:
-    """Creates local fine-tune jobs and trains them one at a time on a worker thread."""
+def read_request(runner: JobRunner, body: dict[str, Any]) -> tuple[FineTuneRequest, dict[str, str]]:
+    """The body as a ``FineTuneRequest``, and its file paths -> the file ids given."""
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("You must provide a model parameter.", param="model")
+    training = runner.file_path(body.get("training_file"), "training_file")
+    validation_id = body.get("validation_file")
+    validation = runner.file_path(validation_id, "validation_file") if validation_id else None
+    hyper = _hyperparameters(body)
+    suffix = body.get("suffix")
+    if suffix is not None and (not isinstance(suffix, str) or len(suffix) > 64):
+        raise bad_request("'suffix' must be a string of at most 64 characters.", param="suffix")
+    names = {str(training): str(body["training_file"])}
+    if validation is not None:
+        names[str(validation)] = str(validation_id)
+    try:
+        compute, positive = _classification(body, training, validation is not None)
+    except PreparedDataError:  # not prepared data: the job's creation says what is wrong
+        compute, positive = False, None
+    request = FineTuneRequest(
+        training,
+        validation,
+        model=model,
+        n_epochs=hyper.get("n_epochs", DEFAULT_N_EPOCHS),
+        batch_size=hyper.get("batch_size"),
+        learning_rate_multiplier=hyper.get("learning_rate_multiplier"),
+        compute_classification_metrics=compute,
+        classification_positive_class=positive,
+        suffix=suffix or None,
+        seed=_seed(body.get("seed")),
+        metadata=_metadata(body.get("metadata")),
+        api=TODAYS_API,
+        model_id=openai_model_id(runner.registry, model, suffix),
+    )
+    return request, names
 
-    def __init__(self, home: Path, files: FileStore) -> None:
-        self.store = JobStore(home)
-        self.registry = ModelRegistry(home)
-        self.files = files
-        self.provider = LocalProvider()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fine-tune")
-        self._running: dict[str, Future[Any]] = {}
 
-    def create(self, body: dict[str, Any]) -> FineTuneJob:
-        """Check the request, record the job, and queue it for training."""
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise bad_request("You must provide a model parameter.", param="model")
-        training = self._file_path(body.get("training_file"), "training_file")
-        validation_id = body.get("validation_file")
-        validation = self._file_path(validation_id, "validation_file") if validation_id else None
-        hyper = _hyperparameters(body)
-        suffix = body.get("suffix")
-        if suffix is not None and (not isinstance(suffix, str) or len(suffix) > 64):
-            raise bad_request("'suffix' must be a string of at most 64 characters.", param="suffix")
-        names = {str(training): body["training_file"]}
-        if validation is not None:
-            names[str(validation)] = validation_id
-        try:
-            compute, positive = _classification(body, training, validation is not None)
-            request = FineTuneRequest(
-                training,
-                validation,
-                n_epochs=hyper.get("n_epochs", DEFAULT_N_EPOCHS),
-                batch_size=hyper.get("batch_size"),
-                compute_classification_metrics=compute,
-                classification_positive_class=positive,
-                suffix=suffix or None,
-            )
-            job = create_job(self.store, request, self.provider)
-        except SportbotError as error:
-            message = str(error)
-            for path, file_id in names.items():
-                message = message.replace(path, str(file_id))  # file ids, not server paths
-            raise bad_request(message, param="training_file", code="invalid_file") from None
-        future = self._executor.submit(self._run, job)
-        self._running[job.id] = future
-        future.add_done_callback(lambda _: self._running.pop(job.id, None))
-        return job
+def job_object(runner: JobRunner, job: FineTuneJob) -> dict[str, Any]:
+    """The job as OpenAI shows it, with file ids where the store recorded paths."""
+    data = job.to_openai()
+    for key in ("training_file", "validation_file"):
+        if data.get(key):
+            data[key] = runner.files.id_of(data[key]) or data[key]
+    hyperparameters = public_hyperparameters(job.hyperparameters)
+    data["suffix"] = job.suffix
+    data["user_provided_suffix"] = job.suffix
+    data["hyperparameters"] = hyperparameters
+    data["method"] = {"type": "supervised", "supervised": {"hyperparameters": hyperparameters}}
+    data["estimated_finish"] = None
+    data["integrations"] = []
+    return data
 
-    def _run(self, job: FineTuneJob) -> None:
-        try:
-            run_job(job, self.store, self.registry, self.provider)
-        except SportbotError as error:
-            logger.info("fine-tune %s ended: %s", job.id, error)
-        except Exception:
-            logger.exception("fine-tune %s crashed", job.id)
 
-    def get(self, job_id: str) -> FineTuneJob:
-        """A local job (jobs the openai provider mirrors from elsewhere are not this server's)."""
-        try:
-            job = self.store.get(job_id)
-        except UnknownJobError:
-            job = None
-        if job is None or job.provider != "local":
-            raise not_found(
-                f"Could not find fine-tuning job {job_id!r}.", param="fine_tuning_job_id"
-            )
-        return job
+def public_hyperparameters(hyper: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {k: hyper[k] for k in ("n_epochs", "batch_size") if k in hyper}
+    shown["learning_rate_multiplier"] = hyper.get("learning_rate_multiplier", 1.0)
+    return shown
 
-    def cancel(self, job_id: str) -> FineTuneJob:
-        job = self.get(job_id)
-        if job.is_final:
-            raise bad_request(
-                f"Job {job_id} has already {job.status}: only running jobs can be cancelled.",
-                param="fine_tuning_job_id",
-            )
-        future = self._running.get(job_id)
-        if future is not None and future.cancel():
-            cancel_waiting_job(self.store, job)
-            return job
-        return self.store.request_cancel(job_id)
 
-    def shutdown(self) -> None:
-        """Ask every job of this server to stop, and wait for the worker."""
-        for job_id in list(self._running):
-            with contextlib.suppress(SportbotError, ApiError):
-                self.cancel(job_id)
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def to_openai(self, job: FineTuneJob) -> dict[str, Any]:
-        """The job as OpenAI shows it, with file ids where the store recorded paths."""
-        data = job.to_openai()
-        for key in ("training_file", "validation_file"):
-            if data.get(key):
-                data[key] = self.files.id_of(data[key]) or data[key]
-        data["suffix"] = job.suffix
-        data["method"] = {
-            "type": "supervised",
-            "supervised": {"hyperparameters": _public_hyper(job.hyperparameters)},
+def checkpoint_objects(runner: JobRunner, job: FineTuneJob) -> list[dict[str, Any]]:
+    """The job's checkpoints as OpenAI lists them, oldest first."""
+    if job.planned_model_id is None:
+        return []
+    return [
+        {
+            "object": "fine_tuning.job.checkpoint",
+            "id": checkpoint.id,
+            "created_at": checkpoint.created_at,
+            "fine_tuned_model_checkpoint": checkpoint_model_id(
+                job.planned_model_id, checkpoint.step_number
+            ),
+            "fine_tuning_job_id": job.id,
+            "metrics": checkpoint.metrics,
+            "step_number": checkpoint.step_number,
         }
-        data["hyperparameters"] = _public_hyper(job.hyperparameters)
-        return data
-
-    def _file_path(self, file_id: object, param: str) -> Path:
-        if not isinstance(file_id, str) or not file_id:
-            raise bad_request(f"You must provide a {param} parameter.", param=param)
-        try:
-            stored = self.files.get(file_id)
-        except ApiError:
-            raise bad_request(
-                f"invalid {param}: {file_id} (no such file)", param=param, code="invalid_file"
-            ) from None
-        if stored.purpose != "fine-tune":
-            raise bad_request(
-                f"invalid {param}: {file_id} was uploaded with purpose {stored.purpose!r}, "
-                "not 'fine-tune'",
-                param=param,
-                code="invalid_file",
-            )
-        return self.files.content_path(file_id)
+        for checkpoint in runner.store.checkpoints(job.id)
+    ]
 
 
-def _hyperparameters(body: dict[str, Any]) -> dict[str, int]:
-    """``n_epochs``/``batch_size`` from ``method.supervised.hyperparameters`` (or the deprecated
-    top-level ``hyperparameters``); ``"auto"`` keeps the default."""
+def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
+    """``n_epochs``/``batch_size``/``learning_rate_multiplier`` from
+    ``method.supervised.hyperparameters`` (or the deprecated top-level ``hyperparameters``);
+    ``"auto"`` keeps the default."""
     raw: object = None
     method = body.get("method")
     if method is not None:
@@ -176,7 +130,7 @@ def _hyperparameters(body: dict[str, Any]) -> dict[str, int]:
     raw = raw or body.get("hyperparameters") or {}
     if not isinstance(raw, dict):
         raise bad_request("'hyperparameters' must be an object.", param="hyperparameters")
-    hyper: dict[str, int] = {}
+    hyper: dict[str, Any] = {}
     for key in ("n_epochs", "batch_size"):
         value = raw.get(key, "auto")
         if value in ("auto", None):
@@ -184,7 +138,47 @@ def _hyperparameters(body: dict[str, Any]) -> dict[str, int]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise bad_request(f"'{key}' must be a positive integer or 'auto'.", param=key)
         hyper[key] = value
+    multiplier = raw.get("learning_rate_multiplier", "auto")
+    if multiplier not in ("auto", None):
+        if (
+            isinstance(multiplier, bool)
+            or not isinstance(multiplier, int | float)
+            or not (math.isfinite(multiplier) and multiplier > 0)
+        ):
+            raise bad_request(
+                "'learning_rate_multiplier' must be a number above 0 or 'auto'.",
+                param="learning_rate_multiplier",
+            )
+        hyper["learning_rate_multiplier"] = float(multiplier)
     return hyper
+
+
+def _seed(raw: object) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= MAX_SEED:
+        raise bad_request(f"'seed' must be an integer from 0 to {MAX_SEED}.", param="seed")
+    return raw
+
+
+def _metadata(raw: object) -> dict[str, str] | None:
+    """OpenAI's metadata: at most 16 string pairs, keys up to 64 characters, values up to 512."""
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, dict)
+        or len(raw) > MAX_METADATA_KEYS
+        or not all(
+            isinstance(key, str) and isinstance(value, str) and len(key) <= 64 and len(value) <= 512
+            for key, value in raw.items()
+        )
+    ):
+        raise bad_request(
+            "'metadata' must be an object of at most 16 strings (keys up to 64 characters, "
+            "values up to 512).",
+            param="metadata",
+        )
+    return dict(raw)
 
 
 def _classification(
@@ -201,40 +195,54 @@ def _classification(
             param="classification_positive_class",
         )
     asked = body.get("compute_classification_metrics")
+    if asked is not None and not isinstance(asked, bool):
+        raise bad_request(
+            "'compute_classification_metrics' must be true or false.",
+            param="compute_classification_metrics",
+        )
     if asked is None and has_validation:
         asked = positive is not None or len(read_prepared(training).label_counts) == 2
     return bool(asked), positive
 
 
-def _public_hyper(hyper: dict[str, Any]) -> dict[str, Any]:
-    return {key: hyper[key] for key in ("n_epochs", "batch_size") if key in hyper}
-
-
 def add_routes(app: web.Application, runner: JobRunner) -> None:
+    def job_of(request: web.Request) -> FineTuneJob:
+        return runner.get(request.match_info["job_id"], TODAYS_API)
+
     async def create(request: web.Request) -> web.Response:
         body = await json_body(request)
-        job = await asyncio.to_thread(runner.create, body)
-        return web.json_response(runner.to_openai(job))
+
+        def submit() -> FineTuneJob:
+            fine_tune, names = read_request(runner, body)
+            return runner.submit(fine_tune, names)
+
+        job = await asyncio.to_thread(submit)
+        return web.json_response(job_object(runner, job))
 
     async def list_jobs(request: web.Request) -> web.Response:
-        local = [job for job in runner.store.list() if job.provider == "local"]
-        jobs = [runner.to_openai(job) for job in reversed(local)]
-        return web.json_response(page(jobs, request, default_order="desc"))
-
-    async def retrieve(request: web.Request) -> web.Response:
-        return web.json_response(runner.to_openai(runner.get(request.match_info["job_id"])))
-
-    async def events(request: web.Request) -> web.Response:
-        job_id = request.match_info["job_id"]
-        runner.get(job_id)
-        listed = [event.to_openai() for event in runner.store.events(job_id)]
+        jobs = await asyncio.to_thread(runner.jobs, TODAYS_API)
+        listed = [job_object(runner, job) for job in reversed(jobs)]
         return web.json_response(page(listed, request, default_order="desc"))
 
+    async def retrieve(request: web.Request) -> web.Response:
+        return web.json_response(job_object(runner, job_of(request)))
+
+    async def events(request: web.Request) -> web.Response:
+        job = job_of(request)
+        listed = [event.to_openai() for event in runner.store.events(job.id)]
+        return web.json_response(page(listed, request, default_order="desc"))
+
+    async def checkpoints(request: web.Request) -> web.Response:
+        listed = checkpoint_objects(runner, job_of(request))
+        return web.json_response(page(listed, request, default_order="desc", default_limit=10))
+
     async def cancel(request: web.Request) -> web.Response:
-        return web.json_response(runner.to_openai(runner.cancel(request.match_info["job_id"])))
+        job = await asyncio.to_thread(runner.cancel, job_of(request))
+        return web.json_response(job_object(runner, job))
 
     app.router.add_post("/v1/fine_tuning/jobs", create)
     app.router.add_get("/v1/fine_tuning/jobs", list_jobs)
     app.router.add_get("/v1/fine_tuning/jobs/{job_id}", retrieve)
     app.router.add_get("/v1/fine_tuning/jobs/{job_id}/events", events)
+    app.router.add_get("/v1/fine_tuning/jobs/{job_id}/checkpoints", checkpoints)
     app.router.add_post("/v1/fine_tuning/jobs/{job_id}/cancel", cancel)

@@ -4,7 +4,8 @@ are about in fields.
 ``type`` is OpenAI's: ``"message"`` for a line a person reads, ``"metrics"`` for one training
 step's numbers. What an event is about is in its ``data``:
 
-- a status event: ``{"status": "running"}`` (and ``"error"``, the reason, when it failed);
+- a status event: ``{"status": "running"}`` (and ``"error"``, the reason, when it failed;
+  ``"queue_number"`` when a queued job has its place);
 - an epoch event: ``{"epoch": 2, "n_epochs": 4}``, once that epoch is complete;
 - a step event (``type="metrics"``): ``step``, ``total_steps``, ``epoch``, ``n_epochs``,
   ``train_loss``, ``train_mean_token_accuracy``, and the validation numbers of an evaluated step;
@@ -121,12 +122,22 @@ class JobEvent:
         }
 
 
-def status_event(status: str, *, job_id: str | None = None, reason: str | None = None) -> JobEvent:
-    """The event of a job moving to ``status`` (``reason``: why it failed)."""
+def status_event(
+    status: str,
+    *,
+    job_id: str | None = None,
+    reason: str | None = None,
+    queue_number: int | None = None,
+) -> JobEvent:
+    """The event of a job moving to ``status`` (``reason``: why it failed; ``queue_number``: the
+    jobs ahead of a queued one, said as OpenAI's legacy API said it)."""
     data: dict[str, Any] = {"status": status}
     if reason is not None:
         data["error"] = reason
     message = _STATUS_MESSAGES[status].format(job_id=job_id, reason=reason)
+    if queue_number is not None:
+        data["queue_number"] = queue_number
+        message += f". Queue number: {queue_number}"
     return JobEvent(
         created_at=time.time(),
         level=_STATUS_LEVELS.get(status, "info"),

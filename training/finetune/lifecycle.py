@@ -2,11 +2,14 @@
 
 ``create_job`` checks a ``FineTuneRequest`` and its files and records a job in
 ``validating_files`` (a bad request creates no job, as OpenAI rejects a bad file before a job
-exists). ``run_job`` trains it through its provider and owns everything around the training:
+exists); ``enqueue_job`` puts it in line (``queued``, with its place) when it waits for a
+worker. ``run_job`` trains it through its provider and owns everything around the training:
 the status (``validating_files`` -> ``queued`` -> ``running`` -> ``succeeded`` / ``failed`` /
 ``cancelled``, one status event each), the heartbeat, honouring a cancel requested through the
-store (or Ctrl-C), the events, the result rows, the accuracy plot, the model card and the
-registration. On any failure the job is marked failed with the reason and nothing reaches the
+store (or Ctrl-C), the events, the result rows, the checkpoints (the model at each epoch's end),
+the accuracy plot, the model card and the registration. The model's registry id is fixed before
+it trains (the request's ``model_id``, else one the registry picks), so checkpoints are named
+after it. On any failure the job is marked failed with the reason and nothing reaches the
 registry.
 
 Registering the model is the job's commit: once the model is in the registry the job has
@@ -22,7 +25,9 @@ import logging
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from classifier.errors import SportbotError
@@ -36,8 +41,15 @@ from training.finetune.request import (
     read_job_files,
     read_request_files,
 )
-from training.finetune.results import ResultWriter, StepResult, result_columns
-from training.jobs import FineTuneError, FineTuneJob, JobCancelledError, JobStatus, JobStore
+from training.finetune.results import ResultWriter, StepResult, fbeta_cells, result_columns
+from training.jobs import (
+    Checkpoint,
+    FineTuneError,
+    FineTuneJob,
+    JobCancelledError,
+    JobStatus,
+    JobStore,
+)
 from training.plots import plot_accuracy
 
 logger = logging.getLogger(__name__)
@@ -84,7 +96,7 @@ def create_job(
     """
     base_model = provider.base_model(request.model)
     files = read_request_files(request)
-    hyperparameters = provider.hyperparameters(request)
+    hyperparameters = {**provider.hyperparameters(request), **request.recorded_options()}
     if files.positive_class is not None:
         hyperparameters["compute_classification_metrics"] = True
         hyperparameters["classification_positive_class"] = label_token(files.positive_class)
@@ -96,6 +108,10 @@ def create_job(
         hyperparameters=hyperparameters,
         suffix=request.suffix,
         provider=provider.name,
+        seed=request.seed,
+        metadata=dict(request.metadata) if request.metadata is not None else None,
+        api=request.api,
+        planned_model_id=request.model_id,
     )
     _relay(on_event, store.append_event(job.id, status_event(job.status, job_id=job.id)))
     logger.info(
@@ -142,6 +158,14 @@ def run_job(
         raise FineTuneError(f"Fine-tune {job.id} failed: {reason}") from error
 
 
+def enqueue_job(
+    store: JobStore, job: FineTuneJob, queue_number: int, *, on_event: EventCallback | None = None
+) -> None:
+    """A created job waits its turn behind ``queue_number`` others (``queued``, and the event
+    says its place, as OpenAI's legacy API did)."""
+    JobRun(job, store, on_event).set_status("queued", queue_number=queue_number)
+
+
 def cancel_waiting_job(
     store: JobStore, job: FineTuneJob, *, on_event: EventCallback | None = None
 ) -> None:
@@ -174,31 +198,58 @@ class JobRun:
         return int(self.job.hyperparameters["n_epochs"])
 
     @property
+    def betas(self) -> list[float]:
+        """The legacy ``classification_betas``: F-beta scores the result file adds."""
+        return [float(b) for b in self.job.hyperparameters.get("classification_betas") or []]
+
+    @property
     def batch_size(self) -> int | None:
         size = self.job.hyperparameters.get("batch_size")
         return None if size is None else int(size)
 
     # -- what a provider reports ------------------------------------------------------------
 
-    def set_status(self, status: JobStatus) -> None:
+    def set_status(self, status: JobStatus, *, queue_number: int | None = None) -> None:
         """The job has reached ``status`` (not a final one: the lifecycle ends jobs). A job
         moves forward only, through every status on the way; the same or an earlier status
-        changes nothing."""
+        changes nothing. ``queue_number``: the jobs ahead of it, when it is queued."""
         if status not in LIVE_STATUSES:
             raise ValueError(f"a provider cannot move a job to {status!r}")
         self.check_cancel()
         now = LIVE_STATUSES.index(self.job.status) if self.job.status in LIVE_STATUSES else -1
         for passed in LIVE_STATUSES[now + 1 : LIVE_STATUSES.index(status) + 1]:
-            self._tell(self.store.change_status(self.job, passed))
+            place = queue_number if passed == "queued" else None
+            self._tell(self.store.change_status(self.job, passed, queue_number=place))
             self.last_heartbeat = time.monotonic()
 
     def record_step(self, step: StepResult) -> None:
         """One training step: its result row, its metrics event, and its epoch's end."""
         self.check_cancel()
-        self._write_rows([step.row()])
+        row = step.row()
+        if step.classification is not None and self.betas:
+            row.update(fbeta_cells(step.classification, self.betas))
+        self._write_rows([row])
         self.emit(step_event(step.data()))
         if step.epoch_completed:
             self.emit(epoch_event(step.epoch, step.n_epochs))
+
+    def record_checkpoint(self, step: StepResult, model: object) -> None:
+        """The model as it is at the end of ``step``'s epoch, saved beside the job (skops) and
+        listed with the step's metrics in today's names."""
+        from skops.io import dump
+
+        self.check_cancel()
+        checkpoint = Checkpoint(
+            id=f"ftckpt_{uuid.uuid4().hex[:24]}",
+            created_at=int(time.time()),
+            step_number=step.step,
+            metrics=step.checkpoint_metrics(),
+            sha256="",
+        )
+        path = self.store.checkpoint_path(self.job.id, checkpoint)
+        path.parent.mkdir(exist_ok=True)
+        dump(model, path)
+        self.store.add_checkpoint(self.job.id, replace(checkpoint, sha256=file_sha256(path)))
 
     def record_rows(self, rows: Iterable[Mapping[str, str]]) -> None:
         """Result rows under the legacy columns, for a provider that gets them all at once."""
@@ -243,7 +294,9 @@ class JobRun:
         """Write the result file at ``path`` (its header at once, rows as they are recorded)."""
         files = self.files
         columns = result_columns(
-            validation=files.valid is not None, classification=files.positive_class is not None
+            validation=files.valid is not None,
+            classification=files.positive_class is not None,
+            betas=self.betas,
         )
         with path.open("w", newline="", encoding="utf-8") as handle:
             self._results = ResultWriter(handle, columns)
@@ -267,6 +320,9 @@ def _train_and_register(
     job, store = run.job, run.store
     run.read_files()
     run.check_cancel()
+    if job.planned_model_id is None:
+        job.planned_model_id = registry.new_model_id(job.model, job.suffix)
+        store.save(job)
     results_path = store.results_path(job.id)
     with run.writing_results(results_path):
         trained = provider.train(run)
@@ -279,7 +335,7 @@ def _train_and_register(
     )
     run.check_cancel()
     card = ModelCard(
-        id=registry.new_model_id(job.model, job.suffix),
+        id=job.planned_model_id,
         created=utc_now_iso(),
         provider=provider.name,
         base_model=job.model,
@@ -289,6 +345,7 @@ def _train_and_register(
         metrics=dict(trained.metrics),
         job_id=job.id,
         remote_model=trained.remote_model,
+        data_format=run.files.train.data_format,
     )
     with _interrupts_held():
         registered = registry.register(

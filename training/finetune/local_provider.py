@@ -3,7 +3,11 @@ with a static-embedding expert and a topic gate) trained epoch by epoch, each mi
 
 Every ``EVAL_EVERY_STEPS`` steps and at the end of every epoch the model is scored on the
 validation file (loss, accuracy, and the classification metrics when they were asked for), as
-``/sport`` would answer: over the training file's labels, without the off-topic column.
+``/sport`` would answer: over the training file's labels, without the off-topic column. The end
+of every epoch is a checkpoint (the last one is the finished model).
+
+The job's ``seed`` seeds the shuffling; its ``learning_rate_multiplier`` scales the engine's
+learning rate.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.local.engine import TrainingStep
+from classifier.local.engine import SportEngine, TrainingStep
 from classifier.local.gated_model import DEFAULT_BATCH_SIZE, GatedSportModel
 from classifier.prediction import OFF_TOPIC_LABEL
 from training.finetune.lifecycle import JobRun
@@ -33,11 +37,19 @@ EVAL_EVERY_STEPS = 10
 
 
 class LocalProvider:
-    """Fine-tunes the local model in this process (a ``FineTuneProvider``)."""
+    """Fine-tunes the local model in this process (a ``FineTuneProvider``).
+
+    ``any_base_model``: a job may name any base model (``babbage-002``, ``ada``...), as
+    OpenAI's clients do through ``sportbot serve``; it trains this engine and keeps the name."""
 
     name = "local"
 
+    def __init__(self, *, any_base_model: bool = False) -> None:
+        self.any_base_model = any_base_model
+
     def base_model(self, requested: str | None) -> str:
+        if self.any_base_model and requested:
+            return requested
         if requested not in (None, LOCAL_BASE_MODEL):
             raise FineTuneError(
                 f"The local provider trains its own engine ({LOCAL_BASE_MODEL!r}); the base model "
@@ -53,12 +65,21 @@ class LocalProvider:
 
     def train(self, run: JobRun) -> TrainedModel:
         run.set_status("running")
+        options: dict[str, Any] = {}
+        multiplier = run.job.hyperparameters.get("learning_rate_multiplier")
+        if multiplier is not None:
+            options["learning_rate"] = SportEngine().learning_rate * float(multiplier)
         model = GatedSportModel(
-            n_epochs=run.n_epochs, batch_size=run.batch_size or DEFAULT_BATCH_SIZE
+            n_epochs=run.n_epochs,
+            batch_size=run.batch_size or DEFAULT_BATCH_SIZE,
+            random_state=run.job.seed or 0,
+            **options,
         )
         steps = _Steps(run, model)
         train = run.files.train
         model.fit(list(train.texts), list(train.labels), on_step=steps.on_step)
+        if steps.last is not None:  # the last epoch's checkpoint is the finished model
+            run.record_checkpoint(steps.last, model)
         return TrainedModel(
             labels=[label for label in model.classes_ if label != OFF_TOPIC_LABEL],
             metrics=steps.final_metrics(),
@@ -80,6 +101,7 @@ class _Steps:
         self.steps_per_epoch = self.total // run.n_epochs
         self.final: tuple[float, float, ClassificationMetrics | None] | None = None
         self.last_tokens = 0
+        self.last: StepResult | None = None
         self.encoded_valid: Any = None
 
     def on_step(self, step: TrainingStep) -> None:
@@ -88,22 +110,23 @@ class _Steps:
         if self.valid is not None and (step.step % EVAL_EVERY_STEPS == 0 or end_of_epoch):
             scored = self.final = self._score(self.valid)
         self.last_tokens = step.elapsed_tokens
-        self.run.record_step(
-            StepResult(
-                step=step.step,
-                total_steps=self.total,
-                epoch=step.epoch,
-                n_epochs=step.n_epochs,
-                elapsed_tokens=step.elapsed_tokens,
-                elapsed_examples=step.elapsed_examples,
-                training_loss=step.training_loss,
-                training_accuracy=step.training_accuracy,
-                epoch_completed=end_of_epoch,
-                validation_loss=scored[0] if scored else None,
-                validation_accuracy=scored[1] if scored else None,
-                classification=scored[2] if scored else None,
-            )
+        self.last = StepResult(
+            step=step.step,
+            total_steps=self.total,
+            epoch=step.epoch,
+            n_epochs=step.n_epochs,
+            elapsed_tokens=step.elapsed_tokens,
+            elapsed_examples=step.elapsed_examples,
+            training_loss=step.training_loss,
+            training_accuracy=step.training_accuracy,
+            epoch_completed=end_of_epoch,
+            validation_loss=scored[0] if scored else None,
+            validation_accuracy=scored[1] if scored else None,
+            classification=scored[2] if scored else None,
         )
+        self.run.record_step(self.last)
+        if end_of_epoch and step.step < self.total:
+            self.run.record_checkpoint(self.last, self.model)
 
     def _score(self, valid: PreparedRows) -> tuple[float, float, ClassificationMetrics | None]:
         if self.encoded_valid is None:  # the vocabulary is fixed once fit has started

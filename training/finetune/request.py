@@ -7,8 +7,11 @@ as OpenAI rejects a bad file before it creates a job.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from classifier.prompt import label_name
 from training.jobs import FineTuneError, FineTuneJob
@@ -27,6 +30,13 @@ class FineTuneRequest:
     label name; None picks the training file's most frequent completion, as the legacy tool did.
     ``make_current``: whether the registered model becomes current; None makes it current only
     when no model is.
+
+    ``learning_rate_multiplier`` scales the provider's learning rate; ``seed`` seeds its
+    shuffling (None: the provider's fixed default). ``prompt_loss_weight``,
+    ``classification_n_classes`` and ``classification_betas`` are the legacy options recorded on
+    the job as asked (a classifier trained on labels alone has no prompt loss to weigh).
+    ``metadata`` is kept on the job; ``api`` is the OpenAI API it was asked through, if any;
+    ``model_id`` is the registry id its model is to get (None: one the registry picks).
     """
 
     training_file: Path
@@ -38,6 +48,14 @@ class FineTuneRequest:
     classification_positive_class: str | None = None
     suffix: str | None = None
     make_current: bool | None = None
+    learning_rate_multiplier: float | None = None
+    seed: int | None = None
+    prompt_loss_weight: float | None = None
+    classification_n_classes: int | None = None
+    classification_betas: tuple[float, ...] | None = None
+    metadata: Mapping[str, str] | None = None
+    api: str | None = None
+    model_id: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "training_file", Path(self.training_file))
@@ -47,6 +65,21 @@ class FineTuneRequest:
             raise FineTuneError(f"--n-epochs must be at least 1, got {self.n_epochs}.")
         if self.batch_size is not None and self.batch_size < 1:
             raise FineTuneError(f"The batch size must be at least 1, got {self.batch_size}.")
+        multiplier = self.learning_rate_multiplier
+        if multiplier is not None and not (math.isfinite(multiplier) and multiplier > 0):
+            raise FineTuneError(f"The learning rate multiplier must be above 0, got {multiplier}.")
+
+    def recorded_options(self) -> dict[str, Any]:
+        """The options asked for that the job's hyperparameters record as they were given."""
+        options: dict[str, Any] = {
+            "learning_rate_multiplier": self.learning_rate_multiplier,
+            "prompt_loss_weight": self.prompt_loss_weight,
+            "classification_n_classes": self.classification_n_classes,
+            "classification_betas": (
+                list(self.classification_betas) if self.classification_betas is not None else None
+            ),
+        }
+        return {key: value for key, value in options.items() if value is not None}
 
 
 @dataclass(frozen=True)

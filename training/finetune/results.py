@@ -1,8 +1,11 @@
-"""The legacy fine-tune result file: its columns (defined here only), the rows under them, and
-today's OpenAI result files read into them.
+"""The fine-tune result file: its columns (defined here only), the rows under them, and today's
+OpenAI result files read into them.
 
-The columns keep the legacy names and order; a job without a validation file has the training
-columns only, one without classification metrics no ``classification/*`` columns.
+The legacy columns come first, in the legacy order (a job without a validation file has the
+training ones only, one without classification metrics no ``classification/*`` columns); today's
+OpenAI columns follow (``train_loss``, ``train_accuracy``, ``valid_loss``,
+``valid_mean_token_accuracy``, sharing ``step``), the same numbers under today's names, so that
+the legacy notebook and today's read the same file.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import binascii
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
@@ -44,8 +47,18 @@ VALIDATION_COLUMNS = [
     "validation_sequence_accuracy",
     "validation_token_accuracy",
 ]
-RESULT_COLUMNS = TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
-"""Every column, in the legacy file's order."""
+LEGACY_COLUMNS = TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
+"""Every legacy column, in the legacy file's order."""
+TODAY_COLUMN_OF = {
+    "train_loss": "training_loss",
+    "train_accuracy": "training_token_accuracy",
+    "valid_loss": "validation_loss",
+    "valid_mean_token_accuracy": "validation_token_accuracy",
+}
+"""Today's OpenAI result-file columns (after ``step``) -> the legacy column holding the number."""
+TODAY_COLUMNS = list(TODAY_COLUMN_OF)
+RESULT_COLUMNS = LEGACY_COLUMNS + TODAY_COLUMNS
+"""Every column, in the file's order."""
 
 RENAMED_COLUMNS = {
     "train_loss": "training_loss",
@@ -60,14 +73,37 @@ RENAMED_COLUMNS = {
 """Today's OpenAI result-file columns -> the legacy names."""
 
 
-def result_columns(*, validation: bool, classification: bool) -> list[str]:
-    """The columns of a job's result file, in the legacy order."""
+def result_columns(
+    *, validation: bool, classification: bool, betas: Sequence[float] = ()
+) -> list[str]:
+    """The columns of a job's result file: the legacy ones in the legacy order (the F-beta
+    score of each of ``betas`` after ``classification/f1.0``, as the legacy
+    ``classification_betas`` asked), then today's."""
     columns = list(TRAINING_COLUMNS)
     if validation:
         if classification:
-            columns += CLASSIFICATION_COLUMNS
+            columns += CLASSIFICATION_COLUMNS + fbeta_columns(betas)
         columns += VALIDATION_COLUMNS
-    return columns
+    return columns + TODAY_COLUMNS
+
+
+def fbeta_columns(betas: Sequence[float]) -> list[str]:
+    """``classification/f<beta>`` for each beta other than 1 (``f1.0`` is always there)."""
+    return [f"classification/f{float(beta)}" for beta in betas if float(beta) != 1.0]
+
+
+def fbeta_cells(metrics: ClassificationMetrics, betas: Sequence[float]) -> dict[str, str]:
+    """The F-beta scores of ``metrics`` (from its precision and recall) under their columns."""
+    cells = {}
+    for beta, column in zip(
+        [b for b in betas if float(b) != 1.0], fbeta_columns(betas), strict=True
+    ):
+        weight = float(beta) ** 2
+        precision, recall = metrics.precision, metrics.recall
+        denominator = weight * precision + recall
+        score = (1 + weight) * precision * recall / denominator if denominator else 0.0
+        cells[column] = cell(score)
+    return cells
 
 
 def cell(value: float) -> str:
@@ -136,9 +172,24 @@ class StepResult:
             data.update(self.classification.legacy_columns())
         return data
 
+    def checkpoint_metrics(self) -> dict[str, float]:
+        """The step's numbers as OpenAI's checkpoints give them (the ``full_valid_*`` ones are
+        over the whole validation file, as every validation number here is)."""
+        metrics = {
+            "step": float(self.step),
+            "train_loss": self.training_loss,
+            "train_mean_token_accuracy": self.training_accuracy,
+        }
+        if self.validation_loss is not None and self.validation_accuracy is not None:
+            metrics["valid_loss"] = metrics["full_valid_loss"] = self.validation_loss
+            metrics["valid_mean_token_accuracy"] = self.validation_accuracy
+            metrics["full_valid_mean_token_accuracy"] = self.validation_accuracy
+        return metrics
+
 
 class ResultWriter:
-    """Writes a result file row by row, flushing each so that readers see whole rows."""
+    """Writes a result file row by row, flushing each so that readers see whole rows. Rows are
+    given under the legacy columns; today's columns are filled from them."""
 
     def __init__(self, handle: IO[str], columns: list[str]) -> None:
         self.handle = handle
@@ -147,8 +198,13 @@ class ResultWriter:
         handle.flush()
 
     def write(self, rows: Iterable[Mapping[str, str]]) -> None:
-        self.writer.writerows(rows)
+        self.writer.writerows(with_today_columns(row) for row in rows)
         self.handle.flush()
+
+
+def with_today_columns(row: Mapping[str, str]) -> dict[str, str]:
+    """A row under the legacy columns, with today's columns copied from them."""
+    return {**row, **{today: row.get(legacy, "") for today, legacy in TODAY_COLUMN_OF.items()}}
 
 
 def read_result_csv(content: bytes) -> list[dict[str, str]]:
@@ -160,7 +216,7 @@ def read_result_csv(content: bytes) -> list[dict[str, str]]:
         for column, value in row.items():
             if column is None:
                 continue
-            name = column if column in RESULT_COLUMNS else RENAMED_COLUMNS.get(column.strip())
+            name = column if column in LEGACY_COLUMNS else RENAMED_COLUMNS.get(column.strip())
             if name and (value or "").strip() and not renamed.get(name):
                 renamed[name] = value.strip()
         if renamed.get("training_token_accuracy") and not renamed.get("training_sequence_accuracy"):
