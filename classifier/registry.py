@@ -2,11 +2,17 @@
 
 Layout::
 
-    <home>/models/<id>/model.skops     the model (skops, loaded with its provider's trusted types only)
-    <home>/models/<id>/card.json       the ModelCard (sha256 of model.skops included)
-    <home>/models/<id>/results.csv ... extra files the fine-tune job hands over
+    <home>/models/<folder>/model.skops the model (skops, loaded with its provider's trusted types only)
+    <home>/models/<folder>/card.json   the ModelCard (sha256 of model.skops included)
+    <home>/models/<folder>/results.csv ... extra files the fine-tune job hands over
     <home>/models/.staging-*           a registration in progress (never listed)
+    <home>/models/.deleted-*           a deletion in progress (never listed)
     <home>/current.json                {"current": id, "history": [older current ids, newest last]}
+
+A model id is lowercase letters, digits, ``.``, ``_``, ``-`` and ``:`` (OpenAI's fine-tuned
+names: ``ft:babbage-002:sportbot::7p4lurel``, ``ada:ft-sportbot-2026-11-25-16-05-01``); its
+folder is the id with each ``:`` written ``+`` (``:`` is not a file-name character everywhere),
+one folder per id and one id per folder, never a path of more than one part.
 
 A model folder is written in full under a staging name and renamed into place, so other
 processes (or a crash) never see half a model. The pointer file is replaced atomically
@@ -27,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from classifier.errors import ModelFileError, NoModelError, UnknownModelError
 from classifier.files import file_sha256, fsync_dir, write_text_synced
@@ -38,8 +44,13 @@ MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
 POINTER_FILE = "current.json"
 STAGING_PREFIX = ".staging-"
+DELETING_PREFIX = ".deleted-"
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,127}$")
+_FOLDER_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,127}$")
+
+DataFormat = Literal["prompt_completion", "chat"]
+"""What a model was trained on: prompt/completion rows, or chat ``messages`` rows."""
 
 
 @dataclass
@@ -60,6 +71,9 @@ class ModelCard:
     remote_model: str | None = None
     sha256: str | None = None
     """Of ``model.skops``; set by ``ModelRegistry.register``."""
+    data_format: DataFormat = "prompt_completion"
+    """The rows it was trained on: ``prompt_completion`` (answers legacy completions) or ``chat``
+    (``{"messages": [...]}`` rows; answers chat completions)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +113,7 @@ _CARD_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "job_id": (str, type(None)),
     "remote_model": (str, type(None)),
     "sha256": (str, type(None)),
+    "data_format": str,
 }
 """What each field of ``card.json`` may hold (``labels``: strings)."""
 
@@ -165,10 +180,10 @@ class ModelRegistry:
         """The folder of a model id (it may not exist)."""
         if not _ID_RE.match(model_id):
             raise UnknownModelError(
-                f"'{model_id}' is not a model id: ids are lowercase letters, digits, '.', '_' and '-'. "
-                "Run `sportbot models list` to see the registered ones."
+                f"'{model_id}' is not a model id: ids are lowercase letters, digits, '.', '_', "
+                "'-' and ':'. Run `sportbot models list` to see the registered ones."
             )
-        return self.models_dir / model_id
+        return self.models_dir / model_id.replace(":", "+")
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -199,10 +214,10 @@ class ModelRegistry:
         if not self.models_dir.is_dir():
             return cards
         for entry in self.models_dir.iterdir():
-            if entry.name.startswith(".") or not (entry / CARD_FILE).is_file():
+            if not _FOLDER_RE.match(entry.name) or not (entry / CARD_FILE).is_file():
                 continue
             try:
-                cards.append(self.card(entry.name))
+                cards.append(self.card(entry.name.replace("+", ":")))
             except (UnknownModelError, ModelFileError) as exc:
                 logger.warning("skipping %s: %s", entry, exc)
         return sorted(cards, key=_created_key)
@@ -236,7 +251,7 @@ class ModelRegistry:
             if name in (MODEL_FILE, CARD_FILE) or "/" in name or name.startswith("."):
                 raise ValueError(f"cannot register an extra file named {name!r}")
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        staging = self.models_dir / f"{STAGING_PREFIX}{card.id}-{secrets.token_hex(4)}"
+        staging = self.models_dir / f"{STAGING_PREFIX}{final.name}-{secrets.token_hex(4)}"
         staging.mkdir()
         try:
             if model is not None:
@@ -295,6 +310,24 @@ class ModelRegistry:
                     logger.info("rolled back to model %s", previous)
                     return previous
             self._refuse_rollback(pointer)
+
+    def delete(self, model_id: str) -> None:
+        """Remove a registered model that is not current (``ModelFileError`` for the current one:
+        the bot would have no model; promote another first). A model the pointer's history names
+        is skipped by ``rollback`` once it is gone."""
+        self.card(model_id)  # UnknownModelError when there is none
+        with self._locked():
+            if self._read_pointer().get("current") == model_id:
+                raise ModelFileError(
+                    f"Model '{model_id}' is the current model: promote another one before "
+                    "deleting it."
+                )
+            folder = self.model_dir(model_id)
+            doomed = self.models_dir / f"{DELETING_PREFIX}{folder.name}-{secrets.token_hex(4)}"
+            os.rename(folder, doomed)  # gone for readers at once, whatever rmtree leaves
+        shutil.rmtree(doomed, ignore_errors=True)
+        fsync_dir(self.models_dir)
+        logger.info("deleted model %s", model_id)
 
     @staticmethod
     def _refuse_rollback(pointer: dict[str, Any]) -> NoReturn:

@@ -120,6 +120,51 @@ def test_unknown_ids_get_a_helpful_error(registry) -> None:
         load_local_model(registry, "../../etc")
 
 
+@pytest.mark.parametrize(
+    "model_id",
+    ["ft:babbage-002:sportbot::7p4lurel", "ada:ft-sportbot:my-suffix-2026-11-25-16-05-01"],
+)
+def test_openai_shaped_ids_are_registered_under_one_safe_folder_each(
+    registry, trained_engine, model_id: str
+) -> None:
+    card = _card(registry)
+    card.id = model_id
+    registry.register(card, trained_engine)
+
+    folder = registry.model_dir(model_id)
+    assert folder.parent == registry.models_dir
+    assert ":" not in folder.name and folder.name == model_id.replace(":", "+")
+    assert [c.id for c in registry.list_models()] == [model_id]
+    assert registry.card(model_id).id == model_id
+    assert load_local_model(registry, model_id).classes_ == trained_engine.classes_
+
+
+@pytest.mark.parametrize(
+    "bad", ["../x", "ft:a/b", "ft+babbage", ".hidden", "Ft:Upper", "a\\b", "ft:a:..:/etc", ""]
+)
+def test_ids_that_are_paths_or_folder_names_are_not_ids(registry, bad: str) -> None:
+    with pytest.raises(UnknownModelError):
+        registry.model_dir(bad)
+
+
+def test_a_model_is_deleted_unless_it_is_current(registry) -> None:
+    first = registry.register(_card(registry))
+    second = registry.register(_card(registry))
+    registry.promote(second.id)  # history: first
+
+    with pytest.raises(ModelFileError, match="current"):
+        registry.delete(second.id)
+    registry.delete(first.id)
+
+    assert [c.id for c in registry.list_models()] == [second.id]
+    assert not registry.model_dir(first.id).exists()
+    assert list(registry.models_dir.glob(".deleted-*")) == []
+    with pytest.raises(UnknownModelError):
+        registry.delete(first.id)
+    with pytest.raises(NoModelError):
+        registry.rollback()  # the only model it could go back to is gone
+
+
 def test_a_tampered_model_file_is_refused(registry, trained_engine) -> None:
     card = registry.register(_card(registry), trained_engine)
     path = registry.model_dir(card.id) / MODEL_FILE
