@@ -1,7 +1,9 @@
-"""Reading prepared prompt/completion JSONL rows (what ``prepare-data`` writes).
+"""Reading prepared JSONL rows: prompt/completion rows (what ``prepare-data`` writes) or chat rows.
 
 A prompt is the message text plus the separator; the separator is stripped and the label is the
-completion's name (``" baseball"`` -> ``"baseball"``).
+completion's name (``" baseball"`` -> ``"baseball"``). A chat row (``{"messages": [...]}``, as
+OpenAI's chat fine-tunes take) gives its system/user content as the text and its last assistant
+message as the label (``training.chat``). A file holds rows of one format.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 from classifier.errors import SportbotError
 from classifier.prompt import label_name, strip_prompt
+from classifier.registry import DataFormat
+from training.chat import ChatFormatError, chat_text_and_label
 
 
 class PreparedDataError(SportbotError, ValueError):
@@ -26,6 +30,7 @@ class PreparedRows:
     path: Path
     texts: tuple[str, ...]
     labels: tuple[str, ...]
+    data_format: DataFormat = "prompt_completion"
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -58,6 +63,7 @@ def read_prepared(
     )
     texts: list[str] = []
     labels: list[str] = []
+    formats: set[DataFormat] = set()
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -71,23 +77,15 @@ def read_prepared(
             raise PreparedDataError(
                 f"{name} is not valid JSONL: line {number} is not a JSON object."
             )
-        missing = [column for column in ("prompt", "completion") if column not in row]
-        if missing:
+        data_format: DataFormat = "chat" if "messages" in row else "prompt_completion"
+        formats.add(data_format)
+        if len(formats) > 1:
             raise PreparedDataError(
-                f"{name} lacks the column{'s' if len(missing) > 1 else ''} "
-                f"{' and '.join(repr(c) for c in missing)} (line {number}); prepared rows "
-                "carry 'prompt' and 'completion'."
+                f"{name} mixes chat rows ('messages') and prompt/completion rows (line {number}): "
+                "give rows of one format."
             )
-        prompt, completion = row["prompt"], row["completion"]
-        if not isinstance(prompt, str) or not isinstance(completion, str):
-            raise PreparedDataError(
-                f"{name}: line {number}: 'prompt' and 'completion' must be strings."
-            )
-        text, label = strip_prompt(prompt), label_name(completion)
-        if not text:
-            raise PreparedDataError(f"{name}: line {number} has an empty prompt.")
-        if not label:
-            raise PreparedDataError(f"{name}: line {number} has an empty completion.")
+        read_row = _chat_row if data_format == "chat" else _prompt_row
+        text, label = read_row(row, name, number)
         texts.append(text)
         labels.append(label)
     if not texts:
@@ -102,7 +100,45 @@ def read_prepared(
             f"{name} has only {len(distinct)} label ({', '.join(distinct)}): "
             f"a classifier needs at least {min_labels}."
         )
-    return PreparedRows(path=path, texts=tuple(texts), labels=tuple(labels))
+    return PreparedRows(
+        path=path, texts=tuple(texts), labels=tuple(labels), data_format=formats.pop()
+    )
+
+
+def _prompt_row(row: dict[str, object], name: str, number: int) -> tuple[str, str]:
+    missing = [column for column in ("prompt", "completion") if column not in row]
+    if missing:
+        raise PreparedDataError(
+            f"{name} lacks the column{'s' if len(missing) > 1 else ''} "
+            f"{' and '.join(repr(c) for c in missing)} (line {number}); prepared rows "
+            "carry 'prompt' and 'completion' (or, in chat format, 'messages')."
+        )
+    prompt, completion = row["prompt"], row["completion"]
+    if not isinstance(prompt, str) or not isinstance(completion, str):
+        raise PreparedDataError(
+            f"{name}: line {number}: 'prompt' and 'completion' must be strings."
+        )
+    text, label = strip_prompt(prompt), label_name(completion)
+    if not text:
+        raise PreparedDataError(f"{name}: line {number} has an empty prompt.")
+    if not label:
+        raise PreparedDataError(f"{name}: line {number} has an empty completion.")
+    return text, label
+
+
+def _chat_row(row: dict[str, object], name: str, number: int) -> tuple[str, str]:
+    try:
+        text, label = chat_text_and_label(row["messages"])
+    except ChatFormatError as error:
+        raise PreparedDataError(f"{name}: line {number}: {error}") from None
+    if label is None:
+        raise PreparedDataError(
+            f"{name}: line {number} has no assistant message: its last assistant message is "
+            "the label to learn."
+        )
+    if not text:
+        raise PreparedDataError(f"{name}: line {number} has no system or user content.")
+    return text, label
 
 
 def read_jsonl_text(path: Path, name: str, *, not_jsonl: str = "") -> str:

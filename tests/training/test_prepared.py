@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,55 @@ def test_training_needs_two_labels(tmp_path: Path) -> None:
         "baseball",
         "hockey",
     )
+
+
+def _chat_row(text: str, label: str, system: str | None = "Which sport?") -> str:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": "user", "content": text}, {"role": "assistant", "content": label}]
+    return json.dumps({"messages": messages}) + "\n"
+
+
+def test_chat_rows_give_system_and_user_content_as_text_and_the_last_answer_as_label(
+    tmp_path: Path,
+) -> None:
+    parts = {
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Go Leafs"}]},
+            {"role": "assistant", "content": "ignored earlier answer"},
+            {"role": "user", "content": "Stanley Cup tonight"},
+            {"role": "assistant", "content": " hockey ", "weight": 1},
+        ]
+    }
+    path = _write(
+        tmp_path, _chat_row("the Rays won", "baseball") + json.dumps(parts) + "\n", "chat.jsonl"
+    )
+
+    rows = read_prepared(path, min_labels=2)
+
+    assert rows.data_format == "chat"
+    assert rows.texts == ("Which sport?\nthe Rays won", "Go Leafs\nStanley Cup tonight")
+    assert rows.labels == ("baseball", "hockey")
+    assert read_prepared(_write(tmp_path, ROW_A + ROW_B)).data_format == "prompt_completion"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (ROW_A + _chat_row("x", "hockey"), "mixes chat rows"),
+        ('{"messages": []}\n', "non-empty list"),
+        ('{"messages": [{"role": "user", "content": "x"}]}\n', "no assistant message"),
+        ('{"messages": [{"role": "pirate", "content": "x"}]}\n', "role 'pirate'"),
+        ('{"messages": [{"role": "user", "content": 3}]}\n', "string or a list of parts"),
+        ('{"messages": ["hi"]}\n', "line 1: message 0 is not an object"),
+        ('{"messages": [{"role": "assistant", "content": "hockey"}]}\n', "no system or user"),
+        (
+            '{"messages": [{"role": "user", "content": [{"type": "text"}]}]}\n',
+            "no 'text' string",
+        ),
+    ],
+)
+def test_bad_chat_rows_get_one_clear_message_with_their_line(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    with pytest.raises(PreparedDataError, match=message):
+        read_prepared(_write(tmp_path, content))
