@@ -2,7 +2,9 @@
 today's OpenAI result files read into them.
 
 The columns keep the legacy names and order; a job without a validation file has the training
-columns only, one without classification metrics no ``classification/*`` columns.
+columns only, one without classification metrics no ``classification/*`` columns. Binary metrics
+(a positive class) have six columns, multiclass ones the legacy two: ``classification/accuracy``
+and ``classification/weighted_f1_score``, in the same place.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from training.jobs import FineTuneError
 
 if TYPE_CHECKING:
-    from training.metrics import ClassificationMetrics
+    from training.metrics import AnyClassificationMetrics
 
 TRAINING_COLUMNS = [
     "step",
@@ -39,13 +41,20 @@ CLASSIFICATION_COLUMN_OF = {
 }
 """``ClassificationMetrics`` field -> its legacy column, in the legacy order."""
 CLASSIFICATION_COLUMNS = list(CLASSIFICATION_COLUMN_OF.values())
+MULTICLASS_COLUMN_OF = {
+    "accuracy": "classification/accuracy",
+    "weighted_f1": "classification/weighted_f1_score",
+}
+"""``MulticlassMetrics`` field -> its legacy column, in the legacy order."""
+MULTICLASS_COLUMNS = list(MULTICLASS_COLUMN_OF.values())
 VALIDATION_COLUMNS = [
     "validation_loss",
     "validation_sequence_accuracy",
     "validation_token_accuracy",
 ]
 RESULT_COLUMNS = TRAINING_COLUMNS + CLASSIFICATION_COLUMNS + VALIDATION_COLUMNS
-"""Every column, in the legacy file's order."""
+"""Every column of a job with binary classification metrics, in the legacy file's order."""
+KNOWN_COLUMNS = frozenset(RESULT_COLUMNS + MULTICLASS_COLUMNS)
 
 RENAMED_COLUMNS = {
     "train_loss": "training_loss",
@@ -60,12 +69,15 @@ RENAMED_COLUMNS = {
 """Today's OpenAI result-file columns -> the legacy names."""
 
 
-def result_columns(*, validation: bool, classification: bool) -> list[str]:
-    """The columns of a job's result file, in the legacy order."""
+def result_columns(
+    *, validation: bool, classification: bool, multiclass: bool = False
+) -> list[str]:
+    """The columns of a job's result file, in the legacy order (``multiclass``: the multiclass
+    classification columns instead of the binary ones)."""
     columns = list(TRAINING_COLUMNS)
     if validation:
         if classification:
-            columns += CLASSIFICATION_COLUMNS
+            columns += MULTICLASS_COLUMNS if multiclass else CLASSIFICATION_COLUMNS
         columns += VALIDATION_COLUMNS
     return columns
 
@@ -75,7 +87,7 @@ def cell(value: float) -> str:
     return f"{value:.6g}" if math.isfinite(value) else ""
 
 
-def classification_cells(metrics: ClassificationMetrics) -> dict[str, str]:
+def classification_cells(metrics: AnyClassificationMetrics) -> dict[str, str]:
     return {column: cell(value) for column, value in metrics.legacy_columns().items()}
 
 
@@ -97,7 +109,7 @@ class StepResult:
     epoch_completed: bool = False
     validation_loss: float | None = None
     validation_accuracy: float | None = None
-    classification: ClassificationMetrics | None = None
+    classification: AnyClassificationMetrics | None = None
 
     def row(self) -> dict[str, str]:
         """The step under the legacy columns (sequence and token accuracy are one number for a
@@ -160,7 +172,7 @@ def read_result_csv(content: bytes) -> list[dict[str, str]]:
         for column, value in row.items():
             if column is None:
                 continue
-            name = column if column in RESULT_COLUMNS else RENAMED_COLUMNS.get(column.strip())
+            name = column if column in KNOWN_COLUMNS else RENAMED_COLUMNS.get(column.strip())
             if name and (value or "").strip() and not renamed.get(name):
                 renamed[name] = value.strip()
         if renamed.get("training_token_accuracy") and not renamed.get("training_sequence_accuracy"):
