@@ -72,13 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compute-classification-metrics",
         action="store_true",
-        help="accuracy, precision, recall, F1, AUROC, AUPRC on the validation file every 10 "
-        "steps and at each epoch's end; needs -v (default: off)",
+        help="accuracy, precision, recall, F1, AUROC, AUPRC (more than two labels: accuracy, "
+        "weighted F1) on the validation file every 10 steps and at each epoch's end; needs -v "
+        "(default: off)",
     )
     p.add_argument(
         "--classification-positive-class",
         help='the positive class of those metrics, e.g. " baseball" (default: the most '
         "frequent completion, when there are two labels)",
+    )
+    p.add_argument(
+        "--classification-n-classes",
+        type=int,
+        metavar="N",
+        help="the number of labels in the training file; over two, the metrics are multiclass: "
+        "accuracy and weighted F1 (default: none, needed for more than two labels)",
     )
     p.add_argument(
         "--provider",

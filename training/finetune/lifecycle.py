@@ -85,9 +85,12 @@ def create_job(
     base_model = provider.base_model(request.model)
     files = read_request_files(request)
     hyperparameters = provider.hyperparameters(request)
-    if files.positive_class is not None:
+    if files.classification:
         hyperparameters["compute_classification_metrics"] = True
+    if files.positive_class is not None:
         hyperparameters["classification_positive_class"] = label_token(files.positive_class)
+    if files.n_classes is not None:
+        hyperparameters["classification_n_classes"] = files.n_classes
     validation = request.validation_file
     job = store.create(
         model=base_model,
@@ -243,7 +246,9 @@ class JobRun:
         """Write the result file at ``path`` (its header at once, rows as they are recorded)."""
         files = self.files
         columns = result_columns(
-            validation=files.valid is not None, classification=files.positive_class is not None
+            validation=files.valid is not None,
+            classification=files.classification,
+            multiclass=files.multiclass,
         )
         with path.open("w", newline="", encoding="utf-8") as handle:
             self._results = ResultWriter(handle, columns)

@@ -36,6 +36,7 @@ class FineTuneRequest:
     batch_size: int | None = None
     compute_classification_metrics: bool = False
     classification_positive_class: str | None = None
+    classification_n_classes: int | None = None
     suffix: str | None = None
     make_current: bool | None = None
 
@@ -47,16 +48,31 @@ class FineTuneRequest:
             raise FineTuneError(f"--n-epochs must be at least 1, got {self.n_epochs}.")
         if self.batch_size is not None and self.batch_size < 1:
             raise FineTuneError(f"The batch size must be at least 1, got {self.batch_size}.")
+        n_classes = self.classification_n_classes
+        if n_classes is not None and (isinstance(n_classes, bool) or n_classes < 2):
+            raise FineTuneError(f"--classification-n-classes must be at least 2, got {n_classes}.")
 
 
 @dataclass(frozen=True)
 class TrainingFiles:
-    """A job's prepared files, read and checked; ``positive_class`` is a label name, set when
-    classification metrics are asked for."""
+    """A job's prepared files, read and checked, and the classification metrics asked for:
+    binary ones for ``positive_class`` (a label name), or multiclass ones over ``n_classes``
+    labels (``positive_class`` None). ``n_classes`` is the number asked for, checked."""
 
     train: PreparedRows
     valid: PreparedRows | None
     positive_class: str | None
+    n_classes: int | None = None
+
+    @property
+    def classification(self) -> bool:
+        """Whether classification metrics are computed."""
+        return self.positive_class is not None or self.n_classes is not None
+
+    @property
+    def multiclass(self) -> bool:
+        """Whether they are multiclass (accuracy and weighted F1 over all the labels)."""
+        return self.positive_class is None and self.n_classes is not None
 
 
 def read_request_files(request: FineTuneRequest) -> TrainingFiles:
@@ -66,6 +82,7 @@ def read_request_files(request: FineTuneRequest) -> TrainingFiles:
         request.validation_file,
         compute_classification_metrics=request.compute_classification_metrics,
         positive_class=request.classification_positive_class,
+        n_classes=request.classification_n_classes,
     )
 
 
@@ -77,6 +94,7 @@ def read_job_files(job: FineTuneJob) -> TrainingFiles:
         job.validation_file,
         compute_classification_metrics=bool(hyper.get("compute_classification_metrics")),
         positive_class=hyper.get("classification_positive_class"),
+        n_classes=hyper.get("classification_n_classes"),
     )
 
 
@@ -86,6 +104,7 @@ def read_training_files(
     *,
     compute_classification_metrics: bool,
     positive_class: str | None,
+    n_classes: int | None = None,
 ) -> TrainingFiles:
     train = read_prepared(training_file, what="training file", min_labels=2)
     valid = read_prepared(validation_file, what="validation file") if validation_file else None
@@ -95,19 +114,38 @@ def read_training_files(
             raise PreparedDataError(
                 f"The validation file has labels the training file lacks: {', '.join(unknown)}."
             )
+    labels = set(train.labels)
+    if n_classes is not None and n_classes != len(labels):
+        raise FineTuneError(
+            f"--classification-n-classes is {n_classes}, but the training file has "
+            f"{len(labels)} labels ({_listed(labels)})."
+        )
     if not compute_classification_metrics:
         return TrainingFiles(train, valid, None)
     if valid is None:
         raise FineTuneError("--compute-classification-metrics needs a validation file (-v FILE).")
-    labels = set(train.labels)
     if positive_class is None and len(labels) != 2:
-        raise FineTuneError(
-            "Classification metrics with more than two labels need --classification-positive-class."
-        )
+        if n_classes is None:
+            raise FineTuneError(
+                f"Classification metrics over {len(labels)} labels need "
+                f"--classification-n-classes {len(labels)} (accuracy and weighted F1), or "
+                "--classification-positive-class for one label against the rest."
+            )
+        return TrainingFiles(train, valid, None, n_classes)
     if positive_class is not None and label_name(positive_class) not in labels:
         raise FineTuneError(
             f"The positive class {positive_class!r} is not a completion of the training "
-            f"file (it has {', '.join(repr(' ' + name) for name in sorted(labels))})."
+            f"file (it has {_listed(labels)})."
+        )
+    if positive_class is not None and n_classes is not None and n_classes > 2:
+        raise FineTuneError(
+            "--classification-positive-class is for two labels; with "
+            f"--classification-n-classes {n_classes} the metrics are over all of them: "
+            "drop one of the two."
         )
     positive = label_name(positive_class) if positive_class else positive_class_of(train.labels)
-    return TrainingFiles(train, valid, positive)
+    return TrainingFiles(train, valid, positive, n_classes)
+
+
+def _listed(labels: set[str]) -> str:
+    return ", ".join(repr(" " + name) for name in sorted(labels))

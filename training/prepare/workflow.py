@@ -159,7 +159,7 @@ def _write_out(
         train, valid = split_train_valid(frame)
         _write_all([(train, paths[0]), (valid, paths[1])])
         report.n_train, report.n_valid = len(train), len(valid)
-        n_classes, positive_class = classes(frame)
+        n_classes, positive_class = classes(frame["completion"])
         report.valid_file = Path(paths[1])
     else:
         _write_all([(frame, paths[0])])

@@ -50,10 +50,15 @@ def write_prepared(frame: pd.DataFrame, path: str) -> None:
     logger.info("wrote %d rows to %s", len(frame), path)
 
 
-def classes(frame: pd.DataFrame) -> tuple[int, str | None]:
-    """The number of distinct completions and, for two, the most frequent one (positive class)."""
-    counts = frame["completion"].value_counts()
-    return len(counts), (str(counts.index[0]) if len(counts) == 2 else None)
+def classes(completions: pd.Series) -> tuple[int, str | None]:
+    """The number of labels and, for two, the most frequent completion (the positive class).
+
+    Labels are counted as ``sportbot fine-tune`` counts them, by name (``" a"`` and ``"a"`` are
+    one label), so that the suggested ``--classification-n-classes`` is the one it checks.
+    """
+    counts = completions.value_counts()
+    n_labels = completions.str.strip().nunique()
+    return n_labels, (str(counts.index[0]) if n_labels == 2 else None)
 
 
 def stop_hint(completion_suffix: str) -> str:
@@ -96,6 +101,8 @@ def written_hint(
         command += f' -v "{paths[1]}" --compute-classification-metrics'
         if n_classes == 2:
             command += f' --classification-positive-class "{positive_class}"'
+        else:
+            command += f" --classification-n-classes {n_classes}"
     files = ("s" if split else "") + " to `" + "` and `".join(paths)
     reminder = separator_hint(prompt_suffix) if prompt_suffix else ""
     return (
