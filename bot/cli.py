@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--positive-class",
-        help="with or without its leading space (default: the most frequent completion)",
+        help="with or without its leading space; scores that class against the rest (default: "
+        "the most frequent completion for a model of two labels; multiclass metrics for more)",
     )
     p.add_argument(
         "--json", action="store_true", help="print one JSON object instead (default: off)"
