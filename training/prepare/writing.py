@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
 from training.data import write_jsonl
+from training.prepare.errors import PrepareDataError
 from training.prepare.inference import shown
 from training.prepare.reading import FIELDS
 
@@ -48,6 +51,21 @@ def write_prepared(frame: pd.DataFrame, path: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     write_jsonl(frame[FIELDS].to_dict(orient="records"), path, ascii=False)
     logger.info("wrote %d rows to %s", len(frame), path)
+
+
+def write_all(
+    parts: list[tuple[pd.DataFrame, str]], write: Callable[[pd.DataFrame, str], None]
+) -> None:
+    """Write every part with ``write``, or none: a failure removes the files already written."""
+    done: list[str] = []
+    try:
+        for frame, path in parts:
+            write(frame, path)
+            done.append(path)
+    except OSError as error:
+        for path in done:
+            Path(path).unlink(missing_ok=True)
+        raise PrepareDataError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 def classes(completions: pd.Series) -> tuple[int, str | None]:
