@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare-data", help="check and fix a dataset like the legacy OpenAI tool")
     p.add_argument(
-        "-f", "--file", required=True, help="CSV, TSV, XLSX, TXT, JSON or JSONL file (required)"
+        "-f",
+        "--file",
+        required=True,
+        help="CSV, TSV, XLSX, TXT, JSON or JSONL file; JSONL may hold chat rows ('messages') "
+        "(required)",
     )
     p.add_argument(
         "-q",

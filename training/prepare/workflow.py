@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from training.prepare.chat_reading import is_chat_file
+from training.prepare.chat_workflow import prepare_chat_dataset
 from training.prepare.console import Console, TranscriptConsole
 from training.prepare.errors import PrepareDataError
 from training.prepare.inference import common_suffix, infer_task_type
@@ -37,10 +39,12 @@ def prepare_dataset(
     console: Console | None = None,
     name: str = "dataset.jsonl",
 ) -> PrepareReport:
-    """Check and fix a prompt/completion dataset exactly as ``openai tools fine_tunes.prepare_data``.
+    """Check and fix a prompt/completion dataset exactly as ``openai tools fine_tunes.prepare_data``,
+    or a chat-format one in the same manner (``training.prepare.chat_workflow``).
 
     ``source`` is a CSV, TSV, XLSX, TXT, JSON or JSONL file, or a DataFrame with ``prompt`` and
-    ``completion`` columns (then ``output_dir`` is required and ``name`` names its files).
+    ``completion`` columns (then ``output_dir`` is required and ``name`` names its files). A
+    JSONL file whose first row has ``messages`` is read as chat rows.
     ``quiet`` accepts every suggestion; otherwise each ``[Y/n]`` answer is read from ``console``.
     The human report goes to ``console`` (default: kept only in the returned report's
     ``transcript``). Raises ``PrepareDataError`` (a ``SportbotError``) for anything the user must fix.
@@ -54,6 +58,8 @@ def prepare_dataset(
         frame, reading = source.fillna("").astype(str), Remediation(name="read_any_format")
     else:
         label = os.fspath(source)
+        if is_chat_file(label):
+            return prepare_chat_dataset(session, label, output_dir)
         frame, reading = read_dataset(label)
     frame = frame.reset_index(drop=True)
     report = PrepareReport(source=label, n_rows=len(frame), task_type="")

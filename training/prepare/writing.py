@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from training.data import write_jsonl
+from training.data import write_jsonl, write_text_atomic
 from training.prepare.errors import PrepareDataError
 from training.prepare.inference import shown
 from training.prepare.reading import FIELDS
@@ -51,6 +52,15 @@ def write_prepared(frame: pd.DataFrame, path: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     write_jsonl(frame[FIELDS].to_dict(orient="records"), path, ascii=False)
     logger.info("wrote %d rows to %s", len(frame), path)
+
+
+def write_chat_rows(frame: pd.DataFrame, path: str) -> None:
+    """Write the chat rows (the ``row`` column: ``{"messages": [...], ...}``) as JSON Lines,
+    non-ASCII kept."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in frame["row"])
+    write_text_atomic(path, text)
+    logger.info("wrote %d chat rows to %s", len(frame), path)
 
 
 def write_all(
