@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("prepare-data", help="check and fix a dataset like the legacy OpenAI tool")
     p.add_argument(
-        "-f", "--file", required=True, help="CSV, TSV, XLSX, TXT, JSON or JSONL file (required)"
+        "-f",
+        "--file",
+        required=True,
+        help="CSV, TSV, XLSX, TXT, JSON or JSONL file; JSONL may hold chat rows ('messages') "
+        "(required)",
     )
     p.add_argument(
         "-q",
@@ -72,13 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compute-classification-metrics",
         action="store_true",
-        help="accuracy, precision, recall, F1, AUROC, AUPRC on the validation file every 10 "
-        "steps and at each epoch's end; needs -v (default: off)",
+        help="accuracy, precision, recall, F1, AUROC, AUPRC (more than two labels: accuracy, "
+        "weighted F1) on the validation file every 10 steps and at each epoch's end; needs -v "
+        "(default: off)",
     )
     p.add_argument(
         "--classification-positive-class",
         help='the positive class of those metrics, e.g. " baseball" (default: the most '
         "frequent completion, when there are two labels)",
+    )
+    p.add_argument(
+        "--classification-n-classes",
+        type=int,
+        metavar="N",
+        help="the number of labels in the training file; over two, the metrics are multiclass: "
+        "accuracy and weighted F1 (default: none, needed for more than two labels)",
     )
     p.add_argument(
         "--provider",
@@ -111,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--positive-class",
-        help="with or without its leading space (default: the most frequent completion)",
+        help="with or without its leading space; scores that class against the rest (default: "
+        "the most frequent completion for a model of two labels; multiclass metrics for more)",
     )
     p.add_argument(
         "--json", action="store_true", help="print one JSON object instead (default: off)"

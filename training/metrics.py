@@ -1,10 +1,13 @@
-"""Classification metrics for a positive class, as the legacy fine-tune result file reported them."""
+"""Classification metrics as the legacy fine-tune result file reported them: for a positive
+class (binary: accuracy, precision, recall, F1, AUROC, AUPRC), or over more than two classes
+(multiclass: accuracy and the weighted F1, with each class's precision and recall beside them).
+"""
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -14,7 +17,7 @@ from sklearn import metrics as skm
 from classifier.core import Classifier
 from classifier.prediction import Prediction
 from classifier.prompt import label_name, label_token
-from training.finetune.results import CLASSIFICATION_COLUMN_OF
+from training.finetune.results import CLASSIFICATION_COLUMN_OF, MULTICLASS_COLUMN_OF
 from training.prepared import PreparedDataError, PreparedRows
 
 SCORES = ("accuracy", "precision", "recall", "f1", "auroc", "auprc")
@@ -50,6 +53,57 @@ class ClassificationMetrics:
     def legacy_columns(self) -> dict[str, float]:
         """The numbers under the legacy result-file column names."""
         return {column: getattr(self, key) for key, column in CLASSIFICATION_COLUMN_OF.items()}
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """One class's precision, recall and F1 (zero where undefined) and its number of true rows."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class MulticlassMetrics:
+    """Metrics of predictions against true labels over more than two classes.
+
+    ``weighted_f1`` is the legacy result file's ``classification/weighted_f1_score``: each
+    class's F1 weighted by its number of true rows. ``per_class`` holds every class of the model
+    and of the rows, in name order.
+    """
+
+    n: int
+    accuracy: float
+    weighted_f1: float
+    per_class: Mapping[str, ClassScores]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.per_class)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, ready for JSON."""
+        return {
+            "n": self.n,
+            "n_classes": self.n_classes,
+            "accuracy": self.accuracy,
+            "weighted_f1": self.weighted_f1,
+            "per_class": {name: asdict(scores) for name, scores in self.per_class.items()},
+        }
+
+    def scores(self) -> dict[str, float]:
+        """The two headline numbers alone (for a model card)."""
+        return {"accuracy": self.accuracy, "weighted_f1": self.weighted_f1}
+
+    def legacy_columns(self) -> dict[str, float]:
+        """The numbers under the legacy result-file column names."""
+        return {column: getattr(self, key) for key, column in MULTICLASS_COLUMN_OF.items()}
+
+
+AnyClassificationMetrics = ClassificationMetrics | MulticlassMetrics
+"""What a job's classification metrics are: binary (a positive class) or multiclass."""
 
 
 def positive_class_of(labels: Sequence[str]) -> str:
@@ -94,6 +148,34 @@ def classification_metrics(
     )
 
 
+def multiclass_metrics(
+    labels: Sequence[str], predicted: Sequence[str], classes: Sequence[str] = ()
+) -> MulticlassMetrics:
+    """Accuracy, weighted F1 and per-class precision/recall with sklearn.metrics.
+
+    ``labels`` and ``predicted`` are label names (or completions); ``classes`` are names to list
+    even when no row has them (the model's labels). Undefined ratios are zero, as sklearn's
+    ``zero_division=0``.
+    """
+    y_true = [label_name(label) for label in labels]
+    y_pred = [label_name(label) for label in predicted]
+    names = sorted(set(y_true) | set(y_pred) | {label_name(name) for name in classes})
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=names, zero_division=0
+    )
+    return MulticlassMetrics(
+        n=len(y_true),
+        accuracy=float(skm.accuracy_score(y_true, y_pred)),
+        weighted_f1=float(
+            skm.f1_score(y_true, y_pred, labels=names, average="weighted", zero_division=0)
+        ),
+        per_class={
+            name: ClassScores(float(p), float(r), float(f), int(s))
+            for name, p, r, f, s in zip(names, precision, recall, f1, support, strict=True)
+        },
+    )
+
+
 def positive_probability(prediction: Prediction, labels: Sequence[str], positive: str) -> float:
     """The probability of ``positive`` normalised over ``labels``, read off the logprobs."""
     listed = {
@@ -134,14 +216,38 @@ def evaluate_classifier(
     )
 
 
+def evaluate_multiclass(classifier: Classifier, rows: PreparedRows) -> MulticlassMetrics:
+    """Classify ``rows`` with ``classifier`` and score the answers over all its classes."""
+    if not set(rows.labels) & set(classifier.labels):
+        raise PreparedDataError(
+            f"None of the file's labels ({', '.join(sorted(set(rows.labels)))}) is one of the "
+            f"model's labels ({', '.join(classifier.labels)})."
+        )
+    predictions = classifier.classify_many(list(rows.texts))
+    return multiclass_metrics(rows.labels, [p.label for p in predictions], classifier.labels)
+
+
+def evaluate_rows(
+    classifier: Classifier, rows: PreparedRows, positive_class: str | None = None
+) -> AnyClassificationMetrics:
+    """Multiclass metrics for a model of more than two labels, unless a positive class is given
+    (that class against the rest); binary metrics otherwise (see ``evaluate_classifier``)."""
+    if positive_class is None and len(classifier.labels) > 2:
+        return evaluate_multiclass(classifier, rows)
+    return evaluate_classifier(classifier, rows, positive_class)
+
+
 def metrics_from_log_proba(
     log_proba: np.ndarray,
     classes: Sequence[str],
     labels: Sequence[str],
     positive_class: str | None,
-) -> tuple[float, float, ClassificationMetrics | None]:
-    """Validation loss (mean cross-entropy), accuracy and, for a positive class, the metrics,
-    from an engine's ``predict_log_proba`` over rows whose true names are ``labels``."""
+    *,
+    multiclass: bool = False,
+) -> tuple[float, float, AnyClassificationMetrics | None]:
+    """Validation loss (mean cross-entropy), accuracy and the classification metrics -- for a
+    positive class, or over all ``classes`` when ``multiclass`` -- from an engine's
+    ``predict_log_proba`` over rows whose true names are ``labels``."""
     index = {name: i for i, name in enumerate(classes)}
     true_index = np.array([index.get(label_name(label), -1) for label in labels])
     known = true_index >= 0
@@ -149,9 +255,11 @@ def metrics_from_log_proba(
     loss = float(-np.mean(np.maximum(picked, math.log(1e-15))))
     best = np.argmax(log_proba, axis=1)
     accuracy = float(np.mean(best == true_index))
+    predicted = [classes[i] for i in best]
     if positive_class is None:
+        if multiclass:
+            return loss, accuracy, multiclass_metrics(labels, predicted, classes)
         return loss, accuracy, None
     positive = label_name(positive_class)
-    predicted = [classes[i] for i in best]
     scores = np.exp(log_proba[:, index[positive]])
     return loss, accuracy, classification_metrics(labels, predicted, scores, positive)

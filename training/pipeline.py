@@ -30,7 +30,7 @@ from training.finetune.events import JobEvent, message_event
 from training.finetune.lifecycle import fine_tune
 from training.finetune.local_provider import LocalProvider
 from training.finetune.request import FineTuneRequest
-from training.metrics import ClassificationMetrics, evaluate_classifier
+from training.metrics import AnyClassificationMetrics, ClassificationMetrics, evaluate_rows
 from training.prepare import prepare_dataset
 from training.prepared import read_prepared
 
@@ -46,7 +46,8 @@ class TrainingError(SportbotError):
 
 @dataclass(frozen=True)
 class TrainingReport:
-    """What a training run did, with its numbers (metric dicts as ``ClassificationMetrics``'s)."""
+    """What a training run did, with its numbers (metric dicts as ``ClassificationMetrics``'s,
+    or ``MulticlassMetrics``'s for more than two labels)."""
 
     job_id: str
     model_id: str
@@ -75,7 +76,8 @@ def run_training(
     """Train a model the notebook's way and promote it when it is not worse; see the module doc.
 
     ``examples`` None means the notebook's dataset (the train split of ``categories``). The
-    positive class of the classification metrics is the first category's label (``baseball``).
+    positive class of the classification metrics is the first category's label (``baseball``);
+    over more than two labels the metrics are multiclass (accuracy, weighted F1).
     ``extra_training`` (e.g. people's feedback) is appended to the prepared training file after
     prepare-data's split: it moves no row between the training and validation files.
     Raises ``TrainingError`` on any failure.
@@ -146,13 +148,15 @@ def _run(
     test_path = work / "newsgroups_test.jsonl"
     _write_prepared(test_examples, test_path)
 
-    positive = categories[0].split(".")[-1]
+    n_classes = len(set(read_prepared(train_path).labels))
+    positive = categories[0].split(".")[-1] if n_classes == 2 else None
     request = FineTuneRequest(
         train_path,
         valid_path,
         n_epochs=n_epochs,
         compute_classification_metrics=True,
-        classification_positive_class=label_token(positive),
+        classification_positive_class=label_token(positive) if positive else None,
+        classification_n_classes=n_classes if positive is None else None,
         # The first model becomes current as it is registered, so that a run stopped after that
         # (Ctrl-C while it is evaluated) does not leave a registry with models but no current one.
         make_current=None,
@@ -163,21 +167,19 @@ def _run(
 
     config = ClassifierConfig(home=home)
     model = load_classifier(model_id, config)
-    validation = evaluate_classifier(model, read_prepared(valid_path), positive)
+    validation = evaluate_rows(model, read_prepared(valid_path), positive)
     say(f"Validation ({validation.n} rows): {_summary(validation)}")
     test_rows = read_prepared(test_path)
-    test = evaluate_classifier(model, test_rows, positive)
+    test = evaluate_rows(model, test_rows, positive)
     say(f"20 Newsgroups test split ({test.n} documents, never trained on): {_summary(test)}")
 
     previous_id = registry.current_id()
     if previous_id == model_id:  # the first model: current since it was registered
         previous_id = None
-    previous: ClassificationMetrics | None = None
+    previous: AnyClassificationMetrics | None = None
     if previous_id is not None:
         try:
-            previous = evaluate_classifier(
-                load_classifier(previous_id, config), test_rows, positive
-            )
+            previous = evaluate_rows(load_classifier(previous_id, config), test_rows, positive)
             say(f"Current model {previous_id} on the test split: {_summary(previous)}")
         except SportbotError as error:
             say(f"Could not evaluate the current model {previous_id}: {error}", level="warn")
@@ -206,8 +208,8 @@ def _run(
 
 def _decide(
     previous_id: str | None,
-    previous: ClassificationMetrics | None,
-    new: ClassificationMetrics,
+    previous: AnyClassificationMetrics | None,
+    new: AnyClassificationMetrics,
     force: bool,
 ) -> tuple[bool, str]:
     if previous_id is None:
@@ -243,7 +245,9 @@ def _write_prepared_rows(examples: Sequence[Example], handle: IO[str]) -> None:
         handle.write(json.dumps(row) + "\n")
 
 
-def _summary(metrics: ClassificationMetrics) -> str:
+def _summary(metrics: AnyClassificationMetrics) -> str:
+    if not isinstance(metrics, ClassificationMetrics):
+        return f"accuracy {metrics.accuracy:.4f}, weighted F1 {metrics.weighted_f1:.4f}"
     return (
         f"accuracy {metrics.accuracy:.4f}, precision {metrics.precision:.4f}, "
         f"recall {metrics.recall:.4f}, F1 {metrics.f1:.4f}, AUROC {metrics.auroc:.4f}, "

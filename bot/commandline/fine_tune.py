@@ -61,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
             "--classification-positive-class only applies with --compute-classification-metrics "
             "(the positive class is for the classification metrics); add that option or drop it."
         )
+    if args.classification_n_classes is not None and not args.compute_classification_metrics:
+        raise SportbotError(
+            "--classification-n-classes only applies with --compute-classification-metrics "
+            "(the number of classes is for the classification metrics); add that option or "
+            "drop it."
+        )
     from training.finetune.lifecycle import fine_tune
     from training.finetune.providers import provider_named
     from training.finetune.request import FineTuneRequest
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         n_epochs=args.n_epochs,
         compute_classification_metrics=args.compute_classification_metrics,
         classification_positive_class=args.classification_positive_class,
+        classification_n_classes=args.classification_n_classes,
         suffix=args.suffix,
     )
     printer = EventPrinter()

@@ -31,6 +31,15 @@ METRIC_ROWS = (
     ("test AUROC", "test", "auroc"),
     ("test AUPRC", "test", "auprc"),
 )
+MULTICLASS_METRIC_ROWS = (
+    ("validation accuracy", "validation", "accuracy"),
+    ("validation weighted F1", "validation", "weighted_f1"),
+    ("test accuracy", "test", "accuracy"),
+    ("test weighted F1", "test", "weighted_f1"),
+)
+"""The rows for a model of more than two labels (its metrics have ``weighted_f1``)."""
+SECTION_TEXT_LIMIT = 3000
+"""Slack's limit on a section block's text."""
 
 
 @dataclass
@@ -124,14 +133,17 @@ def metric_value(metrics: Any, name: str) -> float | None:
 def metrics_message(
     report: TrainingReport, previous_validation: Any = None
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The new model's metrics beside the current one's, as text and Block Kit."""
+    """The new model's metrics beside the current one's, as text and Block Kit. A model of more
+    than two labels shows accuracy and weighted F1, then each class's test precision and recall."""
     new_id = str(report.model_id)
     old_id = str(report.previous_model_id) if report.previous_model_id else None
     columns = {"validation": report.validation_metrics, "test": report.test_metrics}
     old_columns = {"validation": previous_validation, "test": report.previous_test_metrics}
-    width = max(len(label) for label, _, _ in METRIC_ROWS)
+    per_class = report.test_metrics.get("per_class")
+    metric_rows = MULTICLASS_METRIC_ROWS if per_class is not None else METRIC_ROWS
+    width = max(len(label) for label, _, _ in metric_rows)
     rows = [f"{'':<{width}}  {'current':>9}  {'new':>9}"]
-    for label, split, name in METRIC_ROWS:
+    for label, split, name in metric_rows:
         old = metric_value(old_columns[split], name)
         new = metric_value(columns[split], name)
         rows.append(f"{label:<{width}}  {_cell(old):>9}  {_cell(new):>9}")
@@ -145,6 +157,15 @@ def metrics_message(
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
         {"type": "section", "text": {"type": "mrkdwn", "text": table}},
+    ]
+    text = f"{summary}\n{table}"
+    if per_class is not None:
+        class_lines = _class_lines(per_class)
+        text += "\n```\n" + "\n".join(class_lines) + "\n```"
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _fitted_table(class_lines)}}
+        )
+    blocks += [
         {
             "type": "context",
             "elements": [
@@ -155,7 +176,31 @@ def metrics_message(
             ],
         },
     ]
-    return f"{summary}\n{table}", blocks
+    return text, blocks
+
+
+def _class_lines(per_class: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The new model's test precision and recall, one line per class."""
+    heading = "new model on the test split"
+    width = max(len(heading), *(len(name) for name in per_class))
+    lines = [f"{heading:<{width}}  {'precision':>9}  {'recall':>9}"]
+    for name, scores in per_class.items():
+        precision = _cell(metric_value(scores, "precision"))
+        recall = _cell(metric_value(scores, "recall"))
+        lines.append(f"{name:<{width}}  {precision:>9}  {recall:>9}")
+    return lines
+
+
+def _fitted_table(lines: list[str]) -> str:
+    """``lines`` as a code block within Slack's section limit, the classes that do not fit
+    counted on a last line."""
+    for keep in range(len(lines), 0, -1):
+        left = len(lines) - keep
+        shown = lines[:keep] + ([f"... and {left} more classes"] if left else [])
+        table = "```\n" + "\n".join(shown) + "\n```"
+        if len(table) <= SECTION_TEXT_LIMIT:
+            return table
+    return "```\n```"
 
 
 def _cell(value: float | None) -> str:

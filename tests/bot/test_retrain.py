@@ -516,3 +516,71 @@ def test_metrics_sit_beside_the_current_models() -> None:
     assert (
         next(line for line in text.splitlines() if line.startswith("test AUROC")).split()[-2] == "-"
     )
+
+
+def _multiclass_report(names: list[str], previous_test: dict[str, Any] | None) -> Any:
+    from training.metrics import multiclass_metrics
+    from training.pipeline import TrainingReport
+
+    truth = [name for name in names for _ in range(4)]
+    predicted = [name if i % 4 else names[0] for i, name in enumerate(truth)]
+    test = multiclass_metrics(truth, predicted).to_dict()
+    return TrainingReport(
+        job_id="ftjob-abc",
+        model_id="ft-new",
+        validation_metrics={**test, "accuracy": 0.9},
+        test_metrics=test,
+        previous_model_id="ft-old" if previous_test else None,
+        previous_test_metrics=previous_test,
+        promoted=True,
+        reason="not worse than the current model",
+        plot_path=Path("accuracy.png"),
+        results_path=Path("results.csv"),
+    )
+
+
+def test_a_model_of_more_than_two_labels_shows_multiclass_figures() -> None:
+    old = {"accuracy": 0.7, "weighted_f1": 0.65, "n": 12}
+    report = _multiclass_report(["autos", "guns", "space"], old)
+    text, blocks = metrics_message(report, {"accuracy": 0.6, "weighted_f1": 0.5})
+    test = report.test_metrics
+    lines = text.splitlines()
+    rows = {line[:22].strip(): line[22:].split() for line in lines[4:8]}
+    assert rows == {
+        "validation accuracy": ["0.6000", "0.9000"],
+        "validation weighted F1": ["0.5000", f"{test['weighted_f1']:.4f}"],
+        "test accuracy": ["0.7000", f"{test['accuracy']:.4f}"],
+        "test weighted F1": ["0.6500", f"{test['weighted_f1']:.4f}"],
+    }
+    assert "AUROC" not in text and "precision" not in lines[3]
+    per_class = {line.split()[0]: line.split()[1:] for line in lines[11:14]}
+    assert lines[10].split() == [
+        "new",
+        "model",
+        "on",
+        "the",
+        "test",
+        "split",
+        "precision",
+        "recall",
+    ]
+    # autos: 4 true rows, all found, and 2 more rows called autos; the others: 3 of 4 found
+    assert per_class == {
+        "autos": ["0.6667", "1.0000"],
+        "guns": ["1.0000", "0.7500"],
+        "space": ["1.0000", "0.7500"],
+    }
+    assert blocks[2]["text"]["text"] == "```\n" + "\n".join(lines[10:14]) + "\n```"
+    assert blocks[-1]["type"] == "context"
+
+
+def test_many_classes_stay_within_a_sections_limit() -> None:
+    names = [f"comp.sys.group-number-{i:03d}.hardware" for i in range(120)]
+    text, blocks = metrics_message(_multiclass_report(names, None))
+    table = blocks[2]["text"]["text"]
+    assert len(table) <= 3000
+    shown = table.splitlines()[2:-2]
+    assert table.splitlines()[-2] == f"... and {120 - len(shown)} more classes"
+    assert shown[0].startswith(names[0]) and len(shown) > 40
+    assert all(name in text for name in names)  # the message's text keeps every class
+    assert "no model was serving before" in text

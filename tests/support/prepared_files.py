@@ -35,3 +35,22 @@ def chat_file(prepared: Path, path: Path) -> Path:
             ]
             out.write(json.dumps({"messages": messages}) + "\n")
     return path
+
+
+TOPICS = {
+    "autos": ["the engine of my sedan", "new tires for the car", "a v8 with a manual gearbox"],
+    "space": ["the shuttle reached orbit", "a probe to jupiter", "nasa launched a satellite"],
+    "guns": ["a rifle at the range", "the second amendment", "a permit for a handgun"],
+}
+
+
+def three_topic_file(path: Path, copies: int = 4) -> Path:
+    """Prepared rows of three labels, each text made distinct by a number."""
+    rows = [
+        {"prompt": f"{text} {i}\n\n###\n\n", "completion": f" {label}"}
+        for i in range(copies)
+        for label, texts in TOPICS.items()
+        for text in texts
+    ]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path

@@ -17,13 +17,20 @@ from bot.cli import main
 from classifier.config import OpenAIConfig
 from classifier.registry import ModelRegistry
 from tests.support.openai_standin import FINE_TUNED_MODEL, RunningStandIn, StandIn
+from tests.support.prepared_files import three_topic_file
 from tests.support.sportbot_serve import API_KEY, TRAIN, VALID, Served, served
 from training.finetune.events import JobEvent
 from training.finetune.lifecycle import fine_tune
 from training.finetune.openai_provider import OpenAIProvider
 from training.finetune.providers import provider_named
 from training.finetune.request import FineTuneRequest
-from training.finetune.results import RESULT_COLUMNS, read_result_csv
+from training.finetune.results import (
+    MULTICLASS_COLUMNS,
+    RESULT_COLUMNS,
+    TRAINING_COLUMNS,
+    VALIDATION_COLUMNS,
+    read_result_csv,
+)
 from training.jobs import FineTuneError, FineTuneJob, JobStore
 
 
@@ -113,6 +120,41 @@ def test_fine_tunes_remotely_scores_the_validation_file_here_and_registers_the_r
     assert messages.count("Fine-tune enqueued") == messages.count("Fine-tune started") == 1
     assert [(e.epoch, e.n_epochs) for e in events if e.kind == "epoch"] == [(1, 2), (2, 2)]
     assert {e.job_id for e in events} == {job.id}
+
+
+def test_a_remote_multiclass_fine_tune_gets_multiclass_metrics_here(
+    api: Served, sportbot_home: Path, tmp_path: Path
+) -> None:
+    train = three_topic_file(tmp_path / "topics.jsonl")
+    events: list[JobEvent] = []
+    job = fine_tune_remotely(
+        sportbot_home,
+        api.client(),
+        train,
+        train,
+        model="babbage-002",
+        n_epochs=1,
+        compute_classification_metrics=True,
+        classification_n_classes=3,
+        on_event=events.append,
+        poll_interval_s=0.1,
+    )
+
+    card = ModelRegistry(sportbot_home).card(job.fine_tuned_model)  # type: ignore[arg-type]
+    assert card.labels == ["autos", "guns", "space"]
+    assert set(card.metrics) == {"accuracy", "weighted_f1"}
+    with JobStore(sportbot_home).results_path(job.id).open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames == TRAINING_COLUMNS + MULTICLASS_COLUMNS + VALIDATION_COLUMNS
+    assert float(rows[-1]["classification/weighted_f1_score"]) == pytest.approx(
+        card.metrics["weighted_f1"], abs=1e-6
+    )
+    said = [e.message for e in events if e.message.startswith("Classification metrics")]
+    assert said == [
+        f"Classification metrics on 36 validation rows: accuracy={card.metrics['accuracy']:.4f} "
+        f"weighted_f1={card.metrics['weighted_f1']:.4f}"
+    ]
 
 
 def test_cli_fine_tune_with_the_openai_provider_prints_the_model(

@@ -117,3 +117,22 @@ def test_only_the_latest_work_folders_are_kept(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"] + [
         f"train-20261125-1600{i:02d}-abcdef" for i in range(3, 8)
     ]
+
+
+def test_more_than_two_newsgroups_get_multiclass_metrics(tmp_path: Path) -> None:
+    groups = ("rec.autos", "sci.space", "talk.politics.guns")
+    examples = load_newsgroups(groups, subset="train")[:300]
+    report = run_training(tmp_path, examples=examples, categories=groups, n_epochs=1)
+
+    job = JobStore(tmp_path).get(report.job_id)
+    assert job.hyperparameters["classification_n_classes"] == 3
+    assert "classification_positive_class" not in job.hyperparameters
+    with report.results_path.open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert "classification/weighted_f1_score" in header and "classification/auroc" not in header
+    test = report.test_metrics
+    assert test["n"] == len(load_newsgroups(groups, subset="test"))
+    assert (test["n_classes"], sorted(test["per_class"])) == (3, ["autos", "guns", "space"])
+    assert test["accuracy"] > 0.8 and 0 < test["weighted_f1"] <= 1
+    assert report.validation_metrics["n_classes"] == 3
+    assert report.promoted and report.reason == "it is the first model"

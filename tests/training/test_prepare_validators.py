@@ -361,8 +361,8 @@ def test_split_keeps_at_most_1000_for_validation_in_source_order(tmp_path: Path)
     assert valid == sorted(valid)
     assert train != sorted(train)
     assert sorted(valid + train) == list(range(6000))
-    # three classes: metrics without a positive class
-    assert "--compute-classification-metrics\n" in report.transcript
+    # three classes: multiclass metrics, the number of classes given as the legacy tool gave it
+    assert "--compute-classification-metrics --classification-n-classes 3\n" in report.transcript
     assert report.n_classes == 3
     assert report.positive_class is None
     again = prepare_dataset(frame, output_dir=tmp_path / "again", name="big.jsonl")

@@ -50,6 +50,7 @@ from training.jobs import (
     JobStatus,
     JobStore,
 )
+from training.metrics import ClassificationMetrics
 from training.plots import plot_accuracy
 
 logger = logging.getLogger(__name__)
@@ -97,9 +98,12 @@ def create_job(
     base_model = provider.base_model(request.model)
     files = read_request_files(request)
     hyperparameters = {**provider.hyperparameters(request), **request.recorded_options()}
-    if files.positive_class is not None:
+    if files.classification:
         hyperparameters["compute_classification_metrics"] = True
+    if files.positive_class is not None:
         hyperparameters["classification_positive_class"] = label_token(files.positive_class)
+    if files.n_classes is not None:
+        hyperparameters["classification_n_classes"] = files.n_classes
     validation = request.validation_file
     job = store.create(
         model=base_model,
@@ -226,8 +230,8 @@ class JobRun:
         """One training step: its result row, its metrics event, and its epoch's end."""
         self.check_cancel()
         row = step.row()
-        if step.classification is not None and self.betas:
-            row.update(fbeta_cells(step.classification, self.betas))
+        if isinstance(step.classification, ClassificationMetrics) and self.betas:
+            row.update(fbeta_cells(step.classification, self.betas))  # binary metrics only
         self._write_rows([row])
         self.emit(step_event(step.data()))
         if step.epoch_completed:
@@ -295,7 +299,8 @@ class JobRun:
         files = self.files
         columns = result_columns(
             validation=files.valid is not None,
-            classification=files.positive_class is not None,
+            classification=files.classification,
+            multiclass=files.multiclass,
             betas=self.betas,
         )
         with path.open("w", newline="", encoding="utf-8") as handle:

@@ -25,7 +25,7 @@ from training.finetune.providers import TrainedModel
 from training.finetune.request import FineTuneRequest
 from training.finetune.results import StepResult
 from training.jobs import FineTuneError
-from training.metrics import ClassificationMetrics, metrics_from_log_proba
+from training.metrics import AnyClassificationMetrics, metrics_from_log_proba
 from training.prepared import PreparedRows
 
 logger = logging.getLogger(__name__)
@@ -95,18 +95,22 @@ class _Steps:
     def __init__(self, run: JobRun, model: GatedSportModel) -> None:
         self.run, self.model = run, model
         files = run.files
-        self.valid, self.positive = files.valid, files.positive_class
+        self.valid, self.positive, self.multiclass = (
+            files.valid,
+            files.positive_class,
+            files.multiclass,
+        )
         # The model trains on extra rows (subject lines, lexicon phrases): it counts its steps.
         self.total = model.total_steps(files.train.texts, files.train.labels)
         self.steps_per_epoch = self.total // run.n_epochs
-        self.final: tuple[float, float, ClassificationMetrics | None] | None = None
+        self.final: tuple[float, float, AnyClassificationMetrics | None] | None = None
         self.last_tokens = 0
         self.last: StepResult | None = None
         self.encoded_valid: Any = None
 
     def on_step(self, step: TrainingStep) -> None:
         end_of_epoch = step.step % self.steps_per_epoch == 0
-        scored: tuple[float, float, ClassificationMetrics | None] | None = None
+        scored: tuple[float, float, AnyClassificationMetrics | None] | None = None
         if self.valid is not None and (step.step % EVAL_EVERY_STEPS == 0 or end_of_epoch):
             scored = self.final = self._score(self.valid)
         self.last_tokens = step.elapsed_tokens
@@ -128,13 +132,15 @@ class _Steps:
         if end_of_epoch and step.step < self.total:
             self.run.record_checkpoint(self.last, self.model)
 
-    def _score(self, valid: PreparedRows) -> tuple[float, float, ClassificationMetrics | None]:
+    def _score(self, valid: PreparedRows) -> tuple[float, float, AnyClassificationMetrics | None]:
         if self.encoded_valid is None:  # the vocabulary is fixed once fit has started
             self.encoded_valid = self.model.encode(list(valid.texts))
         log_proba, classes = _sport_columns(
             self.model.predict_log_proba_encoded(self.encoded_valid), self.model.classes_
         )
-        return metrics_from_log_proba(log_proba, classes, valid.labels, self.positive)
+        return metrics_from_log_proba(
+            log_proba, classes, valid.labels, self.positive, multiclass=self.multiclass
+        )
 
     def final_metrics(self) -> dict[str, float]:
         """The model card's metrics: those of the last scored step."""

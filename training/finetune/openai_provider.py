@@ -34,7 +34,12 @@ from training.finetune.providers import TrainedModel
 from training.finetune.request import FineTuneRequest
 from training.finetune.results import classification_cells, read_result_csv
 from training.jobs import FineTuneError, JobCancelledError
-from training.metrics import ClassificationMetrics, evaluate_classifier
+from training.metrics import (
+    AnyClassificationMetrics,
+    ClassificationMetrics,
+    evaluate_classifier,
+    evaluate_multiclass,
+)
 from training.prepared import PreparedRows
 
 logger = logging.getLogger(__name__)
@@ -98,7 +103,7 @@ class OpenAIProvider:
         files = run.files
         labels = sorted(set(files.train.labels))
         metrics = None
-        if files.valid is not None and files.positive_class is not None:
+        if files.valid is not None and files.classification:
             try:
                 metrics = self._classification_metrics(
                     fine_tuned, labels, files.valid, files.positive_class
@@ -106,9 +111,14 @@ class OpenAIProvider:
             except BackendError as error:  # the model exists and is paid for: keep it
                 run.say(f"No classification metrics: {error}", level="warn")
             else:
+                f1 = (
+                    f"f1={metrics.f1:.4f}"
+                    if isinstance(metrics, ClassificationMetrics)
+                    else f"weighted_f1={metrics.weighted_f1:.4f}"
+                )
                 run.say(
                     f"Classification metrics on {metrics.n} validation rows: "
-                    f"accuracy={metrics.accuracy:.4f} f1={metrics.f1:.4f}"
+                    f"accuracy={metrics.accuracy:.4f} {f1}"
                 )
         run.record_rows(_with_metrics(rows, metrics))
         return TrainedModel(
@@ -119,8 +129,13 @@ class OpenAIProvider:
         )
 
     def _classification_metrics(
-        self, fine_tuned_model: str, labels: list[str], valid: PreparedRows, positive: str
-    ) -> ClassificationMetrics:
+        self,
+        fine_tuned_model: str,
+        labels: list[str],
+        valid: PreparedRows,
+        positive: str | None,
+    ) -> AnyClassificationMetrics:
+        """Binary metrics for ``positive``; multiclass ones over ``labels`` when it is None."""
         backend = OpenAIBackend(
             fine_tuned_model,
             tuple(labels),
@@ -129,6 +144,8 @@ class OpenAIProvider:
             timeout=TIMEOUT_S,
             max_retries=MAX_RETRIES,
         )
+        if positive is None:
+            return evaluate_multiclass(Classifier(backend), valid)
         return evaluate_classifier(Classifier(backend), valid, positive)
 
 
@@ -247,7 +264,7 @@ def _result_rows(client: openai.OpenAI, remote: Any) -> list[dict[str, str]]:
 
 
 def _with_metrics(
-    rows: list[dict[str, str]], metrics: ClassificationMetrics | None
+    rows: list[dict[str, str]], metrics: AnyClassificationMetrics | None
 ) -> list[dict[str, str]]:
     """The classification metrics go on the last row (the fine-tuned model's), or on an added
     row when there is none."""

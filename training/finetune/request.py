@@ -32,9 +32,11 @@ class FineTuneRequest:
     when no model is.
 
     ``learning_rate_multiplier`` scales the provider's learning rate; ``seed`` seeds its
-    shuffling (None: the provider's fixed default). ``prompt_loss_weight``,
-    ``classification_n_classes`` and ``classification_betas`` are the legacy options recorded on
-    the job as asked (a classifier trained on labels alone has no prompt loss to weigh).
+    shuffling (None: the provider's fixed default). ``classification_n_classes`` must be the
+    training file's number of labels when given (more than two need it for classification
+    metrics, as the legacy tool asked). ``prompt_loss_weight`` and ``classification_betas`` are
+    legacy options recorded on the job as asked (a classifier trained on labels alone has no
+    prompt loss to weigh; the betas add F-beta columns to a binary result file).
     ``metadata`` is kept on the job; ``api`` is the OpenAI API it was asked through, if any;
     ``model_id`` is the registry id its model is to get (None: one the registry picks).
     """
@@ -46,12 +48,12 @@ class FineTuneRequest:
     batch_size: int | None = None
     compute_classification_metrics: bool = False
     classification_positive_class: str | None = None
+    classification_n_classes: int | None = None
     suffix: str | None = None
     make_current: bool | None = None
     learning_rate_multiplier: float | None = None
     seed: int | None = None
     prompt_loss_weight: float | None = None
-    classification_n_classes: int | None = None
     classification_betas: tuple[float, ...] | None = None
     metadata: Mapping[str, str] | None = None
     api: str | None = None
@@ -65,6 +67,9 @@ class FineTuneRequest:
             raise FineTuneError(f"--n-epochs must be at least 1, got {self.n_epochs}.")
         if self.batch_size is not None and self.batch_size < 1:
             raise FineTuneError(f"The batch size must be at least 1, got {self.batch_size}.")
+        n_classes = self.classification_n_classes
+        if n_classes is not None and (isinstance(n_classes, bool) or n_classes < 2):
+            raise FineTuneError(f"--classification-n-classes must be at least 2, got {n_classes}.")
         multiplier = self.learning_rate_multiplier
         if multiplier is not None and not (math.isfinite(multiplier) and multiplier > 0):
             raise FineTuneError(f"The learning rate multiplier must be above 0, got {multiplier}.")
@@ -84,12 +89,24 @@ class FineTuneRequest:
 
 @dataclass(frozen=True)
 class TrainingFiles:
-    """A job's prepared files, read and checked; ``positive_class`` is a label name, set when
-    classification metrics are asked for."""
+    """A job's prepared files, read and checked, and the classification metrics asked for:
+    binary ones for ``positive_class`` (a label name), or multiclass ones over ``n_classes``
+    labels (``positive_class`` None). ``n_classes`` is the number asked for, checked."""
 
     train: PreparedRows
     valid: PreparedRows | None
     positive_class: str | None
+    n_classes: int | None = None
+
+    @property
+    def classification(self) -> bool:
+        """Whether classification metrics are computed."""
+        return self.positive_class is not None or self.n_classes is not None
+
+    @property
+    def multiclass(self) -> bool:
+        """Whether they are multiclass (accuracy and weighted F1 over all the labels)."""
+        return self.positive_class is None and self.n_classes is not None
 
 
 def read_request_files(request: FineTuneRequest) -> TrainingFiles:
@@ -99,6 +116,7 @@ def read_request_files(request: FineTuneRequest) -> TrainingFiles:
         request.validation_file,
         compute_classification_metrics=request.compute_classification_metrics,
         positive_class=request.classification_positive_class,
+        n_classes=request.classification_n_classes,
     )
 
 
@@ -110,6 +128,7 @@ def read_job_files(job: FineTuneJob) -> TrainingFiles:
         job.validation_file,
         compute_classification_metrics=bool(hyper.get("compute_classification_metrics")),
         positive_class=hyper.get("classification_positive_class"),
+        n_classes=hyper.get("classification_n_classes"),
     )
 
 
@@ -119,6 +138,7 @@ def read_training_files(
     *,
     compute_classification_metrics: bool,
     positive_class: str | None,
+    n_classes: int | None = None,
 ) -> TrainingFiles:
     train = read_prepared(training_file, what="training file", min_labels=2)
     valid = read_prepared(validation_file, what="validation file") if validation_file else None
@@ -128,19 +148,38 @@ def read_training_files(
             raise PreparedDataError(
                 f"The validation file has labels the training file lacks: {', '.join(unknown)}."
             )
+    labels = set(train.labels)
+    if n_classes is not None and n_classes != len(labels):
+        raise FineTuneError(
+            f"--classification-n-classes is {n_classes}, but the training file has "
+            f"{len(labels)} labels ({_listed(labels)})."
+        )
     if not compute_classification_metrics:
         return TrainingFiles(train, valid, None)
     if valid is None:
         raise FineTuneError("--compute-classification-metrics needs a validation file (-v FILE).")
-    labels = set(train.labels)
     if positive_class is None and len(labels) != 2:
-        raise FineTuneError(
-            "Classification metrics with more than two labels need --classification-positive-class."
-        )
+        if n_classes is None:
+            raise FineTuneError(
+                f"Classification metrics over {len(labels)} labels need "
+                f"--classification-n-classes {len(labels)} (accuracy and weighted F1), or "
+                "--classification-positive-class for one label against the rest."
+            )
+        return TrainingFiles(train, valid, None, n_classes)
     if positive_class is not None and label_name(positive_class) not in labels:
         raise FineTuneError(
             f"The positive class {positive_class!r} is not a completion of the training "
-            f"file (it has {', '.join(repr(' ' + name) for name in sorted(labels))})."
+            f"file (it has {_listed(labels)})."
+        )
+    if positive_class is not None and n_classes is not None and n_classes > 2:
+        raise FineTuneError(
+            "--classification-positive-class is for two labels; with "
+            f"--classification-n-classes {n_classes} the metrics are over all of them: "
+            "drop one of the two."
         )
     positive = label_name(positive_class) if positive_class else positive_class_of(train.labels)
-    return TrainingFiles(train, valid, positive)
+    return TrainingFiles(train, valid, positive, n_classes)
+
+
+def _listed(labels: set[str]) -> str:
+    return ", ".join(repr(" " + name) for name in sorted(labels))

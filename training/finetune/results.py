@@ -2,7 +2,9 @@
 OpenAI result files read into them.
 
 The legacy columns come first, in the legacy order (a job without a validation file has the
-training ones only, one without classification metrics no ``classification/*`` columns); today's
+training ones only, one without classification metrics no ``classification/*`` columns; binary
+metrics (a positive class) have six columns, multiclass ones the legacy two,
+``classification/accuracy`` and ``classification/weighted_f1_score``, in the same place); today's
 OpenAI columns follow (``train_loss``, ``train_accuracy``, ``valid_loss``,
 ``valid_mean_token_accuracy``, sharing ``step``), the same numbers under today's names, so that
 the legacy notebook and today's read the same file.
@@ -22,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 from training.jobs import FineTuneError
 
 if TYPE_CHECKING:
-    from training.metrics import ClassificationMetrics
+    from training.metrics import AnyClassificationMetrics, ClassificationMetrics
 
 TRAINING_COLUMNS = [
     "step",
@@ -42,6 +44,12 @@ CLASSIFICATION_COLUMN_OF = {
 }
 """``ClassificationMetrics`` field -> its legacy column, in the legacy order."""
 CLASSIFICATION_COLUMNS = list(CLASSIFICATION_COLUMN_OF.values())
+MULTICLASS_COLUMN_OF = {
+    "accuracy": "classification/accuracy",
+    "weighted_f1": "classification/weighted_f1_score",
+}
+"""``MulticlassMetrics`` field -> its legacy column, in the legacy order."""
+MULTICLASS_COLUMNS = list(MULTICLASS_COLUMN_OF.values())
 VALIDATION_COLUMNS = [
     "validation_loss",
     "validation_sequence_accuracy",
@@ -59,6 +67,7 @@ TODAY_COLUMN_OF = {
 TODAY_COLUMNS = list(TODAY_COLUMN_OF)
 RESULT_COLUMNS = LEGACY_COLUMNS + TODAY_COLUMNS
 """Every column, in the file's order."""
+KNOWN_COLUMNS = frozenset(LEGACY_COLUMNS + MULTICLASS_COLUMNS)
 
 RENAMED_COLUMNS = {
     "train_loss": "training_loss",
@@ -74,15 +83,22 @@ RENAMED_COLUMNS = {
 
 
 def result_columns(
-    *, validation: bool, classification: bool, betas: Sequence[float] = ()
+    *,
+    validation: bool,
+    classification: bool,
+    multiclass: bool = False,
+    betas: Sequence[float] = (),
 ) -> list[str]:
-    """The columns of a job's result file: the legacy ones in the legacy order (the F-beta
-    score of each of ``betas`` after ``classification/f1.0``, as the legacy
-    ``classification_betas`` asked), then today's."""
+    """The columns of a job's result file: the legacy ones in the legacy order (``multiclass``:
+    the multiclass classification columns instead of the binary ones; the F-beta score of each
+    of ``betas`` after ``classification/f1.0``, as the legacy ``classification_betas`` asked),
+    then today's."""
     columns = list(TRAINING_COLUMNS)
     if validation:
         if classification:
-            columns += CLASSIFICATION_COLUMNS + fbeta_columns(betas)
+            columns += (
+                MULTICLASS_COLUMNS if multiclass else CLASSIFICATION_COLUMNS + fbeta_columns(betas)
+            )
         columns += VALIDATION_COLUMNS
     return columns + TODAY_COLUMNS
 
@@ -111,7 +127,7 @@ def cell(value: float) -> str:
     return f"{value:.6g}" if math.isfinite(value) else ""
 
 
-def classification_cells(metrics: ClassificationMetrics) -> dict[str, str]:
+def classification_cells(metrics: AnyClassificationMetrics) -> dict[str, str]:
     return {column: cell(value) for column, value in metrics.legacy_columns().items()}
 
 
@@ -133,7 +149,7 @@ class StepResult:
     epoch_completed: bool = False
     validation_loss: float | None = None
     validation_accuracy: float | None = None
-    classification: ClassificationMetrics | None = None
+    classification: AnyClassificationMetrics | None = None
 
     def row(self) -> dict[str, str]:
         """The step under the legacy columns (sequence and token accuracy are one number for a
@@ -216,7 +232,7 @@ def read_result_csv(content: bytes) -> list[dict[str, str]]:
         for column, value in row.items():
             if column is None:
                 continue
-            name = column if column in LEGACY_COLUMNS else RENAMED_COLUMNS.get(column.strip())
+            name = column if column in KNOWN_COLUMNS else RENAMED_COLUMNS.get(column.strip())
             if name and (value or "").strip() and not renamed.get(name):
                 renamed[name] = value.strip()
         if renamed.get("training_token_accuracy") and not renamed.get("training_sequence_accuracy"):

@@ -2,8 +2,10 @@
 
 It reads a dataset, runs the legacy validators in their order, asks the same ``[Y/n]`` questions
 (or accepts them all when quiet), splits classification data into train and validation files the
-same way, and writes the same bytes. ``prepare_dataset`` is the entry point for code;
-``sportbot prepare-data`` is the one for people.
+same way, and writes the same bytes. Chat-format files (OpenAI's ``{"messages": [...]}`` rows) get
+checks of their own in the same manner: roles, one label per example, labels of one token, class
+balance, duplicates, long examples, and the same split. ``prepare_dataset`` is the entry point for
+code; ``sportbot prepare-data`` is the one for people.
 """
 
 from training.prepare.console import Console, StreamConsole, TranscriptConsole

@@ -47,6 +47,8 @@ class PrepareReport:
     n_classes: int | None = None
     positive_class: str | None = None
     prompt_separator: str = ""
+    data_format: str = "prompt_completion"
+    """``prompt_completion`` or ``chat`` (``{"messages": [...]}`` rows)."""
     transcript: str = ""
 
     @property
@@ -83,4 +85,5 @@ class PrepareReport:
             "n_classes": self.n_classes,
             "positive_class": self.positive_class,
             "prompt_separator": self.prompt_separator,
+            "data_format": self.data_format,
         }

@@ -8,47 +8,27 @@ from pathlib import Path
 
 import pandas as pd
 
+from training.prepare.chat_reading import is_chat_file
+from training.prepare.chat_workflow import prepare_chat_dataset
 from training.prepare.console import Console, TranscriptConsole
-from training.prepare.errors import DatasetInvalidError, PrepareDataError
+from training.prepare.errors import PrepareDataError
 from training.prepare.inference import common_suffix, infer_task_type
 from training.prepare.reading import read_dataset
 from training.prepare.remediation import Remediation
-from training.prepare.report import Action, Finding, PrepareReport
+from training.prepare.report import PrepareReport
+from training.prepare.session import PROCEED_QUESTION, Session, act, analyse, ask_split
 from training.prepare.validators import VALIDATORS
 from training.prepare.writing import (
     classes,
     output_paths,
     split_train_valid,
     unchanged_hint,
+    write_all,
     write_prepared,
     written_hint,
 )
 
 logger = logging.getLogger(__name__)
-
-SPLIT_QUESTION = "- [Recommended] Would you like to split into training and validation set? [Y/n]: "
-PROCEED_QUESTION = "\n\nYour data will be written to a new JSONL file. Proceed [Y/n]: "
-
-
-class _Session:
-    """One run's console, transcript and answers."""
-
-    def __init__(self, console: Console, quiet: bool) -> None:
-        self.console = console
-        self.quiet = quiet
-        self.transcript: list[str] = []
-
-    def say(self, text: str) -> None:
-        self.transcript.append(text)
-        self.console.write(text)
-
-    def ask(self, question: str) -> bool:
-        """Ask a [Y/n] question: anything but ``n`` (any case) is yes; quiet answers ``Y``."""
-        self.say(question)
-        if self.quiet:
-            self.say("Y\n")
-            return True
-        return self.console.answer().lower() != "n"
 
 
 def prepare_dataset(
@@ -59,15 +39,17 @@ def prepare_dataset(
     console: Console | None = None,
     name: str = "dataset.jsonl",
 ) -> PrepareReport:
-    """Check and fix a prompt/completion dataset exactly as ``openai tools fine_tunes.prepare_data``.
+    """Check and fix a prompt/completion dataset exactly as ``openai tools fine_tunes.prepare_data``,
+    or a chat-format one in the same manner (``training.prepare.chat_workflow``).
 
     ``source`` is a CSV, TSV, XLSX, TXT, JSON or JSONL file, or a DataFrame with ``prompt`` and
-    ``completion`` columns (then ``output_dir`` is required and ``name`` names its files).
+    ``completion`` columns (then ``output_dir`` is required and ``name`` names its files). A
+    JSONL file whose first row has ``messages`` is read as chat rows.
     ``quiet`` accepts every suggestion; otherwise each ``[Y/n]`` answer is read from ``console``.
     The human report goes to ``console`` (default: kept only in the returned report's
     ``transcript``). Raises ``PrepareDataError`` (a ``SportbotError``) for anything the user must fix.
     """
-    session = _Session(console or TranscriptConsole(), quiet)
+    session = Session(console or TranscriptConsole(), quiet)
     session.say("Analyzing...\n")
     if isinstance(source, pd.DataFrame):
         if output_dir is None:
@@ -76,55 +58,22 @@ def prepare_dataset(
         frame, reading = source.fillna("").astype(str), Remediation(name="read_any_format")
     else:
         label = os.fspath(source)
+        if is_chat_file(label):
+            return prepare_chat_dataset(session, label, output_dir)
         frame, reading = read_dataset(label)
     frame = frame.reset_index(drop=True)
     report = PrepareReport(source=label, n_rows=len(frame), task_type="")
-    if reading.finding:
-        session.say(reading.finding)
-        report.findings.append(Finding(reading.name, reading.finding.strip()))
-
-    remediations = [reading]
-    for validator in VALIDATORS:
-        remediation = validator(frame)
-        if remediation is None:
-            continue
-        if remediation.error:
-            raise DatasetInvalidError(remediation.name, remediation.error)
-        remediations.append(remediation)
-        if remediation.finding:
-            session.say(remediation.finding)
-            report.findings.append(Finding(remediation.name, remediation.finding.strip()))
-        if remediation.necessary_fix:
-            frame = remediation.necessary_fix(frame, session.say)
+    session.note(report, reading)
+    frame, remediations = analyse(session, report, frame, VALIDATORS)
     report.task_type = infer_task_type(frame)
-
-    changed = any(remediation.necessary for remediation in remediations)
-    if any(remediation.suggestion or remediation.necessary for remediation in remediations):
-        session.say("\n\nBased on the analysis we will perform the following actions:\n")
-        for remediation in remediations:
-            if remediation.suggestion and remediation.optional_fix:
-                accepted = session.ask(f"- [Recommended] {remediation.suggestion} [Y/n]: ")
-                if accepted:
-                    frame = remediation.optional_fix(frame, session.say)
-                    changed = True
-                report.actions.append(
-                    Action(remediation.name, "recommended", remediation.suggestion, accepted)
-                )
-            if remediation.necessary:
-                session.say(f"- [Necessary] {remediation.necessary}\n")
-                report.actions.append(
-                    Action(remediation.name, "necessary", remediation.necessary, True)
-                )
-    else:
-        session.say("\n\nNo remediations found.\n")
-
+    frame, changed = act(session, report, frame, [reading, *remediations])
     _write_out(session, report, frame, changed, output_dir)
     report.transcript = "".join(session.transcript)
     return report
 
 
 def _write_out(
-    session: _Session,
+    session: Session,
     report: PrepareReport,
     frame: pd.DataFrame,
     changed: bool,
@@ -136,15 +85,7 @@ def _write_out(
     report.prompt_separator = prompt_suffix
     report.n_prepared = len(frame)
     if report.task_type == "classification":
-        report.split = session.ask(SPLIT_QUESTION)
-        report.actions.append(
-            Action(
-                "train_valid_split",
-                "recommended",
-                "Split into training and validation set",
-                report.split,
-            )
-        )
+        ask_split(session, report)
     if not changed and not report.split:
         session.say(unchanged_hint(report.source, prompt_suffix, completion_suffix))
         return
@@ -157,12 +98,12 @@ def _write_out(
     n_classes, positive_class = None, None
     if report.split:
         train, valid = split_train_valid(frame)
-        _write_all([(train, paths[0]), (valid, paths[1])])
+        write_all([(train, paths[0]), (valid, paths[1])], write_prepared)
         report.n_train, report.n_valid = len(train), len(valid)
-        n_classes, positive_class = classes(frame)
+        n_classes, positive_class = classes(frame["completion"])
         report.valid_file = Path(paths[1])
     else:
-        _write_all([(frame, paths[0])])
+        write_all([(frame, paths[0])], write_prepared)
         report.n_train = len(frame)
     report.train_file = Path(paths[0])
     report.n_classes, report.positive_class = n_classes, positive_class
@@ -175,16 +116,3 @@ def _write_out(
             completion_suffix=completion_suffix,
         )
     )
-
-
-def _write_all(parts: list[tuple[pd.DataFrame, str]]) -> None:
-    """Write every part, or none: a failure removes the files already written."""
-    done: list[str] = []
-    try:
-        for frame, path in parts:
-            write_prepared(frame, path)
-            done.append(path)
-    except OSError as error:
-        for path in done:
-            Path(path).unlink(missing_ok=True)
-        raise PrepareDataError(f"cannot write {path}: {error.strerror or error}") from error

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
-from training.data import write_jsonl
+from training.data import write_jsonl, write_text_atomic
+from training.prepare.errors import PrepareDataError
 from training.prepare.inference import shown
 from training.prepare.reading import FIELDS
 
@@ -50,10 +54,39 @@ def write_prepared(frame: pd.DataFrame, path: str) -> None:
     logger.info("wrote %d rows to %s", len(frame), path)
 
 
-def classes(frame: pd.DataFrame) -> tuple[int, str | None]:
-    """The number of distinct completions and, for two, the most frequent one (positive class)."""
-    counts = frame["completion"].value_counts()
-    return len(counts), (str(counts.index[0]) if len(counts) == 2 else None)
+def write_chat_rows(frame: pd.DataFrame, path: str) -> None:
+    """Write the chat rows (the ``row`` column: ``{"messages": [...], ...}``) as JSON Lines,
+    non-ASCII kept."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in frame["row"])
+    write_text_atomic(path, text)
+    logger.info("wrote %d chat rows to %s", len(frame), path)
+
+
+def write_all(
+    parts: list[tuple[pd.DataFrame, str]], write: Callable[[pd.DataFrame, str], None]
+) -> None:
+    """Write every part with ``write``, or none: a failure removes the files already written."""
+    done: list[str] = []
+    try:
+        for frame, path in parts:
+            write(frame, path)
+            done.append(path)
+    except OSError as error:
+        for path in done:
+            Path(path).unlink(missing_ok=True)
+        raise PrepareDataError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def classes(completions: pd.Series) -> tuple[int, str | None]:
+    """The number of labels and, for two, the most frequent completion (the positive class).
+
+    Labels are counted as ``sportbot fine-tune`` counts them, by name (``" a"`` and ``"a"`` are
+    one label), so that the suggested ``--classification-n-classes`` is the one it checks.
+    """
+    counts = completions.value_counts()
+    n_labels = completions.str.strip().nunique()
+    return n_labels, (str(counts.index[0]) if n_labels == 2 else None)
 
 
 def stop_hint(completion_suffix: str) -> str:
@@ -96,6 +129,8 @@ def written_hint(
         command += f' -v "{paths[1]}" --compute-classification-metrics'
         if n_classes == 2:
             command += f' --classification-positive-class "{positive_class}"'
+        else:
+            command += f" --classification-n-classes {n_classes}"
     files = ("s" if split else "") + " to `" + "` and `".join(paths)
     reminder = separator_hint(prompt_suffix) if prompt_suffix else ""
     return (
