@@ -14,7 +14,12 @@ from tests.support.prepared_files import three_topic_file
 from training.finetune.lifecycle import create_job, fine_tune
 from training.finetune.local_provider import LocalProvider
 from training.finetune.request import FineTuneRequest, read_job_files
-from training.finetune.results import MULTICLASS_COLUMNS, TRAINING_COLUMNS, VALIDATION_COLUMNS
+from training.finetune.results import (
+    MULTICLASS_COLUMNS,
+    TODAY_COLUMNS,
+    TRAINING_COLUMNS,
+    VALIDATION_COLUMNS,
+)
 from training.jobs import FineTuneError, JobStore
 
 
@@ -74,7 +79,9 @@ def test_a_multiclass_job_writes_the_legacy_multiclass_columns(tmp_path: Path) -
     with JobStore(home).results_path(job.id).open(newline="") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert reader.fieldnames == TRAINING_COLUMNS + MULTICLASS_COLUMNS + VALIDATION_COLUMNS
+    assert reader.fieldnames == (
+        TRAINING_COLUMNS + MULTICLASS_COLUMNS + VALIDATION_COLUMNS + TODAY_COLUMNS
+    )
     scored = [row for row in rows if row["classification/accuracy"]]
     assert scored and all(row["classification/weighted_f1_score"] for row in scored)
     assert scored[-1] == rows[-1]  # the last step is an epoch's end: scored

@@ -27,6 +27,7 @@ from training.finetune.request import FineTuneRequest
 from training.finetune.results import (
     MULTICLASS_COLUMNS,
     RESULT_COLUMNS,
+    TODAY_COLUMNS,
     TRAINING_COLUMNS,
     VALIDATION_COLUMNS,
     read_result_csv,
@@ -146,7 +147,9 @@ def test_a_remote_multiclass_fine_tune_gets_multiclass_metrics_here(
     with JobStore(sportbot_home).results_path(job.id).open(encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         rows = list(reader)
-    assert reader.fieldnames == TRAINING_COLUMNS + MULTICLASS_COLUMNS + VALIDATION_COLUMNS
+    assert reader.fieldnames == (
+        TRAINING_COLUMNS + MULTICLASS_COLUMNS + VALIDATION_COLUMNS + TODAY_COLUMNS
+    )
     assert float(rows[-1]["classification/weighted_f1_score"]) == pytest.approx(
         card.metrics["weighted_f1"], abs=1e-6
     )
