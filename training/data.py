@@ -90,11 +90,26 @@ def load_newsgroups(
         raise UnknownCategoryError(
             f"unknown newsgroup(s) {', '.join(unknown)}; the 20 groups are: {', '.join(known)}"
         ) from error
-    names = [name.split(".")[-1] for name in bunch.target_names]
+    names = group_labels(bunch.target_names)
     return [
         Example(text=text.strip(), label=names[target])
         for text, target in zip(bunch.data, bunch.target, strict=True)
     ]
+
+
+def group_labels(groups: Sequence[str]) -> list[str]:
+    """Each group's label: its name's last part, as the notebook named them (``baseball``), or,
+    where that part is shared by another of ``groups``, the shortest ending of its name that is
+    not (``pc.hardware`` and ``mac.hardware``; ``politics.misc``, ``religion.misc``)."""
+    parts = [group.split(".") for group in groups]
+    labels = []
+    for mine in parts:
+        for n in range(1, len(mine) + 1):
+            ending = mine[-n:]
+            if all(other[-n:] != ending for other in parts if other is not mine):
+                break
+        labels.append(".".join(ending))
+    return labels
 
 
 def _known_groups(home: str) -> list[str]:

@@ -18,6 +18,7 @@ from training.data import (
     DataUnavailableError,
     Example,
     UnknownCategoryError,
+    group_labels,
     jsonl_text,
     load_newsgroups,
     notebook_rows,
@@ -60,6 +61,26 @@ def test_test_split_is_the_held_out_documents_of_the_same_groups(
 def test_any_categories_label_by_last_name_part() -> None:
     examples = load_newsgroups(categories=("sci.space", "rec.autos"))
     assert {example.label for example in examples} == {"space", "autos"}
+
+
+def test_groups_whose_last_name_part_is_shared_keep_apart() -> None:
+    """All 20 groups make 20 labels: the two hardware groups and the three misc ones are named by
+    the shortest ending of their names that no other group has."""
+    assert group_labels(["comp.sys.ibm.pc.hardware", "comp.sys.mac.hardware", "sci.space"]) == [
+        "pc.hardware",
+        "mac.hardware",
+        "space",
+    ]
+    examples = load_newsgroups(categories=_all_groups(), subset="test")
+    labels = {example.label for example in examples}
+    assert len(labels) == 20
+    assert {"politics.misc", "religion.misc", "ms-windows.misc", "baseball"} <= labels
+
+
+def _all_groups() -> list[str]:
+    from sklearn.datasets import fetch_20newsgroups
+
+    return list(fetch_20newsgroups(download_if_missing=False).target_names)
 
 
 def test_unknown_category_is_one_clear_line() -> None:
