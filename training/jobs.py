@@ -6,10 +6,13 @@ with ``checkpoints/step-<n>.skops`` (the model at the end of each epoch) and, wh
 pending, a ``cancel`` flag file. Another process may read a job while it runs: it sees
 the last complete ``job.json`` and every complete event line.
 
-A job whose status is not final is owned by the process (``pid`` on ``host``) that runs it; the
-runner refreshes ``heartbeat_at`` as it trains. When that process is gone (same host: its pid is
-not alive; another host: a running job silent for ``STALE_AFTER_S`` seconds), readers mark the
-job failed.
+A job whose status is not final is owned by the process that made it (``pid`` and
+``owner_token`` on ``host``), which keeps a ``heartbeat`` file in its folder fresh while the
+job waits or trains (``keep_heartbeat``; ``heartbeat_at`` in ``job.json`` is refreshed too, less
+often). Readers mark a job failed when its owner is gone: on this host when its pid is not
+alive, or is this very process with another token (a restarted container's PID 1), or its
+heartbeat is older than ``LOCAL_STALE_AFTER_S`` (a pid reused by another process); on another
+host when its heartbeat is older than ``STALE_AFTER_S``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,9 +42,18 @@ JobStatus = Literal["validating_files", "queued", "running", "succeeded", "faile
 LEGACY_API = "fine-tunes"
 TODAYS_API = "fine_tuning"
 """The OpenAI APIs a job may be created through (``FineTuneJob.api``)."""
-_JOB_ID_RE = re.compile(r"^ftjob-[A-Za-z0-9_-]{1,64}$")
+_JOB_ID_RE = re.compile(r"ftjob-[A-Za-z0-9_-]{1,64}")
 STALE_AFTER_S = 600.0
-"""A running job of another host whose runner has not written a heartbeat for this long is dead."""
+"""A live job of another host whose owner has not written a heartbeat for this long is dead
+(clocks of hosts sharing a folder may differ by a little)."""
+LOCAL_STALE_AFTER_S = 60.0
+"""A live job of this host whose owner has not written a heartbeat for this long is dead, even
+if a process with its pid is alive."""
+HEARTBEAT_EVERY_S = 2.0
+"""How often an owner refreshes the heartbeat of its live jobs."""
+PROCESS_TOKEN = uuid.uuid4().hex
+"""This process's token: a job made here records it, so that a later process given the same
+pid (a restarted container's PID 1) can tell the job is not its own."""
 
 
 class UnknownJobError(SportbotError, LookupError):
@@ -91,6 +104,8 @@ class FineTuneJob:
     pid: int | None = None
     host: str | None = None
     heartbeat_at: float | None = None
+    owner_token: str | None = None
+    """The token of the process that owns the job (``PROCESS_TOKEN`` there)."""
 
     @property
     def is_final(self) -> bool:
@@ -156,7 +171,7 @@ class JobStore:
     # -- paths -------------------------------------------------------------------------------
 
     def job_dir(self, job_id: str) -> Path:
-        if not _JOB_ID_RE.match(job_id):
+        if not _JOB_ID_RE.fullmatch(job_id):
             raise UnknownJobError(
                 f"There is no fine-tune job {job_id!r}: job ids look like ftjob-…."
             )
@@ -206,6 +221,7 @@ class JobStore:
             pid=os.getpid(),
             host=socket.gethostname(),
             heartbeat_at=time.time(),
+            owner_token=PROCESS_TOKEN,
         )
         self.job_dir(job.id).mkdir(parents=True, exist_ok=False)
         self.save(job)
@@ -218,6 +234,43 @@ class JobStore:
     def heartbeat(self, job: FineTuneJob) -> None:
         job.heartbeat_at = time.time()
         self.save(job)
+        self.touch_heartbeat(job.id)
+
+    def touch_heartbeat(self, job_id: str) -> None:
+        """Refresh the job's ``heartbeat`` file (its time is the heartbeat: no ``job.json``
+        write, so it never races the job's own writes)."""
+        (self.job_dir(job_id) / "heartbeat").touch()
+
+    def last_heartbeat(self, job: FineTuneJob) -> float | None:
+        """When the job's owner last said it was alive (None: never)."""
+        try:
+            touched: float | None = (self.job_dir(job.id) / "heartbeat").stat().st_mtime
+        except OSError:
+            touched = None
+        beats = [t for t in (job.heartbeat_at, touched) if isinstance(t, int | float)]
+        return max(beats) if beats else None
+
+    @contextlib.contextmanager
+    def keep_heartbeat(self, job_id: str) -> Iterator[None]:
+        """Refresh the job's heartbeat every ``HEARTBEAT_EVERY_S`` on a thread while the block
+        runs (however long a step takes, reading and featurizing a big file included)."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_EVERY_S):
+                try:
+                    self.touch_heartbeat(job_id)
+                except OSError as error:  # the next beat may do better; say so once a beat
+                    logger.warning("cannot refresh the heartbeat of %s: %s", job_id, error)
+
+        self.touch_heartbeat(job_id)
+        thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def get(self, job_id: str) -> FineTuneJob:
         """Read a job; a live-looking job whose runner is gone is marked failed first.
@@ -316,13 +369,24 @@ class JobStore:
         return list(self.iter_events(job_id))[after:]
 
     def iter_events(self, job_id: str) -> Iterator[JobEvent]:
+        yield from self.events_from(job_id, 0)[0]
+
+    def events_from(self, job_id: str, offset: int) -> tuple[builtins.list[JobEvent], int]:
+        """The complete events written after byte ``offset`` of the job's log, and the offset
+        to read on from (a reader that follows a log reads each line once)."""
         path = self.job_dir(job_id) / "events.jsonl"
         if not path.parent.is_dir():
             raise UnknownJobError(f"There is no fine-tune job {job_id!r}.")
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                raw = handle.read()
         except FileNotFoundError:
-            return
+            return [], offset
+        complete = raw.rfind(b"\n") + 1  # a line still being written is read next time
+        return builtins.list(self._parse_events(job_id, path, raw[:complete])), offset + complete
+
+    def _parse_events(self, job_id: str, path: Path, raw: bytes) -> Iterator[JobEvent]:
         for line in raw.split(b"\n"):
             if not line.strip():
                 continue
@@ -363,17 +427,24 @@ class JobStore:
         if job.is_final:
             return job
         (self.job_dir(job_id) / "cancel").touch()
-        if not _owner_alive(job):
+        if not self.owner_alive(job):
             self.change_status(job, "cancelled")
         return job
 
     def cancel_requested(self, job_id: str) -> bool:
         return (self.job_dir(job_id) / "cancel").exists()
 
+    def mark_committing(self, job_id: str) -> None:
+        """The job's model is being registered: whoever stops the job lets that finish."""
+        (self.job_dir(job_id) / "committing").touch()
+
+    def committing(self, job_id: str) -> bool:
+        return (self.job_dir(job_id) / "committing").exists()
+
     # -- stale jobs --------------------------------------------------------------------------
 
     def _reap_if_stale(self, job: FineTuneJob) -> FineTuneJob:
-        if job.is_final or _owner_alive(job):
+        if job.is_final or self.owner_alive(job):
             return job
         reason = (
             f"The process that ran this job (pid {job.pid} on {job.host}) stopped before it "
@@ -383,16 +454,19 @@ class JobStore:
         self.change_status(job, "failed", reason=reason, code="runner_died")
         return job
 
+    def owner_alive(self, job: FineTuneJob) -> bool:
+        """Whether the process that owns a live job still looks alive (see the module doc)."""
+        silent_for = time.time() - (self.last_heartbeat(job) or 0.0)
+        if job.pid is None or job.host != socket.gethostname():
+            return silent_for <= STALE_AFTER_S
+        if job.pid == os.getpid():
+            return job.owner_token in (None, PROCESS_TOKEN)
+        return _pid_alive(job.pid) and silent_for <= LOCAL_STALE_AFTER_S
 
-def _owner_alive(job: FineTuneJob) -> bool:
-    """Whether the process that owns a live job still looks alive: on this host, whether its pid
-    is; on another host (a shared ``SPORTBOT_HOME``), whether a running job's heartbeat is recent
-    (a queued job there may wait its turn without a heartbeat)."""
-    if job.pid is None or job.host != socket.gethostname():
-        silent = job.heartbeat_at is not None and time.time() - job.heartbeat_at > STALE_AFTER_S
-        return not (job.status == "running" and silent)
+
+def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(job.pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
