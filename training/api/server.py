@@ -11,7 +11,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from classifier.errors import SportbotError
 from training.api.app import create_app
+from training.limits import MIN_API_KEY_CHARS, SHUTDOWN_TIMEOUT_S
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +25,23 @@ def serve(
     port: int = 8000,
     on_listening: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until interrupted; running jobs are asked to stop on the way out. ``on_listening``
-    is called once the socket is bound (a failed bind raises ``OSError`` before it)."""
+    """Serve until interrupted (Ctrl-C, SIGTERM); running jobs are stopped on the way out and
+    open requests have ``SHUTDOWN_TIMEOUT_S`` to finish. ``on_listening`` is called once the
+    socket is bound (a failed bind raises ``OSError`` before it). A key shorter than
+    ``MIN_API_KEY_CHARS`` is a ``SportbotError``: it could be guessed."""
+    if len(api_key) < MIN_API_KEY_CHARS:
+        raise SportbotError(
+            f"SPORTBOT_API_KEY is too short ({len(api_key)} characters): give a secret of at "
+            f"least {MIN_API_KEY_CHARS} characters, e.g. the output of `openssl rand -hex 16`."
+        )
     announce = (lambda _message: on_listening()) if on_listening is not None else None
-    web.run_app(create_app(home, api_key), host=host, port=port, print=announce)
+    web.run_app(
+        create_app(home, api_key),
+        host=host,
+        port=port,
+        print=announce,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+    )
 
 
 @dataclass
