@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,11 @@ async def classify_for_answer(services: Services, raw_text: str) -> Answer | Non
     if not text:
         return None
     classifier = await services.classifiers.get()
+    started = time.perf_counter()
     prediction = await classifier.aclassify(text)
+    services.metrics.classification_seconds.labels(use="answer").observe(
+        time.perf_counter() - started
+    )
     return Answer(
         text=answer_text(prediction),
         blocks=answer_blocks(text, prediction, classifier.labels, explain(classifier, text)),

@@ -222,3 +222,34 @@ def message_shortcut_payload(
         "response_url": response_url,
         "token": "legacy-verification-token",
     }
+
+
+def edit_event(original: dict[str, Any], text: str, **extra: Any) -> dict[str, Any]:
+    """The ``message_changed`` event Slack sends when ``original`` (a ``message_event``) is
+    edited to ``text``: hidden, the edited message and the one before it inside."""
+    now = f"{time.time():.6f}"
+    before = {k: original[k] for k in ("type", "user", "text", "ts") if k in original}
+    event: dict[str, Any] = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": original["channel"],
+        "channel_type": original.get("channel_type", "channel"),
+        "ts": now,
+        "event_ts": now,
+        "message": {**before, "text": text, "edited": {"user": original["user"], "ts": now}},
+        "previous_message": before,
+    }
+    event.update(extra)
+    return event
+
+
+def app_rate_limited_payload(minute: int, team_id: str = TEAM_ID) -> dict[str, Any]:
+    """What Slack posts when it holds back a workspace's events (no inner event)."""
+    return {
+        "token": "legacy-verification-token",
+        "type": "app_rate_limited",
+        "team_id": team_id,
+        "minute_rate_limited": minute,
+        "api_app_id": "A0SPORTBOT",
+    }
