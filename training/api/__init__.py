@@ -3,7 +3,9 @@
 Routes (all under ``/v1``, all needing ``Authorization: Bearer $SPORTBOT_API_KEY``):
 files (upload, list, retrieve, content, delete), ``fine_tuning/jobs`` (create, list, retrieve,
 events, cancel), models (list, retrieve) and the legacy ``completions`` with logprobs. Errors come
-in OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``.
+in OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``. ``GET /metrics``
+(Prometheus, behind the same key): requests by route and status, completion latency, jobs by
+status.
 """
 
 from training.api.app import create_app
