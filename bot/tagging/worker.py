@@ -31,7 +31,7 @@ from bot.admin import slack_error_code
 from bot.metrics import BotMetrics
 from bot.tagging.pacer import Pacer
 from bot.tagging.policy import TagPolicy
-from bot.tagging.queue import QUEUE_FULL, Dropped, TagJob, TagQueue
+from bot.tagging.queue import QUEUE_FULL, STALE, Dropped, TagJob, TagQueue
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ CANNOT_CARRY = frozenset(
 )
 """Errors that mean no reaction can go on (or come off) that message."""
 
-GIVE_BACK_CLAIM = frozenset({QUEUE_FULL, "stale", SLACK_ERROR, SHUTDOWN})
+GIVE_BACK_CLAIM = frozenset({QUEUE_FULL, STALE, SLACK_ERROR, SHUTDOWN})
 """Drops whose event claim is given back: no reaction changed, so a redelivery of the event
 may try again. A superseded change's claim stays (a newer change for its message is on its
 way) and so does an unplaceable one's (a retry would fail the same way)."""

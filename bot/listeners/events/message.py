@@ -23,6 +23,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.emoji import emoji_for
+from bot.metrics import MESSAGE_OUTCOMES
 from bot.services import Services
 from bot.slack_text import plain_text
 from bot.tagging import TagJob
@@ -41,14 +42,8 @@ CORRECTION_PRIORITY = 1.0
 """An edit's correction outranks every new tag when the backlog is full: a wrong tag left
 standing is worse than a missing one."""
 
-TAGGED, NOT_TAGGED, SKIPPED, DUPLICATE, FAILED = (
-    "tagged",
-    "not_tagged",
-    "skipped",
-    "duplicate",
-    "failed",
-)
-"""What became of a message event (``bot.metrics.MESSAGE_OUTCOMES``)."""
+TAGGED, NOT_TAGGED, SKIPPED, DUPLICATE, FAILED = MESSAGE_OUTCOMES
+"""What became of a message event (what ``sportbot_messages_total{outcome}`` counts)."""
 
 
 def register(app: AsyncApp, services: Services) -> None:
