@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import BotMetrics
@@ -19,7 +20,8 @@ class TagPipeline:
 
     Workspaces are keyed by enterprise and team id, and each change is made with the token of
     the request that asked for it (Bolt's per-request ``client``), so installs in many
-    workspaces each get their own queue, pace and pause. ``release`` gives an event's claim back
+    workspaces each get their own queue, pace and pause. Tag calls go through a connection
+    pool of their own, so that answers never wait behind them for a connection. ``release`` gives an event's claim back
     (``store.events.release``) when its tag is dropped unplaced. ``aclose`` on shutdown.
     """
 
@@ -36,15 +38,26 @@ class TagPipeline:
         self._clock = clock
         self.workspaces: dict[Workspace, WorkspaceTagger] = {}
         self._closed = False
+        self._session: aiohttp.ClientSession | None = None
         metrics.tag_queue_depth.set_function(self.depth)
 
     def workspace(self, team_id: str | None, enterprise_id: str | None = None) -> WorkspaceTagger:
         key = Workspace(enterprise_id or "", team_id or "")
         tagger = self.workspaces.get(key)
         if tagger is None:
-            tagger = WorkspaceTagger(key, self.policy, self.metrics, self._release, self._clock)
+            tagger = WorkspaceTagger(
+                key, self.policy, self.metrics, self._release, self._session_for, self._clock
+            )
             self.workspaces[key] = tagger
         return tagger
+
+    def _session_for(self, client: AsyncWebClient) -> aiohttp.ClientSession:
+        """The tags' own pool of kept-alive connections, made on first use (on the loop)."""
+        if self._session is None or self._session.closed:
+            # Given a session, slack_sdk passes no time-out per call: the session holds it.
+            timeout = aiohttp.ClientTimeout(total=client.timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
 
     async def submit(
         self,
@@ -69,3 +82,5 @@ class TagPipeline:
         self._closed = True
         taggers = list(self.workspaces.values())
         await asyncio.gather(*(t.aclose(self.policy.shutdown_grace) for t in taggers))
+        if self._session is not None:
+            await self._session.close()

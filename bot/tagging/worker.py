@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -57,6 +58,8 @@ BACKLOG_WARNING_SECONDS = 60.0
 """At most one warning a minute per workspace while its backlog overflows."""
 
 Release = Callable[[str], Awaitable[None]]
+SessionFor = Callable[[AsyncWebClient], aiohttp.ClientSession]
+"""The connection pool tag calls go through, given the request's client (for its time-out)."""
 
 
 class Workspace(NamedTuple):
@@ -78,12 +81,14 @@ class WorkspaceTagger:
         policy: TagPolicy,
         metrics: BotMetrics,
         release: Release,
+        session_for: SessionFor,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.workspace = workspace
         self.policy = policy
         self.metrics = metrics
         self._release = release
+        self._session_for = session_for
         self._clock = clock
         self.queue = TagQueue(policy.capacity, policy.max_age, clock)
         self.pacers = {
@@ -137,7 +142,7 @@ class WorkspaceTagger:
 
     def _use(self, client: AsyncWebClient) -> None:
         if self._client is None or self._client.token != client.token:
-            self._client = tag_client(client)
+            self._client = tag_client(client, self._session_for(client))
 
     def _start_draining(self) -> None:
         if self._task is None or self._task.done():
@@ -261,9 +266,11 @@ def _steps(job: TagJob) -> list[tuple[str, str]]:
     return [(method, emoji) for method, emoji in ((REMOVE, job.remove), (ADD, job.add)) if emoji]
 
 
-def tag_client(client: AsyncWebClient) -> AsyncWebClient:
-    """``client`` (a request's: its token, connection pool and time-out) without slack_sdk's
-    rate-limit retries: the pipeline paces the tags and waits out a 429 itself, once for all."""
+def tag_client(client: AsyncWebClient, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """``client`` (a request's: its token, time-out and other retries) calling through
+    ``session``, the tags' own connection pool (answers never queue behind tags for a
+    connection), and without slack_sdk's rate-limit retries: the pipeline paces the tags and
+    waits out a 429 itself, once for all."""
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 
     return AsyncWebClient(
@@ -272,7 +279,7 @@ def tag_client(client: AsyncWebClient) -> AsyncWebClient:
         timeout=client.timeout,
         ssl=client.ssl,
         proxy=client.proxy,
-        session=client.session,
+        session=session,
         trust_env_in_session=client.trust_env_in_session,
         headers=client.headers,
         team_id=client.default_params.get("team_id"),

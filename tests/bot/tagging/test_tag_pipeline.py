@@ -227,7 +227,7 @@ async def test_stopping_drops_what_is_left_counts_it_and_gives_back_the_claims(
     assert sorted(books.released) == ["Ev1.0", "Ev1.1", "Ev1.2", "Ev1.9"]
 
 
-def test_the_tag_client_keeps_the_requests_token_and_pool_but_not_its_429_retries() -> None:
+def test_the_tag_client_keeps_the_requests_token_but_has_its_own_pool_and_no_429_retries() -> None:
     session = object()
     client = AsyncWebClient(
         token="xoxb-1",
@@ -240,11 +240,12 @@ def test_the_tag_client_keeps_the_requests_token_and_pool_but_not_its_429_retrie
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-    tags = tag_client(client)
+    pool = object()
+    tags = tag_client(client, pool)  # type: ignore[arg-type]
     assert (tags.token, tags.base_url, tags.session, tags.timeout) == (
         "xoxb-1",
         "http://127.0.0.1:9/api/",
-        session,
+        pool,
         7,
     )
     assert tags.default_params.get("team_id") == "T9"
