@@ -99,8 +99,9 @@ async def serve(services: Services) -> None:
     from bot.web import start_metrics_server
 
     session = web_api_session()
-    metrics = await start_metrics_server(services)  # SPORTBOT_METRICS_PORT, when set
+    metrics = None
     try:
+        metrics = await start_metrics_server(services)  # SPORTBOT_METRICS_PORT, when set
         app = build_app(services, session)
         await recover_interrupted_retrains(services)
         freeze_long_lived()
