@@ -63,8 +63,6 @@ os.environ.setdefault(
 
 BARE_EMOJI = "white_check_mark"
 CHANNELS = 7
-UNPACED = 1_000_000
-"""Tag calls a minute per workspace past any load here: the no-limits setup paces nothing."""
 SETUPS = ("sportbot", "bare", "bare-pooled")
 
 from tests.support.bot_process import ServedProcess, bot_env  # noqa: E402
@@ -281,6 +279,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
     from classifier.registry import ModelRegistry
+    from tests.support.rate_limits import UNPACED_TAG_CALLS_PER_MINUTE
     from tests.support.slack_api import NO_LIMITS, SlackAPIStandIn
     from tests.support.slack_app import BOT_TOKEN, SIGNING_SECRET
 
@@ -312,7 +311,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             work / "sportbot",
             "sportbot",
             SPORTBOT_HOME=str(home),
-            SPORTBOT_TAG_CALLS_PER_MINUTE=str(UNPACED),
+            SPORTBOT_TAG_CALLS_PER_MINUTE=str(UNPACED_TAG_CALLS_PER_MINUTE),
             **settings,
         ),
         "bare": spawn(
