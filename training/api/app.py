@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from training.api import chat_completions, completions, files, jobs, legacy, models
+from training.api import chat_completions, completions, files, jobs, legacy, metrics, models
 from training.api.errors import auth_middleware, error_middleware
 from training.api.runner import JobRunner
 
@@ -16,22 +16,27 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 RUNNER_KEY: web.AppKey[JobRunner] = web.AppKey("job_runner", JobRunner)
 CATALOG_KEY: web.AppKey[models.ModelCatalog] = web.AppKey("model_catalog", models.ModelCatalog)
+METRICS_KEY: web.AppKey[metrics.ServeMetrics] = web.AppKey("serve_metrics", metrics.ServeMetrics)
 
 
 def create_app(home: Path, api_key: str) -> web.Application:
-    """The API over the registry, jobs and files under ``home``; every route needs ``api_key``."""
+    """The API over the registry, jobs and files under ``home``, and its ``/metrics``; every
+    route needs ``api_key``."""
     if not api_key:
         raise ValueError("an API key is needed")
-    app = web.Application(
-        middlewares=[error_middleware, auth_middleware(api_key)],
-        client_max_size=MAX_UPLOAD_BYTES,
-    )
     file_store = files.FileStore(home)
     runner = JobRunner(home, file_store)
     catalog = models.ModelCatalog(home)
     stopping = asyncio.Event()
+    serve_metrics = metrics.ServeMetrics(runner.store)
+    app = web.Application(
+        middlewares=[serve_metrics.middleware, error_middleware, auth_middleware(api_key)],
+        client_max_size=MAX_UPLOAD_BYTES,
+    )
     app[RUNNER_KEY] = runner
     app[CATALOG_KEY] = catalog
+    app[METRICS_KEY] = serve_metrics
+    metrics.add_routes(app, serve_metrics)
     files.add_routes(app, file_store)
     jobs.add_routes(app, runner)
     legacy.add_routes(app, runner, stopping)
