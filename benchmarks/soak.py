@@ -15,6 +15,11 @@ At the end it reports:
   (``--warmup`` seconds) to the end, and the largest sample after warm-up;
 - latency from sending the event to the stand-in receiving ``reactions.add`` (p50/p99).
 
+100 events/s is more than Slack delivers for one workspace (30,000 an hour) and far more tags
+than Tier 3 lets it place (50 a minute): like ``slack_load.py``'s no-limits setup, the stand-in
+limits no call (``NO_LIMITS``) and the bot's tag pipeline paces none
+(``SPORTBOT_TAG_CALLS_PER_MINUTE`` past reach), measuring the bot's own capacity.
+
 With ``--replicas N --database postgres`` N bot processes share one throwaway PostgreSQL server
 (``tests/support/postgres.py``) and one ``SPORTBOT_HOME``; new events go to the replicas in turn
 and every redelivery goes to a replica other than the one that got the event first.
@@ -51,8 +56,9 @@ from classifier.config import ClassifierConfig  # noqa: E402
 from classifier.loader import load_classifier  # noqa: E402
 from tests.support.bot_process import BotProcess  # noqa: E402
 from tests.support.data_files import VALID_FILE  # noqa: E402
+from tests.support.rate_limits import UNPACED_TAG_CALLS_PER_MINUTE  # noqa: E402
 from tests.support.reference_model import copy_trained_home  # noqa: E402
-from tests.support.slack_api import SlackAPIStandIn  # noqa: E402
+from tests.support.slack_api import NO_LIMITS, SlackAPIStandIn  # noqa: E402
 from tests.support.slack_app import BOT_TOKEN, SIGNING_SECRET  # noqa: E402
 from tests.support.slack_signing import SlackSender, message_event, new_event_id  # noqa: E402
 from training.prepared import read_prepared  # noqa: E402
@@ -73,7 +79,7 @@ async def soak(args: argparse.Namespace) -> dict:
     else:
         copy_trained_home(home)
     corpus = texts_and_tags(home)
-    api = SlackAPIStandIn()
+    api = SlackAPIStandIn(NO_LIMITS)
     await api.start()
     database: dict[str, str] = {}
     postgres = None
@@ -92,6 +98,7 @@ async def soak(args: argparse.Namespace) -> dict:
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=api.base_url,
             SPORTBOT_HOME=str(home),
+            SPORTBOT_TAG_CALLS_PER_MINUTE=str(UNPACED_TAG_CALLS_PER_MINUTE),
             **database,
         )
         for n in range(args.replicas)

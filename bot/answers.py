@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,11 @@ async def classify_for_answer(
     if not text:
         return None
     classifier = await services.classifiers.get()
+    started = time.perf_counter()
     prediction = await classifier.aclassify(text)
+    services.metrics.classification_seconds.labels(use="answer").observe(
+        time.perf_counter() - started
+    )
     said = OFF_TOPIC_LABEL if read_verdict(prediction).off_topic else prediction.label
     answer_id = await services.store.answers.add(text, said, prediction.model, team_id)
     reasons = explain(classifier, text)

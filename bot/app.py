@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import listeners
 from bot.bolt_logging import bolt_logger
+from bot.metrics import BotMetrics
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -30,10 +31,18 @@ CONNECTION_ERROR_RETRIES = 2
 WEB_API_TIMEOUT_SECONDS = 15
 TIMEOUT_RETRIES = 2
 REPEATABLE_METHODS = frozenset(
-    {"reactions.add", "views.publish", "chat.update", "users.info", "conversations.info"}
+    {
+        "reactions.add",
+        "reactions.remove",
+        "views.publish",
+        "chat.update",
+        "users.info",
+        "conversations.info",
+    }
 )
 """Web API methods a timed-out call of may simply be made again: a second ``reactions.add``
-answers ``already_reacted``, the others set or read the same state again."""
+answers ``already_reacted``, a second ``reactions.remove`` ``no_reaction``, the others set or
+read the same state again."""
 
 
 class AsyncRepeatableTimeoutRetryHandler(AsyncRetryHandler):
@@ -48,8 +57,36 @@ class AsyncRepeatableTimeoutRetryHandler(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        method = request.url.split("?", 1)[0].rsplit("/", 1)[-1]
-        return isinstance(error, TimeoutError) and method in REPEATABLE_METHODS
+        return isinstance(error, TimeoutError) and method_of(request) in REPEATABLE_METHODS
+
+
+class AsyncCountedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's wait-out-429-and-retry, counting each 429 in ``sportbot_slack_ratelimited_total``.
+    Interactive calls (answers, announcements, the App Home) use it; tags never do: the tag
+    pipeline (``bot.tagging``) paces them and waits out a 429 once for all."""
+
+    def __init__(self, metrics: BotMetrics, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.metrics = metrics
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            self.metrics.slack_ratelimited.labels(method=method_of(request)).inc()
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def method_of(request: HttpRequest) -> str:
+    """The Web API method a request calls (``https://slack.com/api/chat.update`` -> ``chat.update``)."""
+    return request.url.split("?", 1)[0].rsplit("/", 1)[-1]
 
 
 def web_api_session() -> aiohttp.ClientSession:
@@ -63,8 +100,8 @@ def web_api_session() -> aiohttp.ClientSession:
 def build_web_client(
     services: Services, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
-    """A Web API client on ``SLACK_API_URL`` that waits out 429s and retries 5xx and drops;
-    its calls go through ``session`` when given (see ``web_api_session``)."""
+    """A Web API client on ``SLACK_API_URL`` that waits out 429s (counting them) and retries
+    5xx and drops; its calls go through ``session`` when given (see ``web_api_session``)."""
     settings = services.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
@@ -73,7 +110,7 @@ def build_web_client(
         timeout=WEB_API_TIMEOUT_SECONDS,
         session=session,
         retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+            AsyncCountedRateLimitRetryHandler(services.metrics, RATE_LIMIT_RETRIES),
             AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
             AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_ERROR_RETRIES),
             AsyncRepeatableTimeoutRetryHandler(max_retry_count=TIMEOUT_RETRIES),

@@ -1,4 +1,5 @@
-"""What listeners get handed: settings, store, the classifier holder and the admin check."""
+"""What listeners get handed: settings, store, the classifier holder, the admin check, the
+metrics and the tag pipeline."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from typing import Any, Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.metrics import BotMetrics
 from bot.settings import Settings
 from bot.store import Store
+from bot.tagging import TagPipeline, TagPolicy
 from classifier import Classifier
 from classifier.errors import ModelFileError, SportbotError
 
@@ -204,6 +207,8 @@ class Services:
     store: Store
     classifiers: ClassifierHolder
     admins: AdminCheck
+    metrics: BotMetrics
+    tagging: TagPipeline
 
     async def is_admin(self, user_id: str, client: AsyncWebClient) -> bool:
         return await self.admins.is_admin(user_id, client)
@@ -234,9 +239,11 @@ def build_services(settings: Settings, *, load_in_child: bool = False) -> Servic
     def card(model_id: str) -> dict[str, Any]:
         return _as_dict(registry.card(model_id))
 
+    store = Store.open(settings.sqlalchemy_url())
+    metrics = BotMetrics()
     return Services(
         settings=settings,
-        store=Store.open(settings.sqlalchemy_url()),
+        store=store,
         classifiers=ClassifierHolder(
             load,
             current_id,
@@ -244,6 +251,12 @@ def build_services(settings: Settings, *, load_in_child: bool = False) -> Servic
             fallbacks=registry.history if follows_registry else None,
         ),
         admins=AdminGate(settings),
+        metrics=metrics,
+        tagging=TagPipeline(
+            TagPolicy(per_minute=settings.sportbot_tag_calls_per_minute),
+            metrics,
+            store.events.release,
+        ),
     )
 
 

@@ -23,6 +23,10 @@ WHERE_TO_FIND = {
     ),
     "SLACK_API_URL": "it is the Web API base URL ending in /api/, e.g. https://slack.com/api/",
     "PORT": "give a TCP port number, e.g. 3000",
+    "SPORTBOT_METRICS_PORT": "give a TCP port number for /metrics, e.g. 9100, or leave it empty",
+    "SPORTBOT_TAG_CALLS_PER_MINUTE": (
+        "give the reactions.add calls a minute per workspace, e.g. 50 (Slack's Tier 3)"
+    ),
     "SPORTBOT_ADMINS": "give Slack user ids separated by commas, e.g. U0123ABC,U0456DEF",
     "SPORTBOT_TAG_THRESHOLD": "give a number between 0 and 1, e.g. 0.8",
     "SPORTBOT_BACKEND": "give local or openai",
@@ -109,13 +113,17 @@ class ClassifierSettings(HomeSettings):
 
 class Settings(ClassifierSettings, ServeSettings):
     """Every setting of DESIGN.md's Configuration section (plus the OpenAI backend's timeout,
-    retries and fallback); field names are the variables' names."""
+    retries and fallback, the metrics port and the tags' pace); field names are the variables'
+    names."""
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
+    sportbot_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    sportbot_tag_calls_per_minute: float = Field(default=50.0, gt=0)
+    """Slack's Tier 3 (``reactions.add``, ``reactions.remove``); ``bot.tagging`` paces at it."""
     sportbot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
     database_url: str | None = None
 

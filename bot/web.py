@@ -1,4 +1,5 @@
-"""HTTP mode: Slack's requests at ``/slack/events`` and ``GET /healthz``, on aiohttp.
+"""HTTP mode: Slack's requests at ``/slack/events``, ``GET /healthz`` and ``GET /metrics``
+(Prometheus, unauthenticated as is the custom: counts only, no ids or text), on aiohttp.
 
 Every request is checked before anything reads it: its signature (slack_sdk's
 ``SignatureVerifier`` on the raw bytes, timestamp within five minutes), then that no process
@@ -13,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 UNSIGNED = {"error": "invalid signature"}
 
 
@@ -58,12 +61,38 @@ def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) ->
             return web.json_response({"error": "unreadable body"}, status=400)
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
+    web_app = build_metrics_app(services)
+    web_app.add_routes([web.post(path, handle_slack)])
+    return web_app
+
+
+def build_metrics_app(services: Services) -> web.Application:
+    """``GET /metrics`` and ``GET /healthz`` alone: what ``SPORTBOT_METRICS_PORT`` serves."""
+
     async def handle_health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     web_app = web.Application()
-    web_app.add_routes([web.post(path, handle_slack), web.get(HEALTH_PATH, handle_health)])
+    web_app.add_routes(
+        [
+            web.get(HEALTH_PATH, handle_health),
+            web.get(METRICS_PATH, make_aiohttp_handler(services.metrics.registry)),
+        ]
+    )
     return web_app
+
+
+async def start_metrics_server(services: Services) -> web.AppRunner | None:
+    """Serve ``build_metrics_app`` on ``SPORTBOT_METRICS_PORT`` (all interfaces) when it is set;
+    ``cleanup()`` the runner to stop."""
+    port = services.settings.sportbot_metrics_port
+    if port is None:
+        return None
+    runner = web.AppRunner(build_metrics_app(services), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", port).start()
+    logger.info("metrics on http://0.0.0.0:%d%s", port, METRICS_PATH)
+    return runner
 
 
 class BytesSignatureVerifier(SignatureVerifier):

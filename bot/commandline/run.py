@@ -98,14 +98,20 @@ def train_default_model(home: Path) -> str:
 async def serve(services: Services) -> None:
     """Serve until SIGINT/SIGTERM."""
     from bot.app import build_app, web_api_session
+    from bot.web import start_metrics_server
 
     session = web_api_session()
+    metrics = None
     try:
+        metrics = await start_metrics_server(services)  # SPORTBOT_METRICS_PORT, when set
         app = build_app(services, session)
         await recover_interrupted_retrains(services)
         freeze_long_lived()
         await _serve(services, app, session)
     finally:
+        await services.tagging.aclose()  # before the session its calls go through
+        if metrics is not None:
+            await metrics.cleanup()
         await services.classifiers.aclose()
         await session.close()
 

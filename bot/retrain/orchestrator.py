@@ -1,7 +1,7 @@
 """``RetrainOrchestrator``: ``/sport-retrain`` and its rollback, one at a time, off the event loop.
 
 The training pipeline runs in a worker thread while the bot keeps answering. Its events are relayed
-to one progress message (``chat.update``, at most once a second); at the end the new model's
+to one progress message (``chat.update``, at most every 3 s); at the end the new model's
 metrics are posted beside the current one's, with the accuracy plot. Whether the new model is
 promoted is the pipeline's decision. The lock in the store's database (``bot.retrain.lock``) keeps
 retrains and rollbacks one at a time across every bot process sharing that database; every
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SOURCES = ("20news", "feedback", "all")
-UPDATE_INTERVAL_SECONDS = 1.0
-"""At most one ``chat.update`` of the progress message per second."""
+UPDATE_INTERVAL_SECONDS = 3.0
+"""At most one ``chat.update`` of the progress message every 3 s: ``chat.update`` is Tier 3
+(about 50 a minute per workspace), a budget several retrains' messages may share."""
 
 INTERRUPTED = "interrupted: the bot stopped before this retrain finished"
 """The audit message of a retrain whose process died (killed, crashed) while it ran."""
@@ -472,6 +473,7 @@ class RetrainOrchestrator:
         model_id: str | None = None,
         message: str | None = None,
     ) -> None:
+        self.services.metrics.count_retrain(status)
         try:
             await self.services.store.retrains.record(
                 user_id, source, status, model_id=model_id, message=message
@@ -480,6 +482,8 @@ class RetrainOrchestrator:
             logger.exception("could not record a retrain attempt in the audit log")
 
     async def _update_audit(self, audit_id: int, **fields: str | None) -> None:
+        if fields.get("status"):
+            self.services.metrics.count_retrain(str(fields["status"]))
         try:
             await self.services.store.retrains.update(audit_id, **fields)
         except Exception:

@@ -15,6 +15,7 @@ SCOPES_OF_METHOD = {
     "chat_update": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "reactions_add": {"reactions:write"},
+    "reactions_remove": {"reactions:write"},
     "users_info": {"users:read"},
     "views_publish": set(),
     "conversations_open": {"im:write"},

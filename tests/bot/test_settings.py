@@ -16,6 +16,8 @@ ALL_VARIABLES = (
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
     "PORT",
+    "SPORTBOT_METRICS_PORT",
+    "SPORTBOT_TAG_CALLS_PER_MINUTE",
     "SPORTBOT_HOME",
     "SPORTBOT_ADMINS",
     "SPORTBOT_TAG_THRESHOLD",
@@ -60,6 +62,18 @@ def test_dot_env_is_read_and_environment_wins(
     assert settings.sportbot_home.is_absolute()
 
 
+def test_metrics_port_and_tag_pace_default_to_none_and_tier_3(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings(None)
+    assert settings.sportbot_metrics_port is None
+    assert settings.sportbot_tag_calls_per_minute == 50.0
+    monkeypatch.setenv("SPORTBOT_METRICS_PORT", "9100")
+    monkeypatch.setenv("SPORTBOT_TAG_CALLS_PER_MINUTE", "25")
+    settings = load_settings(None)
+    assert (settings.sportbot_metrics_port, settings.sportbot_tag_calls_per_minute) == (9100, 25.0)
+
+
 def test_sqlite_under_home_unless_database_url(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,6 +94,8 @@ def test_sqlite_under_home_unless_database_url(
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
         ("SPORTBOT_OPENAI_MAX_RETRIES", "-1", "SPORTBOT_OPENAI_MAX_RETRIES is malformed"),
         ("SPORTBOT_OPENAI_FALLBACK", "cloud", "SPORTBOT_OPENAI_FALLBACK is malformed"),
+        ("SPORTBOT_METRICS_PORT", "0", "SPORTBOT_METRICS_PORT is malformed"),
+        ("SPORTBOT_TAG_CALLS_PER_MINUTE", "0", "SPORTBOT_TAG_CALLS_PER_MINUTE is malformed"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(

@@ -1,27 +1,31 @@
 """Slack's Web API failing while the bot tags and replies: 429 with Retry-After, 5xx, timeouts.
 
 Slack does not redeliver an event the bot acknowledged, and the bot acknowledges before it
-reacts, so a reaction must survive the Web API's trouble by itself: retried (rate limits, server
-errors, timeouts of calls that are safe to repeat) or, once the retries are spent, reported in
-the log (with the event id, never the text). No tag is lost to a fault the retries cover, and
-none is put twice.
+reacts, so a tag must survive the Web API's trouble by itself. Tags go through the tag pipeline
+(``bot.tagging``): paced at Tier 3, one shared pause per 429 (the tag refused goes first after
+it), server errors and timeouts of calls that are safe to repeat retried by the client, and a
+tag that fails for good reported in the log (with the event id, never the text) and counted. No
+tag is lost to a fault the pipeline covers, none is put twice, and no answer waits behind tags.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from bot.app import RATE_LIMIT_RETRIES, SERVER_ERROR_RETRIES
-from tests.e2e.conftest import ADMIN, USER, StartBot
+from tests.e2e.conftest import ADMIN, SIGNING_SECRET, USER, StartBot
 from tests.support.bot_server import RunningBot
+from tests.support.metrics import TagAccount, scrape, value
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender, message_event, new_event_id
 
@@ -74,6 +78,7 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 async def wait_reactions(api: SlackAPIStandIn, count: int, timeout: float = 30.0) -> None:
+    """Wait until ``count`` reactions are on (or ``timeout``), then for the calls to stop."""
     deadline = time.monotonic() + timeout
     while len(api.added_reactions) < count and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -81,9 +86,15 @@ async def wait_reactions(api: SlackAPIStandIn, count: int, timeout: float = 30.0
 
 
 async def test_a_burst_under_rate_limiting_loses_no_tag_and_doubles_none(
-    slack: SlackSender, slack_api: SlowSlack, caplog: pytest.LogCaptureFixture
+    slack_api: SlowSlack,
+    start_bot: StartBot,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Within Tier 3's burst of 50: 20 tags and 12 scripted 429s (with their retries).
+    # 20 tags and 12 scripted 429s of a second each; a pace of 10 calls a second keeps the
+    # test short (Slack's own limit, Tier 3's burst of 50, is not reached).
+    bot = await start_bot(sportbot_tag_calls_per_minute=600)
+    slack = SlackSender(bot.events_url, SIGNING_SECRET, http)
     slack_api.rate_limit_next("reactions.add", retry_after=1, times=12)
     events = [message_event(HOCKEY if i % 2 else BASEBALL) for i in range(20)]
     replies = await asyncio.gather(*(slack.event(event) for event in events))
@@ -95,8 +106,51 @@ async def test_a_burst_under_rate_limiting_loses_no_tag_and_doubles_none(
     }
     assert set(slack_api.added_reactions) == expected
     assert len(slack_api.added_reactions) == len(events)
-    assert len(slack_api.calls_to("reactions.add")) >= len(events) + 12
+    calls = slack_api.calls_to("reactions.add")
+    assert len(calls) >= len(events) + 12
+    # One pause per 429 for every tag, not a retry per tag: each refused call is made once
+    # more, a second later, and nothing else goes in between.
+    assert len(calls) == len(events) + 12
+    for refused, following in itertools.pairwise(calls[:13]):
+        assert following.at - refused.at >= 0.95
+    samples = await scrape(http, bot.metrics_url)
+    assert value(samples, "sportbot_slack_ratelimited_total", method="reactions.add") == 12
+    account = TagAccount.of(samples)
+    assert account.balanced and (account.placed, account.dropped) == (20, 0), account
     assert errors(caplog) == []
+
+
+async def test_a_burst_beyond_tier_3_is_paced_not_refused(
+    slack: SlackSender, slack_api: SlowSlack, bot: RunningBot, http: aiohttp.ClientSession
+) -> None:
+    # 60 tags at once: Tier 3 allows a burst of 50, then one call every 1.2 s.
+    events = [message_event(HOCKEY if i % 2 else BASEBALL) for i in range(60)]
+    replies = await asyncio.gather(*(slack.event(event) for event in events))
+    assert {reply.status for reply in replies} == {200}
+    await wait_reactions(slack_api, len(events), timeout=40)
+    assert len(slack_api.added_reactions) == len(set(slack_api.added_reactions)) == len(events)
+    assert slack_api.rate_limited == []  # the pipeline kept within the tier: Slack refused none
+    calls = slack_api.calls_to("reactions.add")
+    assert len(calls) == len(events)
+    assert calls[-1].at - calls[0].at >= (len(events) - 50) * 1.2 - 0.5
+    account = TagAccount.of(await scrape(http, bot.metrics_url))
+    assert account.balanced and account.placed == len(events), account
+
+
+async def test_no_answer_waits_behind_tags_held_by_a_429(
+    slack: SlackSender, slack_api: SlowSlack, http: aiohttp.ClientSession
+) -> None:
+    slack_api.rate_limit_next("reactions.add", retry_after=20)
+    for _ in range(5):
+        await slack.event(message_event(HOCKEY))
+    await slack_api.wait_for("reactions.add")  # refused: the workspace's tags wait 20 s
+    started = time.monotonic()
+    reply = await slack.command("/sport", BASEBALL)
+    assert time.monotonic() - started < 1.0
+    assert reply.status == 200 and "baseball" in reply.json()["text"].lower()
+    await slack.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    await slack_api.wait_for("views.publish", timeout=2)
+    assert slack_api.added_reactions == []
 
 
 async def test_retry_after_is_waited_out(slack: SlackSender, slack_api: SlowSlack) -> None:

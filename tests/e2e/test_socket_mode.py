@@ -50,6 +50,7 @@ async def handler(
     await handler.connect_async()
     yield handler
     await handler.close_async()
+    await services.tagging.aclose()
     services.store.close()
 
 

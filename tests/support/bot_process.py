@@ -152,3 +152,45 @@ class BotProcess:
             self._log.close()  # type: ignore[attr-defined]
             self._log = None
         return code
+
+
+@dataclass
+class ServedProcess(BotProcess):
+    """A ``BotProcess`` started with any command line (``BotProcess`` runs ``sportbot run`` at
+    INFO; a benchmark runs the bot as an operator starts it, ``python -m bot.cli run``, or
+    another app altogether)."""
+
+    argv: list[str] = field(default_factory=list)
+
+    @classmethod
+    def launch(cls, argv: list[str], cwd: Path, name: str, **settings: str) -> ServedProcess:
+        """Start ``argv`` in ``cwd`` on a free ``PORT`` with only ``settings`` of the
+        Slack/sportbot kind in its environment; its output goes to ``cwd/<name>.log``."""
+        cwd.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        served = cls(
+            port=port,
+            log_path=cwd / f"{name}.log",
+            env=bot_env(PORT=str(port), **settings),
+            cwd=cwd,
+            argv=argv,
+        )
+        served.start()
+        return served
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()
+        self._log = log
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (``/proc/<pid>/stat``)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

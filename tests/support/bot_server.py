@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import build_app
 from bot.commandline.run import recover_interrupted_retrains
 from bot.services import Services
-from bot.web import EVENTS_PATH, build_web_app
+from bot.web import EVENTS_PATH, METRICS_PATH, build_web_app
 
 
 class RunningBot:
@@ -39,9 +39,14 @@ class RunningBot:
     def events_url(self) -> str:
         return self.url + EVENTS_PATH
 
+    @property
+    def metrics_url(self) -> str:
+        return self.url + METRICS_PATH
+
     async def stop(self) -> None:
         """Stop serving (again is a no-op), as a process that exits would."""
         if not self.stopped:
             self.stopped = True
             await self.runner.cleanup()
+            await self.services.tagging.aclose()
             await self.services.classifiers.aclose()

@@ -76,3 +76,8 @@ class RateLimiter:
             return None
         self._buckets[key] = (tokens, now)
         return max(1, math.ceil((1.0 - tokens) / rate))
+
+
+UNPACED_TAG_CALLS_PER_MINUTE = 1_000_000
+"""``SPORTBOT_TAG_CALLS_PER_MINUTE`` past any load: the bot's tag pipeline paces nothing (the
+benchmarks' no-limits setups, beside a stand-in with ``NO_LIMITS``)."""

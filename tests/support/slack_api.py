@@ -3,7 +3,8 @@
 It answers the methods the bot calls with the JSON Slack documents for them, records every call
 (method, arguments, token), and can be told to answer the next calls of a method with an HTTP
 429 and ``Retry-After``, a 5xx, or a Slack error such as ``already_reacted``. ``reactions.add``
-answers ``already_reacted`` by itself for a reaction that is already there, as Slack does.
+answers ``already_reacted`` by itself for a reaction that is already there, and
+``reactions.remove`` ``no_reaction`` for one that is not, as Slack does.
 It also serves ``response_url``s (``/response/<id>``), the upload URLs of
 ``files.getUploadURLExternal``, and the websocket URL ``apps.connections.open`` hands out
 (set ``socket_url``).
@@ -12,6 +13,7 @@ It is no more lenient than Slack: every method is rate limited per workspace at 
 (``RATE_LIMITS``, ``tests/support/rate_limits.py``), ``chat.postMessage`` per channel, and a
 ``response_url`` takes at most five answers; a call over its limit gets HTTP 429 with
 ``Retry-After`` (whole seconds), as Slack answers, and is recorded in ``rate_limited``.
+``SlackAPIStandIn(limits={})`` enforces none (``NO_LIMITS``: a benchmark's "no limits" setup).
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.support.rate_limits import RESPONSE_URL_USES, RateLimiter
+from tests.support.rate_limits import RESPONSE_URL_USES, Limit, RateLimiter
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM_ID = "T0001"
+NO_LIMITS: dict[str, Limit] = {}
 
 
 @dataclass
@@ -58,7 +61,8 @@ class Scripted:
 class SlackAPIStandIn:
     """Start with ``await start()``; ``base_url`` is what ``SLACK_API_URL`` should be."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: dict[str, Limit] | None = None) -> None:
+        """``limits``: method -> ``Limit`` (default Slack's, ``RATE_LIMITS``; ``NO_LIMITS``: none)."""
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_url: str | None = None
@@ -67,10 +71,12 @@ class SlackAPIStandIn:
         self._reactions: set[tuple[str, str, str]] = set()
         self.added_reactions: list[tuple[str, str, str]] = []
         """Reactions actually put on messages, in order: (channel, ts, name)."""
+        self.removed_reactions: list[tuple[str, str, str]] = []
+        """Reactions actually taken off messages, in order: (channel, ts, name)."""
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
-        self.limiter = RateLimiter()
+        self.limiter = RateLimiter(limits)
         self.rate_limited: list[Call] = []
         """Calls answered 429 because they were over Slack's limits (not scripted ones)."""
         self.tokens: dict[str, str] = {}
@@ -84,6 +90,7 @@ class SlackAPIStandIn:
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "reactions.add": self._reactions_add,
+            "reactions.remove": self._reactions_remove,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
@@ -305,6 +312,19 @@ class SlackAPIStandIn:
         self._reactions.add(key)
         self.added_reactions.append(key)
         return {"ok": True}
+
+    def _reactions_remove(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel")), str(args.get("timestamp")), str(args.get("name")))
+        if key not in self._reactions:
+            return {"ok": False, "error": "no_reaction"}
+        self._reactions.discard(key)
+        self.removed_reactions.append(key)
+        return {"ok": True}
+
+    @property
+    def reactions(self) -> set[tuple[str, str, str]]:
+        """The reactions on messages now: (channel, ts, name)."""
+        return set(self._reactions)
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user")))

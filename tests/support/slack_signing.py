@@ -91,10 +91,12 @@ class SlackSender:
         *,
         event_id: str | None = None,
         retry_num: int | None = None,
+        team_id: str | None = None,
         **kwargs: Any,
     ) -> SlackReply:
-        """An Events API ``event_callback`` (with ``X-Slack-Retry-Num`` when it is a redelivery)."""
-        envelope = event_envelope(event, event_id=event_id)
+        """An Events API ``event_callback`` (with ``X-Slack-Retry-Num`` when it is a redelivery),
+        from workspace ``team_id`` (default ``TEAM_ID``)."""
+        envelope = event_envelope(event, event_id=event_id, team_id=team_id or TEAM_ID)
         headers = dict(kwargs.pop("headers", None) or {})
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
@@ -137,10 +139,12 @@ class SlackSender:
         return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
 
-def event_envelope(event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+def event_envelope(
+    event: dict[str, Any], *, event_id: str | None = None, team_id: str = TEAM_ID
+) -> dict[str, Any]:
     return {
         "token": "legacy-verification-token",
-        "team_id": TEAM_ID,
+        "team_id": team_id,
         "api_app_id": "A0SPORTBOT",
         "event": event,
         "type": "event_callback",
@@ -148,7 +152,7 @@ def event_envelope(event: dict[str, Any], *, event_id: str | None = None) -> dic
         "event_time": int(time.time()),
         "authorizations": [
             {
-                "team_id": TEAM_ID,
+                "team_id": team_id,
                 "user_id": "UBOT0001",
                 "is_bot": True,
                 "is_enterprise_install": False,
@@ -252,4 +256,35 @@ def message_shortcut_payload(
         "message_ts": "1700000000.000200",
         "response_url": response_url,
         "token": "legacy-verification-token",
+    }
+
+
+def edit_event(original: dict[str, Any], text: str, **extra: Any) -> dict[str, Any]:
+    """The ``message_changed`` event Slack sends when ``original`` (a ``message_event``) is
+    edited to ``text``: hidden, the edited message and the one before it inside."""
+    now = f"{time.time():.6f}"
+    before = {k: original[k] for k in ("type", "user", "text", "ts") if k in original}
+    event: dict[str, Any] = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": original["channel"],
+        "channel_type": original.get("channel_type", "channel"),
+        "ts": now,
+        "event_ts": now,
+        "message": {**before, "text": text, "edited": {"user": original["user"], "ts": now}},
+        "previous_message": before,
+    }
+    event.update(extra)
+    return event
+
+
+def app_rate_limited_payload(minute: int, team_id: str = TEAM_ID) -> dict[str, Any]:
+    """What Slack posts when it holds back a workspace's events (no inner event)."""
+    return {
+        "token": "legacy-verification-token",
+        "type": "app_rate_limited",
+        "team_id": team_id,
+        "minute_rate_limited": minute,
+        "api_app_id": "A0SPORTBOT",
     }

@@ -5,7 +5,8 @@ files (upload, list, retrieve, content, delete), ``fine_tuning/jobs`` (create, l
 events, checkpoints, cancel), the legacy ``fine-tunes`` (create, list, retrieve, events and their
 stream, cancel), models (list, retrieve, delete), the legacy ``completions`` with logprobs and
 ``chat/completions`` for models trained on chat rows. Errors come in OpenAI's shape,
-``{"error": {"message", "type", "param", "code"}}``.
+``{"error": {"message", "type", "param", "code"}}``. ``GET /metrics`` (Prometheus, behind the same
+key): requests by route and status, completion latency, jobs by status.
 """
 
 from training.api.app import create_app

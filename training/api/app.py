@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from training.api import chat_completions, completions, files, jobs, legacy, models
+from training.api import chat_completions, completions, files, jobs, legacy, metrics, models
 from training.api.bodies import LIMITS_KEY
 from training.api.errors import auth_middleware, error_middleware
 from training.api.request_checks import refuse_control_characters
@@ -21,6 +21,7 @@ from training.limits import (
 
 RUNNER_KEY: web.AppKey[JobRunner] = web.AppKey("job_runner", JobRunner)
 CATALOG_KEY: web.AppKey[models.ModelCatalog] = web.AppKey("model_catalog", models.ModelCatalog)
+METRICS_KEY: web.AppKey[metrics.ServeMetrics] = web.AppKey("serve_metrics", metrics.ServeMetrics)
 
 
 def create_app(
@@ -29,22 +30,31 @@ def create_app(
     limits: ApiLimits = DEFAULT_API_LIMITS,
     training_limits: TrainingLimits = DEFAULT_TRAINING_LIMITS,
 ) -> web.Application:
-    """The API over the registry, jobs and files under ``home``; every route needs ``api_key``.
-    What an upload left half written when its server died is removed here."""
+    """The API over the registry, jobs and files under ``home``, and its ``/metrics``; every
+    route needs ``api_key``. What an upload left half written when its server died is removed
+    here."""
     if not api_key:
         raise ValueError("an API key is needed")
-    app = web.Application(
-        middlewares=[error_middleware, refuse_control_characters, auth_middleware(api_key, limits)],
-        client_max_size=limits.max_json_body_bytes,
-    )
     file_store = files.FileStore(home, limits)
     file_store.remove_leftovers()
     runner = JobRunner(home, file_store, limits, training_limits)
     catalog = models.ModelCatalog(home)
     stopping = asyncio.Event()
+    serve_metrics = metrics.ServeMetrics(runner.store)
+    app = web.Application(
+        middlewares=[
+            serve_metrics.middleware,
+            error_middleware,
+            refuse_control_characters,
+            auth_middleware(api_key, limits),
+        ],
+        client_max_size=limits.max_json_body_bytes,
+    )
     app[LIMITS_KEY] = limits
     app[RUNNER_KEY] = runner
     app[CATALOG_KEY] = catalog
+    app[METRICS_KEY] = serve_metrics
+    metrics.add_routes(app, serve_metrics)
     files.add_routes(app, file_store)
     jobs.add_routes(app, runner)
     legacy.add_routes(app, runner, stopping)
