@@ -13,7 +13,14 @@ from aiohttp import web
 
 from classifier.errors import SportbotError
 from training.api.app import create_app
-from training.limits import MIN_API_KEY_CHARS, SHUTDOWN_TIMEOUT_S
+from training.limits import (
+    DEFAULT_API_LIMITS,
+    DEFAULT_TRAINING_LIMITS,
+    MIN_API_KEY_CHARS,
+    SHUTDOWN_TIMEOUT_S,
+    ApiLimits,
+    TrainingLimits,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +73,18 @@ class RunningServer:
         self._thread.join(timeout=60)
 
 
-def start_server(home: Path, api_key: str, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Start the API on a thread of its own (port 0: a free one) and return once it listens."""
+def start_server(
+    home: Path,
+    api_key: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    limits: ApiLimits = DEFAULT_API_LIMITS,
+    training_limits: TrainingLimits = DEFAULT_TRAINING_LIMITS,
+) -> RunningServer:
+    """Start the API on a thread of its own (port 0: a free one) and return once it listens;
+    ``limits`` and ``training_limits`` other than the defaults are for tests."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(home, api_key))
+    runner = web.AppRunner(create_app(home, api_key, limits, training_limits))
     ready = threading.Event()
     failure: list[BaseException] = []
     bound: list[int] = []
