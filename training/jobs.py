@@ -6,13 +6,9 @@ with ``checkpoints/step-<n>.skops`` (the model at the end of each epoch) and, wh
 pending, a ``cancel`` flag file. Another process may read a job while it runs: it sees
 the last complete ``job.json`` and every complete event line.
 
-A job whose status is not final is owned by the process that made it (``pid`` and
-``owner_token`` on ``host``), which keeps a ``heartbeat`` file in its folder fresh while the
-job waits or trains (``keep_heartbeat``; ``heartbeat_at`` in ``job.json`` is refreshed too, less
-often). Readers mark a job failed when its owner is gone: on this host when its pid is not
-alive, or is this very process with another token (a restarted container's PID 1), or its
-heartbeat is older than ``LOCAL_STALE_AFTER_S`` (a pid reused by another process); on another
-host when its heartbeat is older than ``STALE_AFTER_S``.
+A job whose status is not final is owned by the process that made it, which keeps its
+heartbeat fresh; readers mark a job failed when its owner is gone (``training.job_owner`` says
+how that is told, on this host and on others).
 """
 
 from __future__ import annotations
@@ -24,7 +20,6 @@ import logging
 import os
 import re
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +30,15 @@ from typing import Any, Literal
 from classifier.errors import SportbotError
 from training.data import write_text_atomic
 from training.finetune.events import FINAL_STATUSES, JobEvent, message_event, status_event
+from training.job_owner import LOCAL_STALE_AFTER_S as LOCAL_STALE_AFTER_S
+from training.job_owner import (
+    PROCESS_TOKEN,
+    keep_heartbeat,
+    last_heartbeat,
+    owner_alive,
+    touch_heartbeat,
+)
+from training.job_owner import STALE_AFTER_S as STALE_AFTER_S
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +47,6 @@ LEGACY_API = "fine-tunes"
 TODAYS_API = "fine_tuning"
 """The OpenAI APIs a job may be created through (``FineTuneJob.api``)."""
 _JOB_ID_RE = re.compile(r"ftjob-[A-Za-z0-9_-]{1,64}")
-STALE_AFTER_S = 600.0
-"""A live job of another host whose owner has not written a heartbeat for this long is dead
-(clocks of hosts sharing a folder may differ by a little)."""
-LOCAL_STALE_AFTER_S = 60.0
-"""A live job of this host whose owner has not written a heartbeat for this long is dead, even
-if a process with its pid is alive."""
-HEARTBEAT_EVERY_S = 2.0
-"""How often an owner refreshes the heartbeat of its live jobs."""
-PROCESS_TOKEN = uuid.uuid4().hex
-"""This process's token: a job made here records it, so that a later process given the same
-pid (a restarted container's PID 1) can tell the job is not its own."""
 
 
 class UnknownJobError(SportbotError, LookupError):
@@ -237,40 +230,11 @@ class JobStore:
         self.touch_heartbeat(job.id)
 
     def touch_heartbeat(self, job_id: str) -> None:
-        """Refresh the job's ``heartbeat`` file (its time is the heartbeat: no ``job.json``
-        write, so it never races the job's own writes)."""
-        (self.job_dir(job_id) / "heartbeat").touch()
+        touch_heartbeat(self.job_dir(job_id))
 
-    def last_heartbeat(self, job: FineTuneJob) -> float | None:
-        """When the job's owner last said it was alive (None: never)."""
-        try:
-            touched: float | None = (self.job_dir(job.id) / "heartbeat").stat().st_mtime
-        except OSError:
-            touched = None
-        beats = [t for t in (job.heartbeat_at, touched) if isinstance(t, int | float)]
-        return max(beats) if beats else None
-
-    @contextlib.contextmanager
-    def keep_heartbeat(self, job_id: str) -> Iterator[None]:
-        """Refresh the job's heartbeat every ``HEARTBEAT_EVERY_S`` on a thread while the block
-        runs (however long a step takes, reading and featurizing a big file included)."""
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(HEARTBEAT_EVERY_S):
-                try:
-                    self.touch_heartbeat(job_id)
-                except OSError as error:  # the next beat may do better; say so once a beat
-                    logger.warning("cannot refresh the heartbeat of %s: %s", job_id, error)
-
-        self.touch_heartbeat(job_id)
-        thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
+    def keep_heartbeat(self, job_id: str) -> contextlib.AbstractContextManager[None]:
+        """The job's heartbeat refreshed on a thread while the block runs."""
+        return keep_heartbeat(self.job_dir(job_id))
 
     def get(self, job_id: str) -> FineTuneJob:
         """Read a job; a live-looking job whose runner is gone is marked failed first.
@@ -455,20 +419,6 @@ class JobStore:
         return job
 
     def owner_alive(self, job: FineTuneJob) -> bool:
-        """Whether the process that owns a live job still looks alive (see the module doc)."""
-        silent_for = time.time() - (self.last_heartbeat(job) or 0.0)
-        if job.pid is None or job.host != socket.gethostname():
-            return silent_for <= STALE_AFTER_S
-        if job.pid == os.getpid():
-            return job.owner_token in (None, PROCESS_TOKEN)
-        return _pid_alive(job.pid) and silent_for <= LOCAL_STALE_AFTER_S
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        """Whether the process that owns a live job still looks alive."""
+        beat = last_heartbeat(self.job_dir(job.id), job.heartbeat_at)
+        return owner_alive(job.pid, job.host, job.owner_token, beat)

@@ -18,7 +18,7 @@ import pytest
 from tests.support.sportbot_serve import API_KEY
 from training.api import RunningServer, start_server
 from training.api.files import TEMPORARY_PREFIX
-from training.jobs import PROCESS_TOKEN
+from training.job_owner import PROCESS_TOKEN
 from training.limits import ApiLimits
 
 LIMITS = ApiLimits(

@@ -37,7 +37,8 @@ from training.api.bodies import UNREADABLE, too_large, within
 from training.api.errors import ApiError, bad_request, not_found
 from training.api.paging import page
 from training.api.request_checks import has_control_characters
-from training.jobs import LEGACY_API, PROCESS_TOKEN, FineTuneJob, JobStore, UnknownJobError
+from training.job_owner import PROCESS_TOKEN
+from training.jobs import LEGACY_API, FineTuneJob, JobStore, UnknownJobError
 from training.limits import DEFAULT_API_LIMITS, ApiLimits
 
 PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})

@@ -39,8 +39,8 @@ from training.finetune.lifecycle import (
 )
 from training.finetune.local_provider import LocalProvider
 from training.finetune.request import FineTuneRequest
+from training.job_owner import HEARTBEAT_EVERY_S
 from training.jobs import (
-    HEARTBEAT_EVERY_S,
     LEGACY_API,
     TODAYS_API,
     FineTuneJob,

@@ -49,8 +49,8 @@ from training.finetune.request import (
     read_request_files,
 )
 from training.finetune.results import ResultWriter, StepResult, fbeta_cells, result_columns
+from training.job_owner import HEARTBEAT_EVERY_S
 from training.jobs import (
-    HEARTBEAT_EVERY_S,
     Checkpoint,
     FineTuneError,
     FineTuneJob,
