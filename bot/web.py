@@ -8,8 +8,8 @@ bot the least (docs/limits.md lists every limit):
    ``v0=`` and 64 hex digits, ``X-Slack-Request-Timestamp`` an integer within five minutes of
    now, both ASCII (else 401); no ``Content-Encoding`` (Slack sends none; else 415); a
    ``Content-Length`` of at most ``MAX_BODY_BYTES`` (else 413);
-2. the body, read within ``BODY_READ_SECONDS`` (else 408), at most ``MAX_BODY_READS`` at a time,
-   refused as soon as it streams past ``MAX_BODY_BYTES`` (413);
+2. the body, read within ``BODY_READ_SECONDS`` (else 408), refused as soon as it streams past
+   ``MAX_BODY_BYTES`` (413) or when the bodies being read hold ``MAX_BODY_BUFFER`` (503);
 3. its signature (slack_sdk's ``SignatureVerifier`` on the raw bytes), then that no process
    sharing the store has accepted the same signature before: a byte-identical request is a
    replay whatever retry headers it carries (401, nothing runs). Slack signs a redelivery anew;
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client.aiohttp import make_aiohttp_handler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -53,9 +54,10 @@ tens of KB); anything past 1 MiB is refused (413) without being kept."""
 BODY_READ_SECONDS = 10.0
 """A body must arrive whole within this long after its headers (Slack waits 3 s for an answer);
 a slow one is answered 408 and its connection closed."""
-MAX_BODY_READS = 64
-"""Bodies read at once, before their signature can be checked; more wait for a slot within the
-same ``BODY_READ_SECONDS``. Bounds what unauthenticated bodies hold: 64 MiB at most."""
+MAX_BODY_BUFFER = 64 * 1024 * 1024
+"""Bytes of bodies held at once, across requests, before their signature can be checked; a
+body that would go past it is answered 503 (Slack retries). A budget of bytes, not of requests:
+slow bodies holding a few bytes each do not keep Slack's small ones waiting."""
 SIGNATURE_WINDOW_SECONDS = 300
 LINGER_SECONDS = 2.0
 """How long aiohttp reads and discards a refused body's rest before closing the connection (so
@@ -71,14 +73,36 @@ _IDENTITY = ("", "identity")
 def build_runner(web_app: web.Application) -> web.AppRunner:
     """The ``AppRunner`` ``sportbot run`` serves ``web_app`` with: no access log, request bodies
     left as they came (``Content-Encoding`` is refused, never decoded), refused bodies'
-    connections closed after ``LINGER_SECONDS``, idle ones after ``KEEPALIVE_SECONDS``."""
+    connections closed after ``LINGER_SECONDS``, idle ones after ``KEEPALIVE_SECONDS``, and
+    requests aiohttp's parser refuses (400) logged as one escaped warning line."""
     return web.AppRunner(
         web_app,
         access_log=None,
         auto_decompress=False,
         lingering_time=LINGER_SECONDS,
         keepalive_timeout=KEEPALIVE_SECONDS,
+        logger=http_logger,
     )
+
+
+class _MalformedRequestsAsWarnings(logging.Filter):
+    """aiohttp logs every request its parser refuses (it answers 400) at ERROR with a
+    traceback: anyone on the internet could fill the log with them. One warning line each,
+    the parser's reason escaped, is what they are worth."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            reason = str(error.message).strip().splitlines()[0] if error.message else ""
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "refused a malformed HTTP request (%s)", (ascii(reason),)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+http_logger = logging.getLogger(f"{__name__}.http")
+"""What aiohttp's server logs for ``sportbot run`` go to."""
+http_logger.addFilter(_MalformedRequestsAsWarnings())
 
 
 def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) -> web.Application:
@@ -87,7 +111,7 @@ def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) ->
     value = secret.get_secret_value() if secret is not None else ""
     verifier = BytesSignatureVerifier(value) if value.strip() else None  # none: nothing is signed
     store = services.store
-    reads = asyncio.Semaphore(MAX_BODY_READS)
+    budget = BodyBudget(MAX_BODY_BUFFER)
 
     async def handle_slack(request: web.Request) -> web.StreamResponse:
         refusal = refuse_before_body(request)
@@ -95,7 +119,7 @@ def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) ->
             return refusal
         timestamp = request.headers["X-Slack-Request-Timestamp"]
         signature = request.headers["X-Slack-Signature"]
-        raw = await read_body(request, reads)
+        raw = await read_body(request, budget)
         if isinstance(raw, web.Response):
             return raw
         if not _signed(verifier, raw, timestamp, signature):
@@ -132,26 +156,50 @@ def refuse_before_body(request: web.Request) -> web.Response | None:
     return None
 
 
-async def read_body(request: web.Request, reads: asyncio.Semaphore) -> bytes | web.Response:
-    """The body, or the answer refusing it: 413 once it streams past ``MAX_BODY_BYTES`` (what
-    came is dropped at once), 408 when it has not all come within ``BODY_READ_SECONDS``."""
+class BodyBudget:
+    """The bytes that bodies being read may hold between them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        """Take ``size`` bytes; False (nothing taken) when that would go past the limit."""
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.used -= size
+
+
+async def read_body(request: web.Request, budget: BodyBudget) -> bytes | web.Response:
+    """The body, or the answer refusing it: 413 once it streams past ``MAX_BODY_BYTES``, 503
+    when ``budget`` has no room for it, 408 when it has not all come within
+    ``BODY_READ_SECONDS``. A refused body's bytes are dropped at once."""
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(BODY_READ_SECONDS), reads:
+        async with asyncio.timeout(BODY_READ_SECONDS):
             while chunk := await request.content.readany():
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    chunks.clear()
+                if size + len(chunk) > MAX_BODY_BYTES:
                     logger.warning("refused a body streaming past %d bytes", MAX_BODY_BYTES)
                     return _too_large()
+                if not budget.take(len(chunk)):
+                    logger.warning("refused a body: bodies being read hold %d bytes", budget.used)
+                    return web.json_response(
+                        {"error": "busy"}, status=503, headers={"Retry-After": "1"}
+                    )
+                size += len(chunk)
                 chunks.append(chunk)
     except TimeoutError:
-        chunks.clear()
         logger.warning("refused a body not read within %.0f s", BODY_READ_SECONDS)
         response = web.json_response({"error": "request body timeout"}, status=408)
         response.force_close()
         return response
+    finally:
+        budget.give_back(size)
     return b"".join(chunks)
 
 

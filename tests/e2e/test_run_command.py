@@ -61,6 +61,29 @@ def test_a_malformed_setting_stops_start_up_naming_it(tmp_path: Path) -> None:
     assert line.startswith("sportbot: error: PORT is malformed")
 
 
+def test_a_short_signing_secret_stops_start_up_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=clean_env(
+            PYTHONPATH=str(ROOT),
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET="changeme",
+            SPORTBOT_HOME=str(tmp_path / "home"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "sportbot: error: SLACK_SIGNING_SECRET is too short (8 characters, at least 16"
+    )
+    assert "changeme" not in line
+    assert not (tmp_path / "home").exists()  # stopped before training or opening anything
+
+
 async def test_http_mode_serves_signed_events_and_healthz(
     model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
 ) -> None:
