@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from bot.web import BODY_READ_SECONDS, LINGER_SECONDS, MAX_BODY_BUFFER, MAX_BODY_BYTES
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, StartBot
 from tests.support.bot_process import BotProcess
 from tests.support.bot_server import RunningBot
 from tests.support.slack_api import SlackAPIStandIn
@@ -232,6 +232,30 @@ async def test_refused_big_bodies_give_their_memory_back(
             assert (await slack.event(message_event(HOCKEY))).status == 200
     finally:
         assert bot.stop() == 0
+
+
+async def test_bodies_being_read_share_a_budget_and_one_past_it_gets_503(
+    start_bot: StartBot,
+    slack_api: SlackAPIStandIn,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a budget of 100,000 bytes: a slow body holding 80,000 of them leaves no room for a
+    body of 30,000 (503), and room for Slack's small requests (served)."""
+    monkeypatch.setattr("bot.web.MAX_BODY_BUFFER", 100_000)
+    bot = await start_bot()
+    _reader, writer = await asyncio.open_connection("127.0.0.1", bot.port)
+    writer.write(head(forged(), content_length=90_000) + b"\r\n\r\n{" + b" " * 79_999)
+    await writer.drain()
+    try:
+        await asyncio.sleep(0.5)  # read, and held: the other 10,000 bytes never come
+        status, seconds = await raw_request(
+            bot.port, head(forged(), content_length=30_000), b" " * 30_000
+        )
+        assert (status, seconds < 2.0) == (503, True)
+        await serves_still(SlackSender(bot.events_url, SIGNING_SECRET, http), slack_api)
+    finally:
+        writer.close()
 
 
 # -- slow bodies --------------------------------------------------------------------------------
