@@ -81,7 +81,7 @@ def build_runner(web_app: web.Application) -> web.AppRunner:
         auto_decompress=False,
         lingering_time=LINGER_SECONDS,
         keepalive_timeout=KEEPALIVE_SECONDS,
-        logger=http_logger,
+        logger=http_logger(),
     )
 
 
@@ -100,9 +100,14 @@ class _MalformedRequestsAsWarnings(logging.Filter):
         return True
 
 
-http_logger = logging.getLogger(f"{__name__}.http")
-"""What aiohttp's server logs for ``sportbot run`` go to."""
-http_logger.addFilter(_MalformedRequestsAsWarnings())
+_MALFORMED_REQUESTS_AS_WARNINGS = _MalformedRequestsAsWarnings()
+
+
+def http_logger() -> logging.Logger:
+    """Where aiohttp's server logs for ``sportbot run`` go (``bot.web.http``)."""
+    log = logging.getLogger(f"{__name__}.http")
+    log.addFilter(_MALFORMED_REQUESTS_AS_WARNINGS)  # once: the same filter is not added twice
+    return log
 
 
 def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) -> web.Application:
