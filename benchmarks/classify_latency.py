@@ -254,7 +254,8 @@ def main() -> None:
         f"one message (classify) p50: default model {d:.3f} ms, {theirs} {s:.3f} ms: {s / d:.1f}x"
     )
 
-    from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+    from classifier.model_card import ModelCard, utc_now_iso
+    from classifier.registry import ModelRegistry
 
     with tempfile.TemporaryDirectory() as tmp:
         registry = ModelRegistry(Path(tmp))

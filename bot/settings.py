@@ -23,6 +23,7 @@ WHERE_TO_FIND = {
     ),
     "SLACK_API_URL": "it is the Web API base URL ending in /api/, e.g. https://slack.com/api/",
     "PORT": "give a TCP port number, e.g. 3000",
+    "SPORTBOT_HOST": "give the address to listen on, e.g. 0.0.0.0 or 127.0.0.1",
     "SPORTBOT_METRICS_PORT": "give a TCP port number for /metrics, e.g. 9100, or leave it empty",
     "SPORTBOT_TAG_CALLS_PER_MINUTE": (
         "give the reactions.add calls a minute per workspace, e.g. 50 (Slack's Tier 3)"
@@ -35,6 +36,11 @@ WHERE_TO_FIND = {
     "SPORTBOT_OPENAI_FALLBACK": "give local, or leave it empty for no fallback",
     "DATABASE_URL": "give an SQLAlchemy URL, e.g. postgresql+psycopg://user:password@host/sportbot",
 }
+
+
+MIN_SECRET_LENGTH = 16
+"""The shortest ``SLACK_SIGNING_SECRET`` accepted (Slack's are 32 hex characters): a short one
+is a placeholder or a typo, and one an attacker could guess."""
 
 
 class SettingsError(SportbotError):
@@ -121,6 +127,9 @@ class Settings(ClassifierSettings, ServeSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
+    sportbot_host: str = "0.0.0.0"
+    """The address HTTP mode listens on: all interfaces, for Slack to reach it directly; a
+    loopback or private one behind a proxy or load balancer."""
     sportbot_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     sportbot_tag_calls_per_minute: float = Field(default=50.0, gt=0)
     """Slack's Tier 3 (``reactions.add``, ``reactions.remove``); ``bot.tagging`` paces at it."""
@@ -133,6 +142,14 @@ class Settings(ClassifierSettings, ServeSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("sportbot_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        host = value.strip()
+        if not host or not host.isascii() or any(ch.isspace() or ch in "/[]" for ch in host):
+            raise ValueError("must be an IP address or a host name")
+        return host
 
     @field_validator("slack_api_url")
     @classmethod
@@ -162,6 +179,7 @@ class Settings(ClassifierSettings, ServeSettings):
             _require_token(self.slack_app_token, "SLACK_APP_TOKEN", "xapp-")
         else:
             _require_token(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "")
+            _require_length(self.slack_signing_secret, "SLACK_SIGNING_SECRET", MIN_SECRET_LENGTH)
 
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:
@@ -194,3 +212,12 @@ def _require_token(value: SecretStr | None, name: str, prefix: str) -> None:
         raise SettingsError(f"{name} is not set: {WHERE_TO_FIND[name]}")
     if prefix and not secret.startswith(prefix):
         raise SettingsError(f"{name} should start with {prefix}: {WHERE_TO_FIND[name]}")
+
+
+def _require_length(value: SecretStr | None, name: str, shortest: int) -> None:
+    secret = value.get_secret_value().strip() if value is not None else ""
+    if len(secret) < shortest:
+        raise SettingsError(
+            f"{name} is too short ({len(secret)} characters, at least {shortest}; Slack's are "
+            f"32): {WHERE_TO_FIND[name]}"
+        )

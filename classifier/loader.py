@@ -15,7 +15,8 @@ from classifier.config import ClassifierConfig
 from classifier.core import Classifier
 from classifier.errors import NoModelError, SettingError
 from classifier.fallback import FallbackBackend
-from classifier.registry import ModelCard, ModelRegistry
+from classifier.model_card import ModelCard
+from classifier.registry import ModelRegistry
 
 PROVIDERS = {"local": "classifier.local", "openai": "classifier.remote"}
 """A card's ``provider`` -> the package that opens its models."""

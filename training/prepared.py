@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifier.errors import SportbotError
+from classifier.model_card import DataFormat
 from classifier.prompt import label_name, strip_prompt
-from classifier.registry import DataFormat
 from training.chat import ChatFormatError, chat_text_and_label
 
 

@@ -154,13 +154,15 @@ async def _serve(services: Services, app: AsyncApp, session: ClientSession) -> N
         return
     from aiohttp import web
 
-    from bot.web import EVENTS_PATH, build_web_app
+    from bot.web import EVENTS_PATH, build_runner, build_web_app
 
-    runner = web.AppRunner(build_web_app(app, services), access_log=None)
+    runner = build_runner(build_web_app(app, services))
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+    host = settings.sportbot_host
+    await web.TCPSite(runner, host, settings.port).start()
+    shown = f"[{host}]" if ":" in host else host
     print(
-        f"sportbot: listening on http://0.0.0.0:{settings.port}{EVENTS_PATH} (health: /healthz)",
+        f"sportbot: listening on http://{shown}:{settings.port}{EVENTS_PATH} (health: /healthz)",
         file=sys.stderr,
     )
     try:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from classifier.config import ClassifierConfig
 from classifier.errors import ModelFileError
 from classifier.local.backend import LocalBackend
-from classifier.registry import ModelCard, ModelRegistry
+from classifier.model_card import ModelCard
+from classifier.registry import ModelRegistry
 
 if TYPE_CHECKING:
     from classifier.local.engine import SportEngine

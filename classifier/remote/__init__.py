@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from classifier.config import ClassifierConfig, OpenAIConfig
 from classifier.errors import SettingError
-from classifier.registry import ModelCard, ModelRegistry
+from classifier.model_card import ModelCard
+from classifier.registry import ModelRegistry
 from classifier.remote.openai_backend import OpenAIBackend
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"

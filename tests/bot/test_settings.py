@@ -16,6 +16,7 @@ ALL_VARIABLES = (
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
     "PORT",
+    "SPORTBOT_HOST",
     "SPORTBOT_METRICS_PORT",
     "SPORTBOT_TAG_CALLS_PER_MINUTE",
     "SPORTBOT_HOME",
@@ -96,6 +97,8 @@ def test_sqlite_under_home_unless_database_url(
         ("SPORTBOT_OPENAI_FALLBACK", "cloud", "SPORTBOT_OPENAI_FALLBACK is malformed"),
         ("SPORTBOT_METRICS_PORT", "0", "SPORTBOT_METRICS_PORT is malformed"),
         ("SPORTBOT_TAG_CALLS_PER_MINUTE", "0", "SPORTBOT_TAG_CALLS_PER_MINUTE is malformed"),
+        ("SPORTBOT_HOST", "local host", "SPORTBOT_HOST is malformed"),
+        ("SPORTBOT_HOST", "http://0.0.0.0/", "SPORTBOT_HOST is malformed"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(
@@ -125,6 +128,40 @@ def test_http_mode_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> 
     assert not settings.socket_mode
     with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET is not set: .*App Credentials"):
         settings.require_slack()
+
+
+@pytest.mark.parametrize("secret", ["s", "secret", "0123456789abcde", "  0123456789abcde  "])
+def test_a_short_signing_secret_stops_http_mode(
+    monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", secret)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None).require_slack()
+    message = str(caught.value)
+    assert message.startswith(
+        f"SLACK_SIGNING_SECRET is too short ({len(secret.strip())} characters, at least 16"
+    )
+    assert "App Credentials" in message and "\n" not in message
+    if len(secret.strip()) > 8:  # long enough not to occur in the message's own words
+        assert secret.strip() not in message  # the secret is never echoed
+
+
+def test_a_signing_secret_of_16_characters_or_slacks_32_is_enough(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    for secret in ("0123456789abcdef", "8f742231b10e8888abcd99yyyzzz85a5"):
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", secret)
+        load_settings(None).require_slack()
+
+
+def test_http_mode_listens_on_all_interfaces_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(None).sportbot_host == "0.0.0.0"
+    monkeypatch.setenv("SPORTBOT_HOST", " 127.0.0.1 ")
+    assert load_settings(None).sportbot_host == "127.0.0.1"
+    monkeypatch.setenv("SPORTBOT_HOST", "::1")
+    assert load_settings(None).sportbot_host == "::1"
 
 
 def test_socket_mode_needs_an_app_token_not_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:

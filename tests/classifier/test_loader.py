@@ -12,8 +12,9 @@ import pytest
 from classifier.config import ClassifierConfig
 from classifier.errors import NoModelError, SettingError, UnknownModelError
 from classifier.loader import load_classifier
+from classifier.model_card import ModelCard, utc_now_iso
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
-from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+from classifier.registry import ModelRegistry
 from tests.conftest import ROOT
 
 HOCKEY = "The goalie stopped the puck twice in overtime and the Penguins won the playoff game."

@@ -12,7 +12,8 @@ import pytest
 from classifier.errors import ModelFileError, NoModelError, UnknownModelError
 from classifier.local import load_local_model
 from classifier.local.engine import SportEngine
-from classifier.registry import MODEL_FILE, ModelCard, ModelRegistry, utc_now_iso
+from classifier.model_card import ModelCard, utc_now_iso
+from classifier.registry import MODEL_FILE, ModelRegistry
 
 SEPARATOR = "\n\n###\n\n"
 

@@ -7,7 +7,8 @@ import json
 import time
 
 from classifier.local import load_local_model
-from classifier.registry import ModelRegistry, utc_now_iso
+from classifier.model_card import utc_now_iso
+from classifier.registry import ModelRegistry
 from tests.support.bot_server import RunningBot
 from tests.support.slack_signing import SlackSender
 

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET
-from tests.support.bot_process import free_port
+from tests.support.bot_process import BotProcess, free_port
 from tests.support.slack_api import SlackAPIStandIn
 from tests.support.slack_signing import SlackSender, message_event
 
@@ -61,6 +61,29 @@ def test_a_malformed_setting_stops_start_up_naming_it(tmp_path: Path) -> None:
     assert line.startswith("sportbot: error: PORT is malformed")
 
 
+def test_a_short_signing_secret_stops_start_up_naming_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=clean_env(
+            PYTHONPATH=str(ROOT),
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET="changeme",
+            SPORTBOT_HOME=str(tmp_path / "home"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "sportbot: error: SLACK_SIGNING_SECRET is too short (8 characters, at least 16"
+    )
+    assert "changeme" not in line
+    assert not (tmp_path / "home").exists()  # stopped before training or opening anything
+
+
 async def test_http_mode_serves_signed_events_and_healthz(
     model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
 ) -> None:
@@ -102,6 +125,38 @@ async def test_http_mode_serves_signed_events_and_healthz(
             process.kill()
             await process.wait()
         err.close()
+
+
+async def test_http_mode_listens_only_on_sportbot_host(
+    model_home: Path, slack_api: SlackAPIStandIn, tmp_path: Path
+) -> None:
+    """``SPORTBOT_HOST=127.0.0.2``: served there, refused on 127.0.0.1 (same port)."""
+    bot = BotProcess.spawn(
+        tmp_path / "run",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_api.base_url,
+        SPORTBOT_HOME=str(model_home),
+        SPORTBOT_HOST="127.0.0.2",
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(1200):
+                assert bot.alive(), bot.log()[-2000:]
+                try:
+                    async with http.get(f"http://127.0.0.2:{bot.port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                pytest.fail("sportbot run never became healthy on 127.0.0.2")
+            with pytest.raises(aiohttp.ClientConnectionError):
+                async with http.get(f"{bot.url}/healthz"):
+                    pass
+    finally:
+        assert bot.stop() == 0
+    assert f"listening on http://127.0.0.2:{bot.port}/slack/events" in bot.log()
 
 
 async def wait_healthy(

@@ -155,20 +155,43 @@ async def test_a_replay_is_refused_by_another_bot_on_the_same_database(
     assert slack_api.added_reactions == [("C0GENERAL", event["ts"], REACTION)]
 
 
-async def test_slacks_redelivery_in_the_same_second_is_accepted_and_tagged_once(
+async def test_a_replay_with_made_up_retry_headers_is_refused_and_runs_once(
     slack: SlackSender, slack_api: SlackAPIStandIn, http: aiohttp.ClientSession
 ) -> None:
-    """A redelivery carries the same body; sent within the same second it is signed the same.
-    It is Slack's, not a replay: accepted (200), and the event id dedupes it."""
+    """Retry headers are not signed: a captured app_home_opened replayed five times with
+    ``X-Slack-Retry-Num`` published the home view six times. Byte-identical is refused."""
+    event = {"type": "app_home_opened", "user": USER, "channel": "D0HOME", "tab": "home"}
+    body = json.dumps(event_envelope(event)).encode()
+    headers = signed_headers(SIGNING_SECRET, body, "application/json")
+    assert await post_raw(http, slack.url, body, headers) == 200
+    for retry in range(1, 6):
+        replay = {**headers, "X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"}
+        assert await post_raw(http, slack.url, body, replay) == 401
+    await slack_api.wait_for("views.publish")
+    await slack_api.settle()
+    assert len(slack_api.calls_to("views.publish")) == 1
+
+
+async def test_slacks_redelivery_signed_anew_is_accepted_and_tagged_once(
+    slack: SlackSender, slack_api: SlackAPIStandIn, http: aiohttp.ClientSession
+) -> None:
+    """Slack signs a redelivery anew (a later timestamp): accepted (200), and the event id
+    dedupes it; the same redelivery sent again byte for byte is a replay."""
     slack_api.fail_next("reactions.add", error="internal_error")
     body, event = envelope_body()
-    headers = signed_headers(SIGNING_SECRET, body, "application/json")
+    now = int(time.time())
+    headers = signed_headers(SIGNING_SECRET, body, "application/json", timestamp=now)
     assert await post_raw(http, slack.url, body, headers) == 200
     await slack_api.wait_for("reactions.add")
     await slack_api.settle()
-    for retry in ("1", "2"):
-        redelivery = {**headers, "X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_error"}
+    for retry in (1, 2):
+        redelivery = {
+            **signed_headers(SIGNING_SECRET, body, "application/json", timestamp=now + retry),
+            "X-Slack-Retry-Num": str(retry),
+            "X-Slack-Retry-Reason": "http_error",
+        }
         assert await post_raw(http, slack.url, body, redelivery) == 200
+        assert await post_raw(http, slack.url, body, redelivery) == 401
     await slack_api.wait_for("reactions.add", 2)
     await slack_api.settle()
     assert slack_api.added_reactions == [("C0GENERAL", event["ts"], REACTION)]

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import build_app
 from bot.commandline.run import recover_interrupted_retrains
 from bot.services import Services
-from bot.web import EVENTS_PATH, METRICS_PATH, build_web_app
+from bot.web import EVENTS_PATH, METRICS_PATH, build_runner, build_web_app
 
 
 class RunningBot:
@@ -25,7 +25,7 @@ class RunningBot:
     async def start(cls, services: Services) -> RunningBot:
         app = build_app(services)
         await recover_interrupted_retrains(services)  # as ``sportbot run`` does before serving
-        runner = web.AppRunner(build_web_app(app, services), access_log=None)
+        runner = build_runner(build_web_app(app, services))  # as ``sportbot run`` serves it
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()

@@ -45,6 +45,8 @@ class SlackReply:
         return json.loads(self.text)
 
 
+_sent_signatures: set[str] = set()
+"""What every ``SlackSender`` has signed, as Slack is one sender to every replica."""
 _event_ids = itertools.count(1)
 _triggers = itertools.count(1)
 _responses = itertools.count(1)
@@ -80,7 +82,16 @@ class SlackSender:
         secret: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> SlackReply:
-        all_headers = signed_headers(secret or self.secret, body, content_type, timestamp)
+        key = secret or self.secret
+        if timestamp is None:
+            # Slack signs every delivery anew: a redelivery of the same body in the same second
+            # would carry the same signature, and the bot refuses that as a replay. Slack's
+            # redeliveries come later; a later timestamp models that without waiting.
+            timestamp = int(time.time())
+            while slack_signature(key, str(timestamp), body) in _sent_signatures:
+                timestamp += 1
+        all_headers = signed_headers(key, body, content_type, timestamp)
+        _sent_signatures.add(all_headers["X-Slack-Signature"])
         all_headers.update(headers or {})
         async with self.session.post(self.url, data=body, headers=all_headers) as response:
             return SlackReply(response.status, await response.text())

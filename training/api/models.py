@@ -26,7 +26,8 @@ from classifier.local import TRUSTED_TYPES, load_local_model
 from classifier.local.backend import LocalBackend
 from classifier.local.engine import SportEngine
 from classifier.local.gated_model import GatedSportModel
-from classifier.registry import CARD_FILE, ModelCard, ModelRegistry
+from classifier.model_card import ModelCard
+from classifier.registry import CARD_FILE, ModelRegistry
 from training.api.errors import ApiError, bad_request, not_found
 from training.api.naming import ORG, parse_checkpoint
 from training.jobs import Checkpoint, JobStore

@@ -36,8 +36,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from classifier.errors import SportbotError
+from classifier.model_card import ModelCard, utc_now_iso
 from classifier.prompt import SEPARATOR, label_token
-from classifier.registry import ModelCard, ModelRegistry, file_sha256, utc_now_iso
+from classifier.registry import ModelRegistry, file_sha256
 from training.finetune.events import JobEvent, epoch_event, message_event, status_event, step_event
 from training.finetune.providers import FineTuneProvider
 from training.finetune.request import (

@@ -22,8 +22,9 @@ from classifier.local.engine_inference import OlderModelError
 from classifier.local.gated_model import DEFAULT_SHUFFLES, GatedSportModel
 from classifier.local.static_embedding import NORM_DIMS
 from classifier.local.usenet import is_post
+from classifier.model_card import ModelCard, utc_now_iso
 from classifier.prediction import DEFAULT_TAG_THRESHOLD
-from classifier.registry import ModelCard, ModelRegistry, utc_now_iso
+from classifier.registry import ModelRegistry
 from tests.conftest import OTHER_DEV
 
 RAYS = (

@@ -18,8 +18,9 @@ from classifier.errors import SettingError
 from classifier.fallback import FallbackBackend
 from classifier.loader import load_classifier
 from classifier.local.engine import SportEngine
+from classifier.model_card import ModelCard
 from classifier.prompt import build_prompt, strip_prompt
-from classifier.registry import ModelCard, ModelRegistry
+from classifier.registry import ModelRegistry
 from classifier.remote import openai_backend
 from classifier.remote.openai_backend import (
     LABEL_BIAS,
