@@ -472,6 +472,8 @@ def test_malformed_requests_are_4xx_never_500(
     logged = serve_log.read_text(errors="replace")
     assert "GET /v1/fine_tuning/jobs/ftjob-%00%0AFORGED" in logged
     assert "\nFORGED" not in logged
+    assert "refused a malformed request ('Can not decode content-encoding: gzip')" in logged
+    assert "Traceback" not in logged  # a client's mistakes are not the server's errors
 
 
 @pytest.mark.timeout(60)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from classifier.errors import SportbotError
 from training.api.app import create_app
@@ -23,6 +25,34 @@ from training.limits import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class _RefusedRequestsAsWarnings(logging.Filter):
+    """aiohttp logs at ERROR with a traceback every request its parser refuses (it answers
+    400) and every body that turns out unreadable after the answer (a ``Content-Encoding`` the
+    body is not in): any client could fill the log with them. One warning line each, the reason
+    escaped, is what they are worth."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | RequestPayloadError):
+            cause = error.__cause__ if isinstance(error.__cause__, HttpProcessingError) else error
+            lines = str(getattr(cause, "message", "") or cause).strip().splitlines()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "refused a malformed request (%s)"
+            record.args = (ascii(lines[0] if lines else type(error).__name__),)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_REFUSED_REQUESTS_AS_WARNINGS = _RefusedRequestsAsWarnings()
+
+
+def http_logger() -> logging.Logger:
+    """Where aiohttp's server logs for ``sportbot serve`` go (``training.api.server.http``)."""
+    log = logging.getLogger(f"{__name__}.http")
+    log.addFilter(_REFUSED_REQUESTS_AS_WARNINGS)  # once: the same filter is not added twice
+    return log
 
 
 def serve(
@@ -48,6 +78,7 @@ def serve(
         port=port,
         print=announce,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        logger=http_logger(),
     )
 
 
@@ -84,7 +115,7 @@ def start_server(
     """Start the API on a thread of its own (port 0: a free one) and return once it listens;
     ``limits`` and ``training_limits`` other than the defaults are for tests."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(home, api_key, limits, training_limits))
+    runner = web.AppRunner(create_app(home, api_key, limits, training_limits), logger=http_logger())
     ready = threading.Event()
     failure: list[BaseException] = []
     bound: list[int] = []
