@@ -1,25 +1,23 @@
 """The default local model on all twenty 20 Newsgroups groups, beside TF-IDF + LinearSVC.
 
 Writes the prepared files ``sportbot fine-tune`` reads: the 11,314 training posts and the 7,532
-test posts (``training.data.load_newsgroups``, stripped), each prompt the post cut at 6,000
-characters plus the separator, each completion the label with its leading space. Then, in one
-run:
+test posts (scikit-learn's ``fetch_20newsgroups`` in the notebook's shuffled order, stripped),
+each prompt the post cut at 6,000 characters plus the separator, each completion its group's
+whole name with a leading space (twenty distinct labels). Then, in one run:
 
-* ``sportbot fine-tune -t train.jsonl`` as a fresh process (fresh, empty ``SPORTBOT_HOME``):
-  its wall time from start to exit and its peak resident memory (``os.wait4``'s ``ru_maxrss``
-  of that process); the model it registers then classifies the test posts through the product
-  path (``load_classifier``);
+* ``sportbot fine-tune -t train.jsonl`` (with ``--classification-n-classes 20`` when the CLI has
+  that flag; without a validation file it only checks the count) as a fresh process with a
+  fresh, empty ``SPORTBOT_HOME``: its wall time from start to exit and its peak resident memory
+  (``os.wait4``'s ``ru_maxrss`` of that process); the model it registers then classifies the
+  test posts through the product path (``load_classifier``);
 * the baseline, scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` + ``LinearSVC()`` on the
   same training texts, in a process of its own: its fit time, process wall, peak memory and test
   accuracy.
 
-``--labels groups`` labels a post by its group's whole name (twenty labels: how the issue's
-figures were measured); ``last-part`` as ``training.data`` names labels, by the name's last part
-(seventeen labels: ``misc`` is three groups, ``hardware`` two); ``both`` (the default) runs each.
 ``--against TREE`` also fine-tunes from another checkout (e.g. ``git worktree add /tmp/old
 REV``) on the same files.
 
-    python benchmarks/newsgroups20.py [--labels groups|last-part|both] [--against TREE] [--json]
+    python benchmarks/newsgroups20.py [--against TREE] [--json]
 """
 
 from __future__ import annotations
@@ -46,24 +44,19 @@ TARGETS = {"accuracy": 0.87, "wall_s": 60.0, "peak_rss_mb": 1536.0}
 """The issue's targets: test accuracy, fine-tune wall, fine-tune peak memory (1.5 GB)."""
 
 
-def prepared_rows(subset: Literal["train", "test"], labels: str) -> list[dict[str, str]]:
-    """One split's posts as prepared prompt/completion rows."""
+def prepared_rows(subset: Literal["train", "test"]) -> list[dict[str, str]]:
+    """One split's posts as prepared prompt/completion rows, labelled by their group."""
     from sklearn.datasets import fetch_20newsgroups
 
     from classifier.prompt import build_prompt, label_token
-    from training.data import load_newsgroups
 
-    groups = fetch_20newsgroups(subset="train", download_if_missing=False).target_names
-    examples = load_newsgroups(groups, subset=subset)
-    names = [example.label for example in examples]
-    if labels == "groups":
-        # The same shuffled order as load_newsgroups; its labels are the names' last parts.
-        bunch = fetch_20newsgroups(subset=subset, shuffle=True, random_state=42)
-        names = [bunch.target_names[t] for t in bunch.target]
-        assert [n.split(".")[-1] for n in names] == [e.label for e in examples]
+    bunch = fetch_20newsgroups(
+        subset=subset, shuffle=True, random_state=42, download_if_missing=False
+    )
+    names = bunch.target_names
     return [
-        {"prompt": build_prompt(example.text, CUT), "completion": label_token(name)}
-        for example, name in zip(examples, names, strict=True)
+        {"prompt": build_prompt(text.strip(), CUT), "completion": label_token(names[target])}
+        for text, target in zip(bunch.data, bunch.target, strict=True)
     ]
 
 
@@ -87,7 +80,7 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[st
     return stdout, wall, usage.ru_maxrss / 1024
 
 
-def fine_tune(train: Path, test: Path, tree: Path) -> dict[str, Any]:
+def fine_tune(train: Path, test: Path, tree: Path, n_labels: int) -> dict[str, Any]:
     """``sportbot fine-tune`` from the checkout ``tree``, then the registered model on the test
     posts."""
     from classifier.config import ClassifierConfig
@@ -96,7 +89,10 @@ def fine_tune(train: Path, test: Path, tree: Path) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="sportbot-bench-") as home:
         env = {**os.environ, "SPORTBOT_HOME": home, "MPLBACKEND": "Agg"}
-        command = [sys.executable, "-m", "bot.cli", "fine-tune", "-t", str(train)]
+        cli = [sys.executable, "-m", "bot.cli", "fine-tune"]
+        usage = subprocess.run([*cli, "--help"], cwd=tree, capture_output=True, text=True)
+        n_classes = ["--classification-n-classes", str(n_labels)]
+        command = [*cli, "-t", str(train), *(n_classes if n_classes[0] in usage.stdout else [])]
         stdout, wall, rss = run_measured(command, tree, env)
         model_id = stdout.strip().splitlines()[-1].removeprefix("fine_tuned_model: ")
         rows = read_prepared(test)
@@ -107,7 +103,13 @@ def fine_tune(train: Path, test: Path, tree: Path) -> dict[str, Any]:
             predictions = classifier.classify_many(list(rows.texts))
             hits = sum(p.label == y for p, y in zip(predictions, rows.labels, strict=True))
             accuracy = hits / len(rows)
-    return {"accuracy": accuracy, "wall_s": wall, "peak_rss_mb": rss, "n_test": len(rows)}
+    return {
+        "accuracy": accuracy,
+        "wall_s": wall,
+        "peak_rss_mb": rss,
+        "n_test": len(rows),
+        "command": " ".join(command[1:]),
+    }
 
 
 def _accuracy_in(tree: Path, home: str, model_id: str, test: Path) -> float:
@@ -154,7 +156,6 @@ def baseline(train: Path, test: Path) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--labels", choices=["groups", "last-part", "both"], default="both")
     parser.add_argument("--against", type=Path, metavar="TREE", help="also fine-tune from TREE")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--baseline-child", nargs=2, type=Path, help=argparse.SUPPRESS)
@@ -162,38 +163,36 @@ def main() -> int:
     if args.baseline_child:
         baseline_child(*args.baseline_child)
         return 0
-    results: dict[str, Any] = {
+    run: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
         "targets": TARGETS,
     }
-    for labels in ("groups", "last-part") if args.labels == "both" else (args.labels,):
-        with tempfile.TemporaryDirectory(prefix="newsgroups20-") as work:
-            train, test = Path(work) / "train.jsonl", Path(work) / "test.jsonl"
-            train_rows = prepared_rows("train", labels)
-            write_jsonl(train_rows, train)
-            write_jsonl(prepared_rows("test", labels), test)
-            n_labels = len({row["completion"] for row in train_rows})
-            run: dict[str, Any] = {"n_labels": n_labels, "n_train": len(train_rows)}
-            run["baseline"] = baseline(train, test)
-            run["fine_tune"] = fine_tune(train, test, ROOT)
-            if args.against:
-                run["against"] = fine_tune(train, test, args.against.resolve())
-            run["load_average"] = [round(x, 2) for x in os.getloadavg()]
-        results[labels] = run
-        if not args.json:
-            report(labels, run, args.against)
+    with tempfile.TemporaryDirectory(prefix="newsgroups20-") as work:
+        train, test = Path(work) / "train.jsonl", Path(work) / "test.jsonl"
+        train_rows = prepared_rows("train")
+        write_jsonl(train_rows, train)
+        write_jsonl(prepared_rows("test"), test)
+        n_labels = len({row["completion"] for row in train_rows})
+        run.update(n_labels=n_labels, n_train=len(train_rows))
+        run["baseline"] = baseline(train, test)
+        run["fine_tune"] = fine_tune(train, test, ROOT, n_labels)
+        if args.against:
+            run["against"] = fine_tune(train, test, args.against.resolve(), n_labels)
+        run["load_average"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps(run))
     else:
-        print(f"\n{results['machine']}; targets: {TARGETS}")
+        report(run, args.against)
     return 0
 
 
-def report(labels: str, run: dict[str, Any], against: Path | None) -> None:
+def report(run: dict[str, Any], against: Path | None) -> None:
     print(
-        f"\n{labels}: {run['n_labels']} labels, {run['n_train']} training posts, "
-        f"{run['fine_tune']['n_test']} test posts (load average after: {run['load_average']})"
+        f"{run['n_labels']} labels, {run['n_train']} training posts, "
+        f"{run['fine_tune']['n_test']} test posts; {run['machine']}; "
+        f"load average after: {run['load_average']}; targets: {TARGETS}\n"
+        f"fine-tune command: {run['fine_tune']['command']}"
     )
     print("| model | test accuracy | fit s | process wall s | peak RSS MB |\n|---|---|---|---|---|")
     b = run["baseline"]

@@ -7,22 +7,20 @@ characters (``build_prompt``), separator removed. Folds: 5, stratified and group
 later posts, mostly in later threads, and replies quote the posts they answer
 (experiments/thread_selection.py). Every candidate is scored on the same folds: accuracy (the
 issue's figure) and log loss on the held-out posts, and on their subject lines alone (the short
-texts the expert of short texts is for). Stages:
+texts the expert of short texts is for), with each fit's seconds. A post is labelled by its
+group's whole name: twenty labels. Stages:
 
 * ``baseline``: TF-IDF + ``LinearSVC`` (scikit-learn's defaults, and with sublinear tf);
-* ``head``: the sport head alone (experts off) over its optimisation: dense or lazy Adam
-  updates, step size, L2 penalty, weight averaging, at the fine-tune's 4 epochs of mini-batches
-  of 32, two shuffles; then its features (naive-Bayes scale, subject rows, ``min_df``);
+* ``cost``: the whole model over what a fit costs: each post's subject line as an extra training
+  row or not (twice the rows or once), and two step sizes with the L2 penalty that goes with
+  each, all with lazy Adam updates and the last step's weights (a dense step moves every weight
+  of some 100,000 features times twenty labels);
 * ``experts``: at the chosen head, each expert's strength C and weight (posts pick the posts
   expert, subject lines the expert of short texts);
 * ``today``: the two-label defaults on the twenty labels (dense updates: some 6 minutes a fit).
 
-    .venv/bin/python experiments/newsgroups20_selection.py --stage baseline|head|experts|today \\
-        [--labels groups|last-part] [--fold-seeds 0 1]
-
-``--labels groups`` (the default) labels a post by its group's whole name, twenty labels, as the
-issue's figures were measured; ``last-part`` by the last part of it, as ``training.data`` names
-labels, which gives seventeen (``misc`` is three groups, ``hardware`` two).
+    .venv/bin/python experiments/newsgroups20_selection.py --stage baseline|cost|experts|today \\
+        [--fold-seeds 0 1]
 """
 
 from __future__ import annotations
@@ -72,22 +70,16 @@ STRENGTHS = (0.1, 1.0, 10.0)
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 3.0)
 
 
-def training_posts(labels: str) -> tuple[np.ndarray, np.ndarray]:
-    """The training split's posts as prepared rows read them, and their labels."""
+def training_posts() -> tuple[np.ndarray, np.ndarray]:
+    """The training split's posts as prepared rows read them (the notebook's shuffled order),
+    and their groups' whole names (twenty labels)."""
     from sklearn.datasets import fetch_20newsgroups
 
-    from training.data import load_newsgroups
-
-    groups = fetch_20newsgroups(subset="train", download_if_missing=False).target_names
-    examples = load_newsgroups(groups, subset="train")
-    texts = [strip_prompt(build_prompt(example.text, CUT)) for example in examples]
-    if labels == "groups":
-        # load_newsgroups reads the same shuffled order; its labels are the names' last parts.
-        bunch = fetch_20newsgroups(subset="train", shuffle=True, random_state=42)
-        names = [bunch.target_names[t] for t in bunch.target]
-        assert [name.split(".")[-1] for name in names] == [e.label for e in examples]
-    else:
-        names = [example.label for example in examples]
+    bunch = fetch_20newsgroups(
+        subset="train", shuffle=True, random_state=42, download_if_missing=False
+    )
+    texts = [strip_prompt(build_prompt(text.strip(), CUT)) for text in bunch.data]
+    names = [bunch.target_names[target] for target in bunch.target]
     return np.array(texts, dtype=object), np.array(names)
 
 
@@ -181,10 +173,9 @@ def experts(texts: np.ndarray, labels: np.ndarray, splits: list[tuple[Any, Any]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", choices=["baseline", "cost", "experts", "today"], required=True)
-    parser.add_argument("--labels", choices=["groups", "last-part"], default="groups")
     parser.add_argument("--fold-seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
-    texts, labels = training_posts(args.labels)
+    texts, labels = training_posts()
     splits = folds(texts, labels, args.fold_seeds)
     print(f"{len(texts)} posts, {len(set(labels))} labels, {len(splits)} folds\n")
     if args.stage == "baseline":

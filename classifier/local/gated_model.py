@@ -97,8 +97,8 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         expert_weight: weight of the static-embedding expert's log-probabilities (0: off).
         expert_c: inverse L2 strength of the expert's logistic regression.
         post_expert_weight, post_expert_c: the same for the expert of Usenet posts.
-        learning_rate, alpha, average_epochs, updates and the experts' four: None (the default)
-            is the setting for the training labels' count
+        learning_rate, alpha, average_epochs, updates, subject_rows and the experts' four: None
+            (the default) is the setting for the training labels' count
             (``classifier.local.label_set_defaults``: ``TWO_LABELS``, the same for any two
             labels, or ``MANY_LABELS``).
         subject_rows: add each post's subject line as an extra training row.
@@ -138,7 +138,7 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         expert_c: float | None = None,
         post_expert_weight: float | None = None,
         post_expert_c: float | None = None,
-        subject_rows: bool = True,
+        subject_rows: bool | None = None,
         lexicon_rows: bool = True,
         surname_prior: bool = DEFAULT_SURNAME_PRIOR,
     ) -> None:
@@ -168,7 +168,7 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         """The rows the model is fitted on: the texts, then their subject lines, then the
         lexicon's phrases of the labels present."""
         rows, row_labels = list(texts), [str(label) for label in labels]
-        if self.subject_rows:
+        if self.settings_for(len(set(row_labels))).subject_rows:
             for text, label in zip(texts, labels, strict=True):
                 subject = subject_row(text)
                 if subject:

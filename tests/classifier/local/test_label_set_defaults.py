@@ -30,6 +30,7 @@ def test_two_labels_get_the_sport_settings_and_more_labels_their_own() -> None:
     given = GatedSportModel(alpha=1e-3, updates="dense").settings_for(20)
     assert (given.alpha, given.updates) == (1e-3, "dense")
     assert given.learning_rate == MANY_LABELS.learning_rate
+    assert GatedSportModel(subject_rows=False).settings_for(2).subject_rows is False
 
 
 @pytest.mark.parametrize(
