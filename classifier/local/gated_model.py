@@ -23,9 +23,10 @@ Four parts, combined as probabilities:
   base model's sports (baseball, hockey); for other label sets the model is the parts before it
   (and the prior knows no surnames of theirs).
 
-The sport head's optimisation and the experts' strengths and weights depend on the label set: two
-labels (the sports, or any other pair) get the settings chosen on the 948 sport rows, more labels
-the ones chosen on all twenty newsgroups (``classifier.local.label_set_defaults``).
+The sport head's optimisation, its subject-line rows and the experts' strengths and weights depend
+on the label set: two labels (the sports, or any other pair) get the settings chosen on the 948
+sport rows, more labels the ones chosen on all twenty newsgroups
+(``classifier.local.label_set_defaults``).
 
 How a fitted model reads a text (in one pass) is ``GatedSportInference``'s
 (``classifier.local.gated_inference``, numpy only); this module adds the parameters and ``fit``,
@@ -61,10 +62,10 @@ DEFAULT_EXPERT_C = TWO_LABELS.expert_c
 """The expert of short texts of a two-label model (gated_selection.py)."""
 DEFAULT_POST_EXPERT_WEIGHT = TWO_LABELS.post_expert_weight
 DEFAULT_POST_EXPERT_C = TWO_LABELS.post_expert_c
-"""The expert of Usenet posts of a two-label model: held out from the 948 training rows, posts' log loss is lowest at
-C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367 and 0.0251,
-against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines' is
-lowest at C 10, weight 0.25 (experiments/thread_selection.py, BENCHMARKS.md)."""
+"""The expert of Usenet posts of a two-label model: held out from the 948 training rows, posts' log
+loss is lowest at C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367
+and 0.0251, against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines'
+is lowest at C 10, weight 0.25 (experiments/thread_selection.py, BENCHMARKS.md)."""
 DEFAULT_SURNAME_PRIOR = True
 """Short texts (not Usenet posts) get the surname prior: on the development sets, modern_dev
 0.891 -> 0.907 and 64.5 % -> 66.1 % of it tagged, at the same precision (0.992), other_dev 2 of 93
@@ -80,9 +81,9 @@ mini-batches of 16, the same held-out log loss, and half as many held-out traini
 answer depends on the shuffling seed (0.26 % against 0.63 % under plain folds, 0.47 % against
 0.95 % under folds grouped by thread; experiments/shuffle_selection.py, BENCHMARKS.md)."""
 DEFAULT_ENGINE_ALPHA = TWO_LABELS.alpha
-"""The sport head's L2 penalty of a two-label model (``SportEngine``'s own default, 1e-4, was chosen for the plain
-engine before weight averaging): the lowest pooled log loss under plain folds, within noise of
-the lowest under folds that keep Usenet threads whole, and the best held-out post accuracy
+"""The sport head's L2 penalty of a two-label model (``SportEngine``'s own default, 1e-4, was chosen
+for the plain engine before weight averaging): the lowest pooled log loss under plain folds, within
+noise of the lowest under folds that keep Usenet threads whole, and the best held-out post accuracy
 under both (experiments/thread_selection.py, BENCHMARKS.md)."""
 
 
