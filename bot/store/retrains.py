@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from bot.store.database import Database
-from bot.store.schema import RetrainAudit, utcnow
+from bot.store.schema import NO_TEAM, RetrainAudit, utcnow
 
 UNFINISHED_STATUSES = ("queued", "running")
 
@@ -27,6 +27,9 @@ class RetrainRecord:
     job_id: str | None
     model_id: str | None
     message: str | None
+    team_id: str = NO_TEAM
+    """The workspace the retrain was asked from (every workspace shares the model)."""
+    enterprise_id: str = NO_TEAM
 
 
 class RetrainLog:
@@ -44,10 +47,13 @@ class RetrainLog:
         job_id: str | None = None,
         model_id: str | None = None,
         message: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> int:
-        """Add an audit row and return its id."""
+        """Add an audit row (asked from the workspace ``team_id``) and return its id."""
+        workspace = (team_id or NO_TEAM, enterprise_id or NO_TEAM)
         return await self._database.run_in_thread(
-            self._record, user_id, source, status, job_id, model_id, message
+            self._record, user_id, source, status, job_id, model_id, message, workspace
         )
 
     async def update(self, audit_id: int, **fields: str | None) -> None:
@@ -76,9 +82,12 @@ class RetrainLog:
         job_id: str | None,
         model_id: str | None,
         message: str | None,
+        workspace: tuple[str, str],
     ) -> int:
         with self._database.session() as session:
             row = RetrainAudit(
+                team_id=workspace[0],
+                enterprise_id=workspace[1],
                 user_id=user_id,
                 source=source,
                 status=status,
@@ -131,4 +140,6 @@ def _record_of(row: RetrainAudit) -> RetrainRecord:
         job_id=row.job_id,
         model_id=row.model_id,
         message=row.message,
+        team_id=row.team_id,
+        enterprise_id=row.enterprise_id,
     )
