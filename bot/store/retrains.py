@@ -63,9 +63,10 @@ class RetrainLog:
             raise ValueError(f"unknown retrain audit fields: {sorted(unknown)}")
         await self._database.run_in_thread(self._update, audit_id, fields)
 
-    async def recent(self, limit: int = 5) -> list[RetrainRecord]:
-        """The newest audit rows first."""
-        return await self._database.run_in_thread(self._recent, limit)
+    async def recent(self, limit: int = 5, *, team_id: str | None = None) -> list[RetrainRecord]:
+        """The newest audit rows first; with ``team_id``, only those asked from that workspace
+        (and those of no recorded workspace)."""
+        return await self._database.run_in_thread(self._recent, limit, team_id)
 
     async def get(self, audit_id: int) -> RetrainRecord | None:
         return await self._database.run_in_thread(self._get, audit_id)
@@ -107,11 +108,12 @@ class RetrainLog:
                 .values(**fields, updated_at=utcnow())
             )
 
-    def _recent(self, limit: int) -> list[RetrainRecord]:
+    def _recent(self, limit: int, team_id: str | None) -> list[RetrainRecord]:
+        query = select(RetrainAudit).order_by(RetrainAudit.id.desc()).limit(limit)
+        if team_id is not None:
+            query = query.where(RetrainAudit.team_id.in_([team_id, NO_TEAM]))
         with self._database.session() as session:
-            rows = session.scalars(
-                select(RetrainAudit).order_by(RetrainAudit.id.desc()).limit(limit)
-            ).all()
+            rows = session.scalars(query).all()
             return [_record_of(r) for r in rows]
 
     def _get(self, audit_id: int) -> RetrainRecord | None:

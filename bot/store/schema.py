@@ -23,6 +23,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Integer,
+    MetaData,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -166,7 +167,7 @@ SCHEMA_LOCK_KEY = 0x5B0B07
 """PostgreSQL advisory lock taken while creating the tables (replicas starting together)."""
 
 
-def create_tables(connection: Connection) -> None:
+def create_tables(connection: Connection, *more: MetaData) -> None:
     """Create missing tables and bring older ones up to this layout (``upgrade``), in one transaction that holds the database's write lock first:
     processes starting at once on an empty database would all see a table missing, all CREATE
     it, and all but one fail ("already exists"). PostgreSQL: an advisory lock; SQLite: BEGIN
@@ -180,6 +181,8 @@ def create_tables(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     Base.metadata.create_all(connection)
     upgrade(connection, Base.metadata)
+    for metadata in more:  # tables of others on the same database (slack_sdk's OAuth stores)
+        metadata.create_all(connection)
     connection.commit()
 
 
