@@ -312,7 +312,9 @@ async def test_a_users_info_failure_does_not_open_the_gate(
     assert (await slack.command("/sport", "autotag off", user_id=USER)).status == 200
     await slack_api.wait_for("response_url")
     await slack_api.settle()
-    assert await bot.services.store.channels.autotag_enabled("C0GENERAL", team_id=TEAM_ID, fresh=True)
+    assert await bot.services.store.channels.autotag_enabled(
+        "C0GENERAL", team_id=TEAM_ID, fresh=True
+    )
 
 
 async def test_buttons_cannot_do_what_the_admin_gate_guards(

@@ -361,7 +361,9 @@ async def test_unverified_requests_get_401_and_do_nothing(
     assert command.status == 401
     await slack_api.settle()
     assert slack_api.calls == []
-    assert await bot.services.store.channels.autotag_enabled("C0GENERAL", team_id=TEAM_ID, fresh=True)
+    assert await bot.services.store.channels.autotag_enabled(
+        "C0GENERAL", team_id=TEAM_ID, fresh=True
+    )
 
 
 async def test_rate_limited_reaction_is_retried_after_retry_after(
