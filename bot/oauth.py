@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -33,11 +34,13 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import and_
 
 from bot.settings import Settings
 from bot.store.database import Database
+from bot.store.locks import Locks
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +62,11 @@ STATE_SECONDS = 600
 """How long an install link stays good: from opening ``/slack/install`` to Slack's redirect."""
 REFRESH_MINUTES_BEFORE_EXPIRY = 120
 """A rotating token (12 hours) is refreshed when a request finds it this close to expiring."""
+ROTATION_WAIT_SECONDS = 10.0
+"""How long a request waits for another process's refresh of its workspace's token."""
+ROTATION_POLL_SECONDS = 0.1
+ROTATION_LOCK_STALE = timedelta(seconds=60)
+"""A refresh lock older than this is taken over: its holder died mid-refresh."""
 
 
 class ThreadedInstallationStore(AsyncInstallationStore):
@@ -155,6 +163,76 @@ class ConsumedOnceStateStore(SQLAlchemyOAuthStateStore):
         return int(result.rowcount or 0)
 
 
+class SerialTokenRotator(AsyncTokenRotator):
+    """slack_sdk's bot token refresh, one at a time per workspace across every process on the
+    database. A refresh token is good once: two requests refreshing the same workspace at once
+    (two events in one process, or in two replicas) would trade it twice, and the second would
+    fail and lose its request. Here the first takes the workspace's lock (an asyncio lock in the
+    process, a row in ``locks`` across processes), refreshes and saves; the others wait, then
+    read the saved token instead of refreshing again."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        client: AsyncWebClient,
+        installations: AsyncInstallationStore,
+        locks: Locks,
+    ) -> None:
+        super().__init__(client_id=client_id, client_secret=client_secret, client=client)
+        self.installations = installations
+        self.locks = locks
+        self._local: dict[tuple[str, str], asyncio.Lock] = {}
+
+    async def perform_bot_token_rotation(
+        self, *, bot: Bot, minutes_before_expiration: int = 120
+    ) -> Bot | None:
+        if not _expiring(bot, minutes_before_expiration):
+            return None
+        workspace = (bot.enterprise_id or "", bot.team_id or "")
+        lock_name = f"slack token {workspace[0]}/{workspace[1]}"[:64]
+        owner = f"{os.getpid()}-{id(self)}"
+        async with self._local.setdefault(workspace, asyncio.Lock()):
+            deadline = time.monotonic() + ROTATION_WAIT_SECONDS
+            while True:
+                latest = await self._latest(bot)
+                if not _expiring(latest, minutes_before_expiration):
+                    return latest  # refreshed by another request meanwhile
+                if await self.locks.acquire(lock_name, owner, stale_after=ROTATION_LOCK_STALE):
+                    break
+                if time.monotonic() > deadline:
+                    # The token it has is still good until it expires: use it this time.
+                    logger.warning("%s stayed locked; not refreshing it now", lock_name)
+                    return None
+                await asyncio.sleep(ROTATION_POLL_SECONDS)
+            try:
+                latest = await self._latest(bot)
+                if not _expiring(latest, minutes_before_expiration):
+                    return latest
+                refreshed = await super().perform_bot_token_rotation(
+                    bot=latest, minutes_before_expiration=minutes_before_expiration
+                )
+                if refreshed is not None:
+                    await self.installations.async_save_bot(refreshed)  # before the lock goes
+                return refreshed
+            finally:
+                await self.locks.release(lock_name, owner)
+
+    async def _latest(self, bot: Bot) -> Bot:
+        found = await self.installations.async_find_bot(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            is_enterprise_install=bot.is_enterprise_install,
+        )
+        return found or bot
+
+
+def _expiring(bot: Bot, minutes: int) -> bool:
+    expires_at = bot.bot_token_expires_at
+    return expires_at is not None and expires_at <= time.time() + minutes * 60
+
+
 class ThreadedStateStore(AsyncOAuthStateStore):
     """``ConsumedOnceStateStore``, each call in a worker thread."""
 
@@ -214,6 +292,13 @@ def build_oauth_settings(
         bot_only=True,
         cache_enabled=True,
         client=client,
+    )
+    oauth_settings.authorize.token_rotator = SerialTokenRotator(
+        client_id=client_id,
+        client_secret=client_secret,
+        client=client,
+        installations=installation_store,
+        locks=Locks(database),
     )
     return oauth_settings
 

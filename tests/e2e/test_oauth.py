@@ -4,6 +4,7 @@ own admins and its own settings (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from dataclasses import dataclass
@@ -269,3 +270,34 @@ async def test_one_workspace_mode_has_no_install_routes(
             assert response.status == 404
     assert bot.services.settings.oauth is False
     assert ADMIN in bot.services.settings.sportbot_admins
+
+
+async def test_requests_at_once_refresh_a_token_once_across_replicas(
+    start_bot: StartBot, workspaces: SlackAPIStandIn, http: aiohttp.ClientSession
+) -> None:
+    """A refresh token is good once (the stand-in refuses it a second time, as Slack does):
+    events arriving together at two replicas when the token is due are served with one
+    refresh between them, none lost."""
+    oauth = workspaces.enable_oauth(CLIENT_ID, CLIENT_SECRET, rotation=True)
+    oauth.add_workspace(TEAM_A, "Rink A")
+    oauth.token_seconds = 3600
+    one = await start_bot(**oauth_settings())
+    two = await start_bot(**oauth_settings())
+    await install(http, one, workspaces, TEAM_A, ADMIN_A)
+    oauth.token_seconds = 43_200
+    senders = [
+        SlackSender(bot.events_url, SIGNING_SECRET, http, workspaces.response_url())
+        for bot in (one, two)
+    ]
+    events = [
+        (sender, message_event(HOCKEY, channel="C0RINKA", team=TEAM_A))
+        for sender in senders
+        for _ in range(3)
+    ]
+    replies = await asyncio.gather(*(s.event(e, team_id=TEAM_A) for s, e in events))
+    assert [reply.status for reply in replies] == [200] * 6
+    await workspaces.wait_for("reactions.add", 6)
+    refreshes = workspaces.calls_to("oauth.v2.access")[1:]
+    assert [call.args["grant_type"] for call in refreshes] == ["refresh_token"]
+    new = oauth.issued[-1]["access_token"]
+    assert {call.token for call in workspaces.calls_to("reactions.add")} == {new}
