@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +37,7 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import and_
 
+from bot.retrain.lock import lock_owner_id
 from bot.settings import Settings
 from bot.store.database import Database
 from bot.store.locks import Locks
@@ -192,7 +192,7 @@ class SerialTokenRotator(AsyncTokenRotator):
             return None
         workspace = (bot.enterprise_id or "", bot.team_id or "")
         lock_name = f"slack token {workspace[0]}/{workspace[1]}"[:64]
-        owner = f"{os.getpid()}-{id(self)}"
+        owner = lock_owner_id("token-refresh")
         async with self._local.setdefault(workspace, asyncio.Lock()):
             deadline = time.monotonic() + ROTATION_WAIT_SECONDS
             while True:
