@@ -28,6 +28,7 @@ class AnswerRecord:
     """The label the answer gave: a sport, or "other" when it said neither."""
     model: str
     created_at: datetime
+    enterprise_id: str = NO_TEAM
 
 
 class AnswerLog:
@@ -99,6 +100,7 @@ class AnswerLog:
                 predicted_label=row.predicted_label,
                 model=row.model,
                 created_at=row.created_at,
+                enterprise_id=row.enterprise_id,
             )
 
     def _forget_before(self, when: datetime) -> int:

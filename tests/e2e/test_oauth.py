@@ -154,11 +154,17 @@ async def two_workspaces_are_served_apart(
     assert (audit.status, audit.team_id) == ("refused", TEAM_A)
 
     # The rows say whose they are.
+    reply = await slack.command(
+        "/sport", HOCKEY, user_id=USER_B, team_id=TEAM_B, enterprise_id=GRID_B
+    )
+    assert "hockey" in reply.text
     with bot.services.store.database.engine.connect() as connection:
         events = connection.execute(
             text("SELECT team_id, enterprise_id FROM processed_events ORDER BY team_id")
         ).all()
+        answers = connection.execute(text("SELECT team_id, enterprise_id FROM answers")).all()
     assert [tuple(row) for row in events] == [(TEAM_A, ""), (TEAM_B, GRID_B)]
+    assert [tuple(row) for row in answers] == [(TEAM_B, GRID_B)]
 
 
 async def test_two_workspaces_install_through_oauth_and_are_served_apart(

@@ -51,7 +51,7 @@ async def answer_sport_command(
         await ack()
         await switch_autotag(services, command, words[1:], respond, client)
         return
-    task = start_answer(services, text, command.get("team_id"))
+    task = start_answer(services, text, command.get("team_id"), command.get("enterprise_id"))
     if not await ready_within_budget(task):
         await ack(text="Reading it…")
         await _send_answer(task, respond)

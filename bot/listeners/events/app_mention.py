@@ -58,7 +58,9 @@ async def answer_mention(
         logger.debug("event %s already handled", event_id)
         return None
     try:
-        answer = await classify_for_answer(services, event.get("text") or "", team_id)
+        answer = await classify_for_answer(
+            services, event.get("text") or "", team_id, enterprise_id
+        )
     except SportbotError as error:
         text, blocks = str(error), None
     except Exception:
