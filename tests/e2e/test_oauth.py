@@ -307,3 +307,26 @@ async def test_requests_at_once_refresh_a_token_once_across_replicas(
     assert [call.args["grant_type"] for call in refreshes] == ["refresh_token"]
     new = oauth.issued[-1]["access_token"]
     assert {call.token for call in workspaces.calls_to("reactions.add")} == {new}
+
+
+async def test_a_workspace_that_removes_the_app_is_forgotten(
+    start_bot: StartBot, workspaces: SlackAPIStandIn, http: aiohttp.ClientSession
+) -> None:
+    bot = await start_bot(**oauth_settings())
+    await install(http, bot, workspaces, TEAM_A, ADMIN_A)
+    await install(http, bot, workspaces, TEAM_B, USER_B)
+    slack = SlackSender(bot.events_url, SIGNING_SECRET, http, workspaces.response_url())
+    assert (await slack.event({"type": "app_uninstalled"}, team_id=TEAM_A)).status == 200
+
+    def installed() -> list[str]:
+        with bot.services.store.database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT team_id FROM slack_bots ORDER BY team_id"))
+            return [str(row[0]) for row in rows]
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while installed() != [TEAM_B] and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    assert installed() == [TEAM_B]
+    await slack.event(message_event(HOCKEY, channel="C0RINKA", team=TEAM_A), team_id=TEAM_A)
+    await workspaces.settle()
+    assert workspaces.calls_to("reactions.add") == []
