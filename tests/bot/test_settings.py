@@ -142,10 +142,14 @@ def test_socket_mode_needs_an_app_token_not_a_secret(monkeypatch: pytest.MonkeyP
     load_settings(None).require_slack()
 
 
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+"""As long as Slack's (32 characters)."""
+
+
 def test_a_client_id_and_secret_install_the_app_in_many_workspaces(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
     settings = load_settings(None)
     assert settings.oauth
@@ -170,7 +174,7 @@ def test_a_client_id_and_secret_install_the_app_in_many_workspaces(
 
 def test_one_workspace_without_a_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
-    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("SLACK_CLIENT_ID", "  ")
     settings = load_settings(None)
     assert not settings.oauth
