@@ -61,6 +61,9 @@ class RetrainRequest:
     channel_id: str
     source: str = "all"
     force: bool = False
+    team_id: str | None = None
+    """The workspace it was asked from (recorded in the audit log; the model is shared)."""
+    enterprise_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -108,9 +111,24 @@ class RetrainOrchestrator:
 
     # -- audit ---------------------------------------------------------------------------------
 
-    async def record_refusal(self, user_id: str, source: str, reason: str) -> None:
+    async def record_refusal(
+        self,
+        user_id: str,
+        source: str,
+        reason: str,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> None:
         """Put a refused attempt (the user is not an admin) in the audit log."""
-        await self._audit(user_id, source, "refused", message=reason)
+        await self._audit(
+            user_id,
+            source,
+            "refused",
+            message=reason,
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+        )
 
     # -- retrain -------------------------------------------------------------------------------
 
@@ -119,13 +137,23 @@ class RetrainOrchestrator:
         owner = lock_owner_id("retrain")
         if not await self._acquire_lock(owner):
             await self._audit(
-                request.user_id, request.source, "refused_busy", message="a retrain was running"
+                request.user_id,
+                request.source,
+                "refused_busy",
+                message="a retrain was running",
+                team_id=request.team_id,
+                enterprise_id=request.enterprise_id,
             )
             return StartResult(False, await self._busy_message())
         try:
             await self._fail_interrupted()
             audit_id = await self.services.store.retrains.record(
-                request.user_id, request.source, "running", message=request.describe()
+                request.user_id,
+                request.source,
+                "running",
+                message=request.describe(),
+                team_id=request.team_id,
+                enterprise_id=request.enterprise_id,
             )
         except Exception:
             await self._release_lock(owner)
@@ -302,18 +330,31 @@ class RetrainOrchestrator:
 
     # -- rollback ------------------------------------------------------------------------------
 
-    async def rollback(self, user_id: str, channel_id: str, client: AsyncWebClient) -> StartResult:
+    async def rollback(
+        self,
+        user_id: str,
+        channel_id: str,
+        client: AsyncWebClient,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> StartResult:
         """Restore the previous model, unless a retrain holds the lock."""
         owner = lock_owner_id("rollback")
+        asked_from = {"team_id": team_id, "enterprise_id": enterprise_id}
         if not await self._acquire_lock(owner):
             await self._audit(
-                user_id, ROLLBACK_SOURCE, "refused_busy", message="a retrain was running"
+                user_id,
+                ROLLBACK_SOURCE,
+                "refused_busy",
+                message="a retrain was running",
+                **asked_from,
             )
             return StartResult(False, "A retrain is running; roll back once it has finished.")
         try:
             restored = await asyncio.to_thread(self._rollback_registry)
         except SportbotError as error:
-            await self._audit(user_id, ROLLBACK_SOURCE, "failed", message=str(error))
+            await self._audit(user_id, ROLLBACK_SOURCE, "failed", message=str(error), **asked_from)
             return StartResult(False, f"Rollback failed: {error}")
         finally:
             await self._release_lock(owner)
@@ -321,7 +362,7 @@ class RetrainOrchestrator:
             await asyncio.to_thread(self.services.classifiers.reload)
         except Exception:
             logger.exception("rolled back to %s but could not load it", restored)
-        await self._audit(user_id, ROLLBACK_SOURCE, "rolled_back", model_id=restored)
+        await self._audit(user_id, ROLLBACK_SOURCE, "rolled_back", model_id=restored, **asked_from)
         conversation = Conversation(client, channel_id, user_id)
         try:
             await conversation.post(
@@ -472,11 +513,19 @@ class RetrainOrchestrator:
         *,
         model_id: str | None = None,
         message: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> None:
         self.services.metrics.count_retrain(status)
         try:
             await self.services.store.retrains.record(
-                user_id, source, status, model_id=model_id, message=message
+                user_id,
+                source,
+                status,
+                model_id=model_id,
+                message=message,
+                team_id=team_id,
+                enterprise_id=enterprise_id,
             )
         except Exception:
             logger.exception("could not record a retrain attempt in the audit log")
