@@ -5,9 +5,8 @@ test posts (scikit-learn's ``fetch_20newsgroups`` in the notebook's shuffled ord
 each prompt the post cut at 6,000 characters plus the separator, each completion its group's
 whole name with a leading space (twenty distinct labels). Then, in one run:
 
-* ``sportbot fine-tune -t train.jsonl`` (with ``--classification-n-classes 20`` when the CLI has
-  that flag; without a validation file it only checks the count) as a fresh process with a
-  fresh, empty ``SPORTBOT_HOME``: its wall time from start to exit and its peak resident memory
+* ``sportbot fine-tune -t train.jsonl`` (no validation file: the fit alone is timed) as a fresh
+  process with a fresh, empty ``SPORTBOT_HOME``: its wall time from start to exit and its peak resident memory
   (``os.wait4``'s ``ru_maxrss`` of that process); the model it registers then classifies the
   test posts through the product path (``load_classifier``);
 * the baseline, scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` + ``LinearSVC()`` on the
@@ -80,7 +79,7 @@ def run_measured(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[st
     return stdout, wall, usage.ru_maxrss / 1024
 
 
-def fine_tune(train: Path, test: Path, tree: Path, n_labels: int) -> dict[str, Any]:
+def fine_tune(train: Path, test: Path, tree: Path) -> dict[str, Any]:
     """``sportbot fine-tune`` from the checkout ``tree``, then the registered model on the test
     posts."""
     from classifier.config import ClassifierConfig
@@ -90,9 +89,7 @@ def fine_tune(train: Path, test: Path, tree: Path, n_labels: int) -> dict[str, A
     with tempfile.TemporaryDirectory(prefix="sportbot-bench-") as home:
         env = {**os.environ, "SPORTBOT_HOME": home, "MPLBACKEND": "Agg"}
         cli = [sys.executable, "-m", "bot.cli", "fine-tune"]
-        usage = subprocess.run([*cli, "--help"], cwd=tree, capture_output=True, text=True)
-        n_classes = ["--classification-n-classes", str(n_labels)]
-        command = [*cli, "-t", str(train), *(n_classes if n_classes[0] in usage.stdout else [])]
+        command = [*cli, "-t", str(train)]
         stdout, wall, rss = run_measured(command, tree, env)
         model_id = stdout.strip().splitlines()[-1].removeprefix("fine_tuned_model: ")
         rows = read_prepared(test)
@@ -176,9 +173,9 @@ def main() -> int:
         n_labels = len({row["completion"] for row in train_rows})
         run.update(n_labels=n_labels, n_train=len(train_rows))
         run["baseline"] = baseline(train, test)
-        run["fine_tune"] = fine_tune(train, test, ROOT, n_labels)
+        run["fine_tune"] = fine_tune(train, test, ROOT)
         if args.against:
-            run["against"] = fine_tune(train, test, args.against.resolve(), n_labels)
+            run["against"] = fine_tune(train, test, args.against.resolve())
         run["load_average"] = [round(x, 2) for x in os.getloadavg()]
     if args.json:
         print(json.dumps(run))
