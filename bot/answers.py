@@ -28,10 +28,14 @@ class Answer:
 
 
 async def classify_for_answer(
-    services: Services, raw_text: str, team_id: str | None = None
+    services: Services,
+    raw_text: str,
+    team_id: str | None = None,
+    enterprise_id: str | None = None,
 ) -> Answer | None:
     """The answer for a message, or None when it has no words to classify. The answer is stored
-    (``store.answers``, with the workspace's ``team_id``) under the id its feedback buttons carry."""
+    (``store.answers``, with the workspace's ``team_id`` and ``enterprise_id``) under the id its
+    feedback buttons carry."""
     text = plain_text(raw_text)
     if not text:
         return None
@@ -42,7 +46,9 @@ async def classify_for_answer(
         time.perf_counter() - started
     )
     said = OFF_TOPIC_LABEL if read_verdict(prediction).off_topic else prediction.label
-    answer_id = await services.store.answers.add(text, said, prediction.model, team_id)
+    answer_id = await services.store.answers.add(
+        text, said, prediction.model, team_id, enterprise_id
+    )
     reasons = explain(classifier, text)
     return Answer(
         text=answer_text(prediction, classifier.labels),
@@ -61,9 +67,12 @@ def explain(classifier: Classifier, text: str) -> list[tuple[str, float]] | None
 
 
 def start_answer(
-    services: Services, raw_text: str, team_id: str | None = None
+    services: Services,
+    raw_text: str,
+    team_id: str | None = None,
+    enterprise_id: str | None = None,
 ) -> asyncio.Task[Answer | None]:
-    return asyncio.ensure_future(classify_for_answer(services, raw_text, team_id))
+    return asyncio.ensure_future(classify_for_answer(services, raw_text, team_id, enterprise_id))
 
 
 async def ready_within_budget(task: asyncio.Task[Answer | None]) -> bool:

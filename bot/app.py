@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import listeners
 from bot.bolt_logging import bolt_logger
 from bot.metrics import BotMetrics
+from bot.oauth import build_oauth_settings
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -123,8 +124,16 @@ def build_app(services: Services, session: aiohttp.ClientSession | None = None) 
     per-request clients share ``session`` (``web_api_session``) with the app's client."""
     settings = services.settings
     secret = settings.slack_signing_secret
+    client = build_web_client(services, session)
     app = AsyncApp(
-        client=build_web_client(services, session),
+        client=client,
+        # Installed in many workspaces (OAuth): each request's client gets its workspace's token
+        # from the installations; one workspace: the app's client holds SLACK_BOT_TOKEN.
+        oauth_settings=(
+            build_oauth_settings(settings, services.store.database, client)
+            if settings.oauth
+            else None
+        ),
         signing_secret=secret.get_secret_value() if secret else "",
         # Socket Mode requests are not signed, and HTTP ones reach the app only through
         # bot/web.py, which checks the signature on the raw bytes and refuses replays before it
@@ -146,5 +155,8 @@ def build_app(services: Services, session: aiohttp.ClientSession | None = None) 
             exc_info=error,
         )
 
+    if settings.oauth:
+        # app_uninstalled and tokens_revoked delete the workspace's installation.
+        app.enable_token_revocation_listeners()
     listeners.register(app, services)
     return app

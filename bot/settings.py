@@ -21,6 +21,14 @@ WHERE_TO_FIND = {
         f"create an app-level token with the connections:write scope under Basic Information "
         f"at {SLACK_APPS_URL}"
     ),
+    "SLACK_CLIENT_ID": f"find it under Basic Information > App Credentials at {SLACK_APPS_URL}",
+    "SLACK_CLIENT_SECRET": (
+        f"find it under Basic Information > App Credentials at {SLACK_APPS_URL}"
+    ),
+    "SLACK_REDIRECT_URI": (
+        "give the https URL of /slack/oauth_redirect listed under OAuth & Permissions > "
+        "Redirect URLs, or leave it empty"
+    ),
     "SLACK_API_URL": "it is the Web API base URL ending in /api/, e.g. https://slack.com/api/",
     "PORT": "give a TCP port number, e.g. 3000",
     "SPORTBOT_HOST": "give the address to listen on, e.g. 0.0.0.0 or 127.0.0.1",
@@ -125,6 +133,9 @@ class Settings(ClassifierSettings, ServeSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_redirect_uri: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
     sportbot_host: str = "0.0.0.0"
@@ -158,10 +169,30 @@ class Settings(ClassifierSettings, ServeSettings):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("database_url", mode="before")
+    @field_validator("slack_redirect_uri")
     @classmethod
-    def _blank_url_is_unset(cls, value: object) -> object:
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https://")
+        return value
+
+    @field_validator(
+        "database_url",
+        "slack_client_id",
+        "slack_redirect_uri",
+        "slack_client_secret",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def oauth(self) -> bool:
+        """Installed in many workspaces through Slack's OAuth flow: a client id or secret is set
+        (``require_slack`` asks for both). Tokens then come from the installations, not from
+        ``SLACK_BOT_TOKEN``."""
+        return self.slack_client_id is not None or self.slack_client_secret is not None
 
     @property
     def socket_mode(self) -> bool:
@@ -174,12 +205,30 @@ class Settings(ClassifierSettings, ServeSettings):
 
     def require_slack(self) -> None:
         """Stop with one line naming the first Slack setting ``sportbot run`` lacks."""
-        _require_token(self.slack_bot_token, "SLACK_BOT_TOKEN", "xoxb-")
+        if self.oauth:
+            self._require_oauth()
+        else:
+            _require_token(self.slack_bot_token, "SLACK_BOT_TOKEN", "xoxb-")
         if self.socket_mode:
             _require_token(self.slack_app_token, "SLACK_APP_TOKEN", "xapp-")
         else:
             _require_token(self.slack_signing_secret, "SLACK_SIGNING_SECRET", "")
             _require_length(self.slack_signing_secret, "SLACK_SIGNING_SECRET", MIN_SECRET_LENGTH)
+
+    def _require_oauth(self) -> None:
+        if self.slack_client_id is None:
+            raise SettingsError(f"SLACK_CLIENT_ID is not set: {WHERE_TO_FIND['SLACK_CLIENT_ID']}")
+        _require_token(self.slack_client_secret, "SLACK_CLIENT_SECRET", "")
+        if self.socket_mode:
+            raise SettingsError(
+                "SLACK_APP_TOKEN is set with SLACK_CLIENT_ID: Socket Mode serves one workspace; "
+                "leave SLACK_APP_TOKEN empty to install the app in many over HTTP"
+            )
+        if self.slack_bot_token is not None:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID: installed in many workspaces, the "
+                "bot takes each one's token from its installation; leave SLACK_BOT_TOKEN empty"
+            )
 
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:

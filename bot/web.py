@@ -1,5 +1,7 @@
 """HTTP mode: Slack's requests at ``/slack/events``, ``GET /healthz`` and ``GET /metrics``
-(Prometheus, unauthenticated as is the custom: counts only, no ids or text), on aiohttp.
+(Prometheus, unauthenticated as is the custom: counts only, no ids or text), on aiohttp; when
+installed in many workspaces, the OAuth install flow's two GETs too (``bot.oauth``: not signed,
+the state cookie and the single-use state protect them).
 
 A request to ``/slack/events`` is checked in the order that costs an attacker the most and the
 bot the least (docs/limits.md lists every limit):
@@ -37,6 +39,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
+
+from bot.oauth import oauth_routes
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -140,7 +144,7 @@ def build_web_app(app: AsyncApp, services: Services, path: str = EVENTS_PATH) ->
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     web_app = build_metrics_app(services)
-    web_app.add_routes([web.post(path, handle_slack)])
+    web_app.add_routes([web.post(path, handle_slack), *oauth_routes(app)])
     return web_app
 
 

@@ -165,6 +165,10 @@ async def _serve(services: Services, app: AsyncApp, session: ClientSession) -> N
         f"sportbot: listening on http://{shown}:{settings.port}{EVENTS_PATH} (health: /healthz)",
         file=sys.stderr,
     )
+    if settings.oauth:
+        from bot.oauth import INSTALL_PATH
+
+        print(f"sportbot: installs start at {INSTALL_PATH} (OAuth)", file=sys.stderr)
     try:
         await stop.wait()
     finally:

@@ -18,9 +18,9 @@ from bot.retrain.orchestrator import (
     SOURCES,
     RetrainOrchestrator,
     RetrainRequest,
-    RetrainSourceError,
     StartResult,
 )
+from bot.retrain.work import RetrainSourceError
 
 __all__ = [
     "INTERRUPTED",

@@ -1,7 +1,7 @@
 """``RetrainOrchestrator``: ``/sport-retrain`` and its rollback, one at a time, off the event loop.
 
-The training pipeline runs in a worker thread while the bot keeps answering. Its events are relayed
-to one progress message (``chat.update``, at most every 3 s); at the end the new model's
+The training pipeline runs in a worker thread (``bot.retrain.work``) while the bot keeps answering.
+Its events are relayed to one progress message (``bot.retrain.relay``, at most every 3 s); at the end the new model's
 metrics are posted beside the current one's, with the accuracy plot. Whether the new model is
 promoted is the pipeline's decision. The lock in the store's database (``bot.retrain.lock``) keeps
 retrains and rollbacks one at a time across every bot process sharing that database; every
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.retrain import work
 from bot.retrain.lock import (
     LOCK_HEARTBEAT_SECONDS,
     acquire_retrain_lock,
@@ -27,12 +28,12 @@ from bot.retrain.lock import (
     release_retrain_lock,
 )
 from bot.retrain.messages import Conversation, RetrainProgress, failure_text, metrics_message
+from bot.retrain.relay import ProgressRelay
 from classifier.errors import SportbotError
 
 if TYPE_CHECKING:
     from bot.services import Services
     from training.data import Example
-    from training.finetune.events import JobEvent
     from training.pipeline import TrainingReport
 
 logger = logging.getLogger(__name__)
@@ -49,10 +50,6 @@ ROLLBACK_SOURCE = "rollback"
 """What the audit log's ``source`` column holds for a rollback."""
 
 
-class RetrainSourceError(SportbotError, ValueError):
-    """The chosen training source has nothing to train on."""
-
-
 @dataclass(frozen=True)
 class RetrainRequest:
     """What an admin asked for with ``/sport-retrain``."""
@@ -61,6 +58,9 @@ class RetrainRequest:
     channel_id: str
     source: str = "all"
     force: bool = False
+    team_id: str | None = None
+    """The workspace it was asked from (recorded in the audit log; the model is shared)."""
+    enterprise_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -108,9 +108,24 @@ class RetrainOrchestrator:
 
     # -- audit ---------------------------------------------------------------------------------
 
-    async def record_refusal(self, user_id: str, source: str, reason: str) -> None:
+    async def record_refusal(
+        self,
+        user_id: str,
+        source: str,
+        reason: str,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> None:
         """Put a refused attempt (the user is not an admin) in the audit log."""
-        await self._audit(user_id, source, "refused", message=reason)
+        await self._audit(
+            user_id,
+            source,
+            "refused",
+            message=reason,
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+        )
 
     # -- retrain -------------------------------------------------------------------------------
 
@@ -119,13 +134,23 @@ class RetrainOrchestrator:
         owner = lock_owner_id("retrain")
         if not await self._acquire_lock(owner):
             await self._audit(
-                request.user_id, request.source, "refused_busy", message="a retrain was running"
+                request.user_id,
+                request.source,
+                "refused_busy",
+                message="a retrain was running",
+                team_id=request.team_id,
+                enterprise_id=request.enterprise_id,
             )
             return StartResult(False, await self._busy_message())
         try:
             await self._fail_interrupted()
             audit_id = await self.services.store.retrains.record(
-                request.user_id, request.source, "running", message=request.describe()
+                request.user_id,
+                request.source,
+                "running",
+                message=request.describe(),
+                team_id=request.team_id,
+                enterprise_id=request.enterprise_id,
             )
         except Exception:
             await self._release_lock(owner)
@@ -149,28 +174,23 @@ class RetrainOrchestrator:
     ) -> None:
         progress = RetrainProgress(request.user_id, request.source, request.force)
         conversation = Conversation(client, request.channel_id, request.user_id)
-        events: asyncio.Queue[JobEvent | None] = asyncio.Queue()
-        relay: asyncio.Task[float] | None = None
-        progress_ts: str | None = None
+        relay = ProgressRelay(progress, conversation, self.update_interval)
         report: TrainingReport | None = None
         heartbeat = asyncio.create_task(self._keep_lock(owner))
         try:
-            try:
-                progress_ts = await conversation.post(progress.text())
-            except Exception as error:
-                logger.warning("could not post the retrain progress: %s", failure_text(error))
-            else:
-                relay = asyncio.create_task(
-                    self._relay(events, progress, conversation, progress_ts)
-                )
-            loop = asyncio.get_running_loop()
-
-            def on_event(event: JobEvent) -> None:
-                loop.call_soon_threadsafe(events.put_nowait, event)
-
+            await relay.start()
             try:
                 feedback = await self._feedback(request.source)
-                report = await asyncio.to_thread(self._train, request, feedback, on_event)
+                report = await asyncio.to_thread(
+                    work.train,
+                    self.home,
+                    request.source,
+                    feedback,
+                    relay.on_event,
+                    force=request.force,
+                    n_epochs=self.n_epochs,
+                    train_function=self._train_function,
+                )
             except SportbotError as error:
                 await self._record_failure(progress, audit_id, str(error))
             except Exception:
@@ -183,7 +203,7 @@ class RetrainOrchestrator:
         finally:
             heartbeat.cancel()
             await self._release_lock(owner)
-            await self._finish_progress(progress, conversation, progress_ts, relay, events)
+            await relay.finish()
         if report is not None:
             await self._post_results(conversation, report)
 
@@ -199,65 +219,8 @@ class RetrainOrchestrator:
             if not held:
                 logger.error("the retrain lock %s was taken over while this retrain ran", owner)
 
-    async def _relay(
-        self,
-        events: asyncio.Queue[JobEvent | None],
-        progress: RetrainProgress,
-        conversation: Conversation,
-        ts: str,
-    ) -> float:
-        """Fold events into the progress message, updating it at most once per interval.
-
-        Stops at ``None``; returns the loop time of its last update so the final one keeps the pace.
-        """
-        loop = asyncio.get_running_loop()
-        last_update = loop.time()
-        done = False
-        while not done:
-            event = await events.get()
-            if event is None:
-                break
-            progress.apply(event)
-            wait = last_update + self.update_interval - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            while not events.empty():
-                pending = events.get_nowait()
-                if pending is None:
-                    done = True
-                    break
-                progress.apply(pending)
-            try:
-                await conversation.update(ts, progress.text())
-            except Exception as error:
-                logger.warning("could not update the retrain progress: %s", failure_text(error))
-            last_update = loop.time()
-        return last_update
-
-    async def _finish_progress(
-        self,
-        progress: RetrainProgress,
-        conversation: Conversation,
-        ts: str | None,
-        relay: asyncio.Task[float] | None,
-        events: asyncio.Queue[JobEvent | None],
-    ) -> None:
-        """Stop the relay and show the outcome in the progress message (posting one if needed)."""
-        try:
-            if relay is None or ts is None:
-                await conversation.post(progress.text())
-                return
-            events.put_nowait(None)
-            last_update = await relay
-            wait = last_update + self.update_interval - asyncio.get_running_loop().time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await conversation.update(ts, progress.text())
-        except Exception as error:
-            logger.warning("could not report the retrain's outcome: %s", failure_text(error))
-
     async def _record_failure(self, progress: RetrainProgress, audit_id: int, reason: str) -> None:
-        current = await asyncio.to_thread(self._current_model_id)
+        current = await asyncio.to_thread(work.current_model_id, self.home)
         serving = f" `{current}` is still serving." if current else " No model is serving yet."
         progress.outcome = f":x: Retrain failed: {reason.rstrip('.')}.{serving}"
         await self._update_audit(audit_id, status="failed", job_id=progress.job_id, message=reason)
@@ -289,7 +252,7 @@ class RetrainOrchestrator:
     async def _post_results(self, conversation: Conversation, report: TrainingReport) -> None:
         """The metrics beside the previous model's, then the accuracy plot."""
         previous_validation = await asyncio.to_thread(
-            self._validation_metrics_of, report.previous_model_id
+            work.validation_metrics_of, self.home, report.previous_model_id
         )
         text, blocks = metrics_message(report, previous_validation)
         try:
@@ -302,18 +265,31 @@ class RetrainOrchestrator:
 
     # -- rollback ------------------------------------------------------------------------------
 
-    async def rollback(self, user_id: str, channel_id: str, client: AsyncWebClient) -> StartResult:
+    async def rollback(
+        self,
+        user_id: str,
+        channel_id: str,
+        client: AsyncWebClient,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> StartResult:
         """Restore the previous model, unless a retrain holds the lock."""
         owner = lock_owner_id("rollback")
+        asked_from = {"team_id": team_id, "enterprise_id": enterprise_id}
         if not await self._acquire_lock(owner):
             await self._audit(
-                user_id, ROLLBACK_SOURCE, "refused_busy", message="a retrain was running"
+                user_id,
+                ROLLBACK_SOURCE,
+                "refused_busy",
+                message="a retrain was running",
+                **asked_from,
             )
             return StartResult(False, "A retrain is running; roll back once it has finished.")
         try:
-            restored = await asyncio.to_thread(self._rollback_registry)
+            restored = await asyncio.to_thread(work.rollback, self.home)
         except SportbotError as error:
-            await self._audit(user_id, ROLLBACK_SOURCE, "failed", message=str(error))
+            await self._audit(user_id, ROLLBACK_SOURCE, "failed", message=str(error), **asked_from)
             return StartResult(False, f"Rollback failed: {error}")
         finally:
             await self._release_lock(owner)
@@ -321,7 +297,7 @@ class RetrainOrchestrator:
             await asyncio.to_thread(self.services.classifiers.reload)
         except Exception:
             logger.exception("rolled back to %s but could not load it", restored)
-        await self._audit(user_id, ROLLBACK_SOURCE, "rolled_back", model_id=restored)
+        await self._audit(user_id, ROLLBACK_SOURCE, "rolled_back", model_id=restored, **asked_from)
         conversation = Conversation(client, channel_id, user_id)
         try:
             await conversation.post(
@@ -330,49 +306,6 @@ class RetrainOrchestrator:
         except Exception as error:
             logger.warning("could not announce the rollback: %s", failure_text(error))
         return StartResult(True, f"Rolled back: `{restored}` is serving again.")
-
-    # -- blocking work (worker threads) --------------------------------------------------------
-
-    def _train(
-        self,
-        request: RetrainRequest,
-        feedback: list[Example],
-        on_event: Callable[[JobEvent], None],
-    ) -> TrainingReport:
-        train = self._train_function
-        if train is None:
-            from training.pipeline import run_training
-
-            train = run_training
-        examples = self._examples(request.source, feedback)
-        kwargs: dict[str, Any] = {
-            "examples": examples,
-            "force": request.force,
-            "on_event": on_event,
-        }
-        if request.source == "all" and feedback:
-            # Feedback joins the training file after prepare-data's split, so the notebook's
-            # validation rows stay held out (and stay the same ones).
-            kwargs["extra_training"] = feedback
-        if self.n_epochs is not None:
-            kwargs["n_epochs"] = self.n_epochs
-        return train(self.home, **kwargs)
-
-    def _examples(self, source: str, feedback: list[Example]) -> list[Example]:
-        """The training examples of a source; never the 20 Newsgroups test split."""
-        from training.data import load_newsgroups
-
-        examples: list[Example] = []
-        if source in ("20news", "all"):
-            examples.extend(load_newsgroups(subset="train"))
-        if source == "feedback":
-            if not feedback:
-                raise RetrainSourceError(
-                    "there is no feedback to train on yet (people add some with the "
-                    "Right / Wrong buttons under /sport answers)"
-                )
-            examples.extend(feedback)
-        return examples
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -432,38 +365,6 @@ class RetrainOrchestrator:
         except Exception:
             logger.exception("could not release the retrain lock")
 
-    # -- the model registry (worker threads) ---------------------------------------------------
-
-    def _registry(self) -> Any:
-        from classifier.registry import ModelRegistry
-
-        return ModelRegistry(self.home)
-
-    def _rollback_registry(self) -> str:
-        return str(self._registry().rollback())
-
-    def _current_model_id(self) -> str | None:
-        try:
-            current = self._registry().current_id()
-        except SportbotError:
-            return None
-        return str(current) if current else None
-
-    def _validation_metrics_of(self, model_id: str | None) -> Any:
-        """The validation metrics in a model's card, when it has any."""
-        if not model_id:
-            return None
-        try:
-            card = self._registry().card(model_id)
-        except SportbotError:
-            return None
-        metrics = (
-            card.get("metrics") if isinstance(card, Mapping) else getattr(card, "metrics", None)
-        )
-        if isinstance(metrics, Mapping) and isinstance(metrics.get("validation"), Mapping):
-            return metrics["validation"]
-        return metrics
-
     async def _audit(
         self,
         user_id: str,
@@ -472,11 +373,19 @@ class RetrainOrchestrator:
         *,
         model_id: str | None = None,
         message: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> None:
         self.services.metrics.count_retrain(status)
         try:
             await self.services.store.retrains.record(
-                user_id, source, status, model_id=model_id, message=message
+                user_id,
+                source,
+                status,
+                model_id=model_id,
+                message=message,
+                team_id=team_id,
+                enterprise_id=enterprise_id,
             )
         except Exception:
             logger.exception("could not record a retrain attempt in the audit log")

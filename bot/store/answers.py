@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 
 from bot.store.database import Database
-from bot.store.schema import AnsweredText, storable_text, utcnow
+from bot.store.schema import NO_TEAM, AnsweredText, storable_text, utcnow
 
 ANSWER_MEMORY = timedelta(days=7)
 """How long an answer can take feedback: people press a button within minutes of an ephemeral
@@ -28,6 +28,7 @@ class AnswerRecord:
     """The label the answer gave: a sport, or "other" when it said neither."""
     model: str
     created_at: datetime
+    enterprise_id: str = NO_TEAM
 
 
 class AnswerLog:
@@ -37,10 +38,17 @@ class AnswerLog:
         self._database = database
 
     async def add(
-        self, text: str, predicted_label: str, model: str, team_id: str | None = None
+        self,
+        text: str,
+        predicted_label: str,
+        model: str,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
-        """Keep an answer; return its id."""
-        return await self._database.run_in_thread(self._add, text, predicted_label, model, team_id)
+        """Keep an answer given in the workspace ``team_id``; return its id."""
+        return await self._database.run_in_thread(
+            self._add, text, predicted_label, model, team_id, enterprise_id or NO_TEAM
+        )
 
     async def get(self, answer_id: str, team_id: str | None = None) -> AnswerRecord | None:
         """The answer with this id, or None when there is none, it is older than
@@ -58,13 +66,21 @@ class AnswerLog:
         """Drop answers given before ``when``; return how many."""
         return await self._database.run_in_thread(self._forget_before, when)
 
-    def _add(self, text: str, predicted_label: str, model: str, team_id: str | None) -> str:
+    def _add(
+        self,
+        text: str,
+        predicted_label: str,
+        model: str,
+        team_id: str | None,
+        enterprise_id: str,
+    ) -> str:
         answer_id = secrets.token_urlsafe(ANSWER_ID_BYTES)
         with self._database.session() as session:
             session.add(
                 AnsweredText(
                     id=answer_id,
                     team_id=storable_text(team_id) if team_id else None,
+                    enterprise_id=storable_text(enterprise_id),
                     text=storable_text(text),
                     predicted_label=storable_text(predicted_label),
                     model=storable_text(model),
@@ -84,6 +100,7 @@ class AnswerLog:
                 predicted_label=row.predicted_label,
                 model=row.model,
                 created_at=row.created_at,
+                enterprise_id=row.enterprise_id,
             )
 
     def _forget_before(self, when: datetime) -> int:

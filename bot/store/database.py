@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
@@ -65,6 +65,12 @@ class Database:
         with engine.connect() as connection:
             create_tables(connection)
         return cls(engine)
+
+    def create_tables(self, *metadata: MetaData) -> None:
+        """Create the tables of ``metadata`` that are missing, under the same lock as the
+        store's own (replicas starting together)."""
+        with self.engine.connect() as connection:
+            create_tables(connection, *metadata)
 
     def close(self) -> None:
         with self._raw_lock:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.store.database import Database
-from bot.store.schema import Feedback, storable_text
+from bot.store.schema import NO_TEAM, Feedback, storable_text
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class FeedbackExample:
     created_at: datetime
     model: str | None
     predicted_label: str | None
+    team_id: str = NO_TEAM
+    enterprise_id: str = NO_TEAM
 
 
 class FeedbackLog:
@@ -34,10 +36,14 @@ class FeedbackLog:
         user_id: str,
         model: str | None = None,
         predicted_label: str | None = None,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> int:
-        """Store one example; return its row id."""
+        """Store one example, given in the workspace ``team_id``; return its row id."""
+        workspace = (storable_text(team_id or NO_TEAM), storable_text(enterprise_id or NO_TEAM))
         return await self._database.run_in_thread(
-            self._add, text, label, user_id, model, predicted_label
+            self._add, text, label, user_id, model, predicted_label, workspace
         )
 
     async def count(self) -> int:
@@ -54,9 +60,12 @@ class FeedbackLog:
         user_id: str,
         model: str | None,
         predicted_label: str | None,
+        workspace: tuple[str, str],
     ) -> int:
         with self._database.session() as session:
             row = Feedback(
+                team_id=workspace[0],
+                enterprise_id=workspace[1],
                 text=storable_text(text),
                 label=storable_text(label),
                 user_id=storable_text(user_id),
@@ -84,6 +93,8 @@ class FeedbackLog:
                     created_at=r.created_at,
                     model=r.model,
                     predicted_label=r.predicted_label,
+                    team_id=r.team_id,
+                    enterprise_id=r.enterprise_id,
                 )
                 for r in rows
             ]

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from bot.store.database import Database
-from bot.store.schema import RetrainAudit, utcnow
+from bot.store.schema import NO_TEAM, RetrainAudit, utcnow
 
 UNFINISHED_STATUSES = ("queued", "running")
 
@@ -27,6 +27,9 @@ class RetrainRecord:
     job_id: str | None
     model_id: str | None
     message: str | None
+    team_id: str = NO_TEAM
+    """The workspace the retrain was asked from (every workspace shares the model)."""
+    enterprise_id: str = NO_TEAM
 
 
 class RetrainLog:
@@ -44,10 +47,13 @@ class RetrainLog:
         job_id: str | None = None,
         model_id: str | None = None,
         message: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> int:
-        """Add an audit row and return its id."""
+        """Add an audit row (asked from the workspace ``team_id``) and return its id."""
+        workspace = (team_id or NO_TEAM, enterprise_id or NO_TEAM)
         return await self._database.run_in_thread(
-            self._record, user_id, source, status, job_id, model_id, message
+            self._record, user_id, source, status, job_id, model_id, message, workspace
         )
 
     async def update(self, audit_id: int, **fields: str | None) -> None:
@@ -57,9 +63,10 @@ class RetrainLog:
             raise ValueError(f"unknown retrain audit fields: {sorted(unknown)}")
         await self._database.run_in_thread(self._update, audit_id, fields)
 
-    async def recent(self, limit: int = 5) -> list[RetrainRecord]:
-        """The newest audit rows first."""
-        return await self._database.run_in_thread(self._recent, limit)
+    async def recent(self, limit: int = 5, *, team_id: str | None = None) -> list[RetrainRecord]:
+        """The newest audit rows first; with ``team_id``, only those asked from that workspace
+        (and those of no recorded workspace)."""
+        return await self._database.run_in_thread(self._recent, limit, team_id)
 
     async def get(self, audit_id: int) -> RetrainRecord | None:
         return await self._database.run_in_thread(self._get, audit_id)
@@ -76,9 +83,12 @@ class RetrainLog:
         job_id: str | None,
         model_id: str | None,
         message: str | None,
+        workspace: tuple[str, str],
     ) -> int:
         with self._database.session() as session:
             row = RetrainAudit(
+                team_id=workspace[0],
+                enterprise_id=workspace[1],
                 user_id=user_id,
                 source=source,
                 status=status,
@@ -98,11 +108,12 @@ class RetrainLog:
                 .values(**fields, updated_at=utcnow())
             )
 
-    def _recent(self, limit: int) -> list[RetrainRecord]:
+    def _recent(self, limit: int, team_id: str | None) -> list[RetrainRecord]:
+        query = select(RetrainAudit).order_by(RetrainAudit.id.desc()).limit(limit)
+        if team_id is not None:
+            query = query.where(RetrainAudit.team_id.in_([team_id, NO_TEAM]))
         with self._database.session() as session:
-            rows = session.scalars(
-                select(RetrainAudit).order_by(RetrainAudit.id.desc()).limit(limit)
-            ).all()
+            rows = session.scalars(query).all()
             return [_record_of(r) for r in rows]
 
     def _get(self, audit_id: int) -> RetrainRecord | None:
@@ -131,4 +142,6 @@ def _record_of(row: RetrainAudit) -> RetrainRecord:
         job_id=row.job_id,
         model_id=row.model_id,
         message=row.message,
+        team_id=row.team_id,
+        enterprise_id=row.enterprise_id,
     )

@@ -2,9 +2,13 @@
 
 Every table lives here, so the layout of the database reads in one place; the concern modules
 (``channels``, ``feedback``, ``answers``, ``events``, ``signatures``, ``retrains``,
-``locks``) query them. Rows are keyed within one workspace (a channel id, an event id); keying
-them by workspace as well is one more key column per table here and one more parameter per
-concern method (answers carry their workspace's ``team_id`` already).
+``locks``) query them. Rows written for a workspace carry its ``team_id`` and ``enterprise_id``
+(empty outside Enterprise Grid, and in rows written before workspaces were recorded); a channel's
+settings are keyed by workspace and channel, since a channel shared between organisations has
+one id in each. Event ids need no workspace in their key: Slack makes them unique across
+workspaces. Two things stay global on purpose: the retrain lock (every workspace shares one
+model) and seen signatures (every request is signed with the one app's secret).
+Databases of older layouts are brought up to this one at open (``bot.store.migrations``).
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Integer,
+    MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
 )
 from sqlalchemy import text as text_clause
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from bot.store.migrations import upgrade
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -52,13 +60,27 @@ class Base(DeclarativeBase):
     pass
 
 
+NO_TEAM = ""
+"""The workspace column's value when there is none: Socket Mode before the first request, and
+rows written before workspaces were recorded."""
+
+
+def team_column() -> Mapped[str]:
+    """A ``team_id`` or ``enterprise_id`` column: Slack's id, or ``NO_TEAM``."""
+    return mapped_column(String(64), default=NO_TEAM, server_default=NO_TEAM)
+
+
 class ChannelSetting(Base):
     __tablename__ = "channel_settings"
+    # The workspace columns come last, where an upgraded database has them (added columns).
+    __table_args__ = (PrimaryKeyConstraint("team_id", "channel_id"),)
 
-    channel_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
     autotag: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_by: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    team_id: Mapped[str] = team_column()
+    enterprise_id: Mapped[str] = team_column()
 
 
 class Feedback(Base):
@@ -73,6 +95,8 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     model: Mapped[str | None] = mapped_column(String(200))
     predicted_label: Mapped[str | None] = mapped_column(String(64))
+    team_id: Mapped[str] = team_column()
+    enterprise_id: Mapped[str] = team_column()
 
 
 class AnsweredText(Base):
@@ -87,6 +111,7 @@ class AnsweredText(Base):
     predicted_label: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    enterprise_id: Mapped[str] = team_column()
 
 
 class ProcessedEvent(Base):
@@ -96,6 +121,8 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    team_id: Mapped[str] = team_column()
+    enterprise_id: Mapped[str] = team_column()
 
 
 class SeenSignature(Base):
@@ -122,6 +149,8 @@ class RetrainAudit(Base):
     job_id: Mapped[str | None] = mapped_column(String(200))
     model_id: Mapped[str | None] = mapped_column(String(200))
     message: Mapped[str | None] = mapped_column(Text)
+    team_id: Mapped[str] = team_column()
+    enterprise_id: Mapped[str] = team_column()
 
 
 class Lock(Base):
@@ -138,8 +167,8 @@ SCHEMA_LOCK_KEY = 0x5B0B07
 """PostgreSQL advisory lock taken while creating the tables (replicas starting together)."""
 
 
-def create_tables(connection: Connection) -> None:
-    """Create missing tables, in one transaction that holds the database's write lock first:
+def create_tables(connection: Connection, *more: MetaData) -> None:
+    """Create missing tables and bring older ones up to this layout (``upgrade``), in one transaction that holds the database's write lock first:
     processes starting at once on an empty database would all see a table missing, all CREATE
     it, and all but one fail ("already exists"). PostgreSQL: an advisory lock; SQLite: BEGIN
     IMMEDIATE (the others wait on the busy timeout, then find the tables there)."""
@@ -151,6 +180,9 @@ def create_tables(connection: Connection) -> None:
         # pysqlite begins nothing itself before DDL: this BEGIN is the transaction.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     Base.metadata.create_all(connection)
+    upgrade(connection, Base.metadata)
+    for metadata in more:  # tables of others on the same database (slack_sdk's OAuth stores)
+        metadata.create_all(connection)
     connection.commit()
 
 

@@ -57,6 +57,10 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
             moments and running mean; a step updates every one on its own next mini-batch, and
             the model is the mean of their weights (a "soup" of shuffles: its answers depend
             less on any one mini-batch order; ``batch_size`` is per shuffle).
+        updates: ``"dense"``: every step moves every weight (the L2 penalty and Adam's moments
+            reach them all); ``"lazy"``: only the rows of the features the mini-batch holds, so
+            that a step costs what its batch holds rather than the vocabulary times the labels
+            (``classifier.local.optimiser``).
 
     Attributes:
         classes_: the labels, sorted.
@@ -83,6 +87,7 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
         nb_alpha: float = 0.5,
         average_epochs: int = DEFAULT_AVERAGE_EPOCHS,
         n_shuffles: int = 1,
+        updates: str = "dense",
     ) -> None:
         self.n_epochs = n_epochs
         self.batch_size = batch_size
@@ -96,6 +101,7 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
         self.nb_alpha = nb_alpha
         self.average_epochs = average_epochs
         self.n_shuffles = n_shuffles
+        self.updates = updates
 
     def fit(
         self,
@@ -128,6 +134,8 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
             raise ValueError("n_shuffles must be at least 1")
         if self.headers not in ("tagged", "plain") or self.ngram_max not in (1, 2):
             raise ValueError("headers must be 'tagged' or 'plain' and ngram_max 1 or 2")
+        if self.updates not in ("dense", "lazy"):
+            raise ValueError("updates must be 'dense' or 'lazy'")
         self.classes_ = classes
         y = np.array([classes.index(str(label)) for label in labels], dtype=np.intp)
         term_lists = [self._terms(text) for text in texts]
@@ -145,6 +153,8 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
         self.coef_ = np.zeros((len(self.feature_names_), len(classes)))
         self.intercept_ = np.zeros(len(classes))
         index, values, starts, _ = self._encode_terms(term_lists)
+        tokens = np.array([len(terms) for terms in term_lists])
+        del term_lists  # a big training set's term strings: hundreds of MB, not needed now
         schedule = Schedule(
             n_epochs=self.n_epochs,
             batch_size=self.batch_size,
@@ -152,6 +162,7 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
             alpha=self.alpha,
             average_epochs=self.average_epochs,
             n_shuffles=self.n_shuffles,
+            lazy=self.updates == "lazy",
         )
 
         def after_step(step: TrainingStep) -> None:
@@ -162,7 +173,7 @@ class SportEngine(SportEngineInference, ClassifierMixin, BaseEstimator):
         train(
             EncodedTexts(index, values, starts),
             y,
-            np.array([len(terms) for terms in term_lists]),
+            tokens,
             schedule,
             np.random.default_rng(self.random_state),
             self.coef_,

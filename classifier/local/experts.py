@@ -36,8 +36,12 @@ def fit_expert(
             np.array([-intercept / 2, intercept / 2], np.float32),
         )
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
 
-    regression = LogisticRegression(C=c, max_iter=3000).fit(vectors, labels)
+    # One BLAS thread: lbfgs's small products gain little from a second one, and on a busy
+    # machine threads that wait for each other made the fit five times slower (20 labels).
+    with threadpool_limits(limits=1, user_api="blas"):
+        regression = LogisticRegression(C=c, max_iter=3000).fit(vectors, labels)
     order = [list(regression.classes_).index(label) for label in classes]
     return regression.coef_[order].astype(np.float32), regression.intercept_[order].astype(
         np.float32

@@ -47,9 +47,9 @@ class GatedSportInference:
     """The fitted model's reading of texts: log-probabilities (``"other"`` last when gated),
     predictions among the sports, explanations.
 
-    Reads the parameters ``expert_weight`` and ``post_expert_weight`` and the learned state of
-    ``GatedSportModel`` (``LEARNED``); the base model is loaded, and checked against
-    ``base_model_sha256_``, on first use.
+    Reads the learned state of ``GatedSportModel`` (``LEARNED``, and the experts' weights
+    ``expert_weight_`` and ``post_expert_weight_``); the base model is loaded, and checked
+    against ``base_model_sha256_``, on first use.
     """
 
     LEARNED = (
@@ -68,8 +68,8 @@ class GatedSportInference:
     """The learned state a fitted model's file must hold."""
 
     _word_table: WordScores | None
-    expert_weight: float
-    post_expert_weight: float
+    expert_weight_: float
+    post_expert_weight_: float
     engine_: SportEngineInference
     classes_: tuple[str, ...]
     gated_: bool
@@ -236,11 +236,11 @@ class GatedSportInference:
             return cached[1]
         k = len(self.expert_coef_)
         projection = np.zeros((self.base.embedding.dim, 2 * k + 1))
-        projection[:, :k] = self.expert_weight * self.expert_coef_.T
-        projection[:, k + 1 :] = self.post_expert_weight * self.post_expert_coef_.T
+        projection[:, :k] = self.expert_weight_ * self.expert_coef_.T
+        projection[:, k + 1 :] = self.post_expert_weight_ * self.post_expert_coef_.T
         bias = np.zeros(2 * k + 1)
-        bias[:k] = self.expert_weight * self.expert_intercept_
-        bias[k + 1 :] = self.post_expert_weight * self.post_expert_intercept_
+        bias[:k] = self.expert_weight_ * self.expert_intercept_
+        bias[k + 1 :] = self.post_expert_weight_ * self.post_expert_intercept_
         if self.gated_:
             projection[:, k] = self.base.gate_coef
             bias[k] = self.base.gate_intercept
@@ -272,7 +272,7 @@ class GatedSportInference:
         predicted = int(self.predict_log_proba([text])[0, :k].argmax())
         words = message_words(text)
         post = is_post(text)
-        if (self.post_expert_weight if post else self.expert_weight) and words:
+        if (self.post_expert_weight_ if post else self.expert_weight_) and words:
             table = self._word_scores()
             distinct = list(dict.fromkeys(words))
             rows = table.state.scores[[table.row(w) for w in distinct]]
@@ -315,6 +315,11 @@ class GatedSportInference:
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "engine_" in state:
             require_learned(state, self.LEARNED)
+            state = dict(state)
+            for name in ("expert_weight", "post_expert_weight"):
+                # A file whose experts' weights are its parameters only (all two-label models
+                # once were): they are the weights it was fitted with.
+                state.setdefault(name + "_", state.get(name))
         self.__dict__.update(state)
         if "engine_" in state:
             self._word_scores()  # load and check the base model now, not on the first message

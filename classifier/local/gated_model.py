@@ -23,6 +23,11 @@ Four parts, combined as probabilities:
   base model's sports (baseball, hockey); for other label sets the model is the parts before it
   (and the prior knows no surnames of theirs).
 
+The sport head's optimisation, its subject-line rows and the experts' strengths and weights depend
+on the label set: two labels (the sports, or any other pair) get the settings chosen on the 948
+sport rows, more labels the ones chosen on all twenty newsgroups
+(``classifier.local.label_set_defaults``).
+
 How a fitted model reads a text (in one pass) is ``GatedSportInference``'s
 (``classifier.local.gated_inference``, numpy only); this module adds the parameters and ``fit``,
 on scikit-learn's ``BaseEstimator`` (``clone``, ``GridSearchCV`` and ``get_params`` work on it).
@@ -34,14 +39,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from classifier.local import lexicon
-from classifier.local.engine import DEFAULT_AVERAGE_EPOCHS, DEFAULT_N_EPOCHS, SportEngine
+from classifier.local.engine import DEFAULT_N_EPOCHS, SportEngine
 from classifier.local.experts import fit_expert
 from classifier.local.gated_inference import EncodedGated, GatedSportInference
+from classifier.local.label_set_defaults import TWO_LABELS, LabelSetDefaults, defaults_for
 from classifier.local.optimiser import TrainingStep
 from classifier.local.tfidf import log_softmax
 from classifier.local.usenet import subject_row
@@ -50,14 +57,15 @@ from classifier.prediction import OFF_TOPIC_LABEL
 
 __all__ = ["EncodedGated", "GatedSportModel", "TrainingStep"]
 
-DEFAULT_EXPERT_WEIGHT = 0.25
-DEFAULT_EXPERT_C = 10.0
-DEFAULT_POST_EXPERT_WEIGHT = 3.0
-DEFAULT_POST_EXPERT_C = 0.1
-"""The expert of Usenet posts: held out from the 948 training rows, posts' log loss is lowest at
-C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367 and 0.0251,
-against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines' is
-lowest at C 10, weight 0.25 (experiments/thread_selection.py, BENCHMARKS.md)."""
+DEFAULT_EXPERT_WEIGHT = TWO_LABELS.expert_weight
+DEFAULT_EXPERT_C = TWO_LABELS.expert_c
+"""The expert of short texts of a two-label model (gated_selection.py)."""
+DEFAULT_POST_EXPERT_WEIGHT = TWO_LABELS.post_expert_weight
+DEFAULT_POST_EXPERT_C = TWO_LABELS.post_expert_c
+"""The expert of Usenet posts of a two-label model: held out from the 948 training rows, posts' log
+loss is lowest at C 0.1, weight 3 under folds grouped by thread and under plain folds alike (0.0367
+and 0.0251, against 0.0453 and 0.0303 with the short texts' C 10, weight 0.25), where subject lines'
+is lowest at C 10, weight 0.25 (experiments/thread_selection.py, BENCHMARKS.md)."""
 DEFAULT_SURNAME_PRIOR = True
 """Short texts (not Usenet posts) get the surname prior: on the development sets, modern_dev
 0.891 -> 0.907 and 64.5 % -> 66.1 % of it tagged, at the same precision (0.992), other_dev 2 of 93
@@ -72,10 +80,10 @@ their weights (``SportEngine``'s ``n_shuffles``): as many optimiser steps' work 
 mini-batches of 16, the same held-out log loss, and half as many held-out training posts whose
 answer depends on the shuffling seed (0.26 % against 0.63 % under plain folds, 0.47 % against
 0.95 % under folds grouped by thread; experiments/shuffle_selection.py, BENCHMARKS.md)."""
-DEFAULT_ENGINE_ALPHA = 1e-5
-"""The sport head's L2 penalty (``SportEngine``'s own default, 1e-4, was chosen for the plain
-engine before weight averaging): the lowest pooled log loss under plain folds, within noise of
-the lowest under folds that keep Usenet threads whole, and the best held-out post accuracy
+DEFAULT_ENGINE_ALPHA = TWO_LABELS.alpha
+"""The sport head's L2 penalty of a two-label model (``SportEngine``'s own default, 1e-4, was chosen
+for the plain engine before weight averaging): the lowest pooled log loss under plain folds, within
+noise of the lowest under folds that keep Usenet threads whole, and the best held-out post accuracy
 under both (experiments/thread_selection.py, BENCHMARKS.md)."""
 
 
@@ -84,13 +92,16 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
 
     Args:
         n_epochs, batch_size, random_state, learning_rate, alpha, headers, min_df, nb_power,
-            nb_alpha, average_epochs, n_shuffles: the sport head's (``SportEngine``'s; here
-            ``alpha`` defaults to ``DEFAULT_ENGINE_ALPHA``, ``n_shuffles`` to
-            ``DEFAULT_SHUFFLES`` and ``batch_size`` to ``DEFAULT_BATCH_SIZE``). The head reads
-            words, never word pairs.
+            nb_alpha, average_epochs, n_shuffles, updates: the sport head's (``SportEngine``'s;
+            here ``n_shuffles`` defaults to ``DEFAULT_SHUFFLES`` and ``batch_size`` to
+            ``DEFAULT_BATCH_SIZE``). The head reads words, never word pairs.
         expert_weight: weight of the static-embedding expert's log-probabilities (0: off).
         expert_c: inverse L2 strength of the expert's logistic regression.
         post_expert_weight, post_expert_c: the same for the expert of Usenet posts.
+        learning_rate, alpha, average_epochs, updates, subject_rows and the experts' four: None
+            (the default) is the setting for the training labels' count
+            (``classifier.local.label_set_defaults``: ``TWO_LABELS``, the same for any two
+            labels, or ``MANY_LABELS``).
         subject_rows: add each post's subject line as an extra training row.
         lexicon_rows: add the lexicon's phrases of the training labels as extra rows.
         surname_prior: give short texts the surname prior (with ``lexicon_rows``: its push is
@@ -100,6 +111,8 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         engine_: the fitted sport head (``SportEngine``).
         classes_: the training labels, sorted, then ``"other"`` when gated.
         gated_: whether the topic gate applies (the labels are the base model's sports).
+        expert_weight_, post_expert_weight_: the experts' weights it reads texts with (the
+            parameters, or the label count's defaults: ``settings_for``).
         expert_coef_, expert_intercept_, post_expert_coef_, post_expert_intercept_: the
             experts' regressions, ``(n_sport_labels, dim)`` and ``(n_sport_labels,)``.
         surnames_: the prior's surnames (word -> index of its label); surname_push_: per label,
@@ -113,19 +126,20 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         n_epochs: int = DEFAULT_N_EPOCHS,
         batch_size: int = DEFAULT_BATCH_SIZE,
         random_state: int = 0,
-        learning_rate: float = 0.1,
-        alpha: float = DEFAULT_ENGINE_ALPHA,
+        learning_rate: float | None = None,
+        alpha: float | None = None,
         headers: str = "tagged",
         min_df: int = 1,
         nb_power: float = 1.0,
         nb_alpha: float = 0.5,
-        average_epochs: int = DEFAULT_AVERAGE_EPOCHS,
+        average_epochs: int | None = None,
         n_shuffles: int = DEFAULT_SHUFFLES,
-        expert_weight: float = DEFAULT_EXPERT_WEIGHT,
-        expert_c: float = DEFAULT_EXPERT_C,
-        post_expert_weight: float = DEFAULT_POST_EXPERT_WEIGHT,
-        post_expert_c: float = DEFAULT_POST_EXPERT_C,
-        subject_rows: bool = True,
+        updates: str | None = None,
+        expert_weight: float | None = None,
+        expert_c: float | None = None,
+        post_expert_weight: float | None = None,
+        post_expert_c: float | None = None,
+        subject_rows: bool | None = None,
         lexicon_rows: bool = True,
         surname_prior: bool = DEFAULT_SURNAME_PRIOR,
     ) -> None:
@@ -140,6 +154,7 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         self.nb_alpha = nb_alpha
         self.average_epochs = average_epochs
         self.n_shuffles = n_shuffles
+        self.updates = updates
         self.expert_weight = expert_weight
         self.expert_c = expert_c
         self.post_expert_weight = post_expert_weight
@@ -154,7 +169,7 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         """The rows the model is fitted on: the texts, then their subject lines, then the
         lexicon's phrases of the labels present."""
         rows, row_labels = list(texts), [str(label) for label in labels]
-        if self.subject_rows:
+        if self.settings_for(len(set(row_labels))).subject_rows:
             for text, label in zip(texts, labels, strict=True):
                 subject = subject_row(text)
                 if subject:
@@ -195,24 +210,28 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         self.base_model_id_ = base.id
         self.base_model_sha256_ = base.sha256
         rows, row_labels = self.training_rows(texts, labels)
+        classes = tuple(sorted(set(row_labels)))
+        if len(classes) < 2:
+            raise ValueError(f"training needs at least two labels, got only {classes!r}")
+        settings = self.settings_for(len(classes))
         engine = SportEngine(
             n_epochs=self.n_epochs,
             batch_size=self.batch_size,
             random_state=self.random_state,
-            learning_rate=self.learning_rate,
-            alpha=self.alpha,
+            learning_rate=settings.learning_rate,
+            alpha=settings.alpha,
             headers=self.headers,
             min_df=self.min_df,
             nb_power=self.nb_power,
             nb_alpha=self.nb_alpha,
-            average_epochs=self.average_epochs,
+            average_epochs=settings.average_epochs,
             n_shuffles=self.n_shuffles,
+            updates=settings.updates,
         )
-        classes = tuple(sorted(set(row_labels)))
-        if len(classes) < 2:
-            raise ValueError(f"training needs at least two labels, got only {classes!r}")
         self.gated_ = OFF_TOPIC_LABEL not in classes and set(classes) <= set(base.sport_labels)
-        self._fit_expert(rows, row_labels, classes)
+        self.expert_weight_ = settings.expert_weight
+        self.post_expert_weight_ = settings.post_expert_weight
+        self._fit_expert(rows, row_labels, classes, settings)
         self.engine_ = engine
         self._word_table = None  # built for this engine's vocabulary on first use
         self.classes_ = (*classes, OFF_TOPIC_LABEL) if self.gated_ else classes
@@ -222,18 +241,45 @@ class GatedSportModel(GatedSportInference, ClassifierMixin, BaseEstimator):
         self._fit_surname_prior()
         return self
 
-    def _fit_expert(self, rows: list[str], labels: list[str], classes: tuple[str, ...]) -> None:
+    def settings_for(self, n_labels: int) -> LabelSetDefaults:
+        """The label-set-dependent settings a fit on ``n_labels`` labels uses: the parameters
+        given, and for those left None the defaults for that many labels."""
+        given = {
+            name: getattr(self, name)
+            for name in LabelSetDefaults.__dataclass_fields__
+            if getattr(self, name) is not None
+        }
+        return replace(defaults_for(n_labels), **given)
+
+    def _fit_expert(
+        self,
+        rows: list[str],
+        labels: list[str],
+        classes: tuple[str, ...],
+        settings: LabelSetDefaults,
+    ) -> None:
         """Fit the expert of short texts and the expert of posts on the same rows' sentence
-        vectors, each with its own strength (an expert of weight 0 is all zeros)."""
+        vectors, each with its own strength (one fit when the strengths are the same; an expert
+        of weight 0 is all zeros)."""
         vectors = None
-        if self.expert_weight or self.post_expert_weight:
+        if settings.expert_weight or settings.post_expert_weight:
             vectors = self._vectors(rows).astype(np.float64)
         dim = self.base.embedding.dim
         self.expert_coef_, self.expert_intercept_ = fit_expert(
-            vectors if self.expert_weight else None, labels, classes, self.expert_c, dim
+            vectors if settings.expert_weight else None, labels, classes, settings.expert_c, dim
         )
+        if settings.expert_weight and settings.post_expert_c == settings.expert_c:
+            self.post_expert_coef_, self.post_expert_intercept_ = (
+                self.expert_coef_,
+                self.expert_intercept_,
+            )
+            return
         self.post_expert_coef_, self.post_expert_intercept_ = fit_expert(
-            vectors if self.post_expert_weight else None, labels, classes, self.post_expert_c, dim
+            vectors if settings.post_expert_weight else None,
+            labels,
+            classes,
+            settings.post_expert_c,
+            dim,
         )
 
     def _fit_surname_prior(self) -> None:

@@ -78,6 +78,56 @@ async def test_answers_are_cached_briefly(
     assert len(slack_api.calls_to("users.info")) == 3
 
 
+async def test_answers_are_cached_per_workspace(
+    slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    cache = AdminCache()
+    assert await is_admin("UWSADMIN", client, settings(), cache=cache, team_id="T0001")
+    assert await is_admin("UWSADMIN", client, settings(), cache=cache, team_id="T0001")
+    assert len(slack_api.calls_to("users.info")) == 1
+    # Another workspace's answer is its own: asked again (and here with T0001's token: no).
+    other = AsyncWebClient(token="xoxb-other", base_url=slack_api.base_url)
+    slack_api.tokens["xoxb-other"] = "T0002"
+    assert not await is_admin("UWSADMIN", other, settings(), cache=cache, team_id="T0002")
+    assert len(slack_api.calls_to("users.info")) == 2
+    assert cache.get(("", "T0002", "UWSADMIN")) is None  # a failure: not remembered
+    assert cache.get(("", "T0001", "UWSADMIN")) is True
+    assert await is_admin("UWSADMIN", client, settings(), cache=cache, team_id="T0001")
+    assert len(slack_api.calls_to("users.info")) == 2
+
+
+async def test_org_admins_and_owners_of_an_enterprise_grid_count(
+    slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    slack_api.add_user("WORGADMIN", enterprise_user={"id": "WORGADMIN", "is_admin": True})
+    slack_api.add_user("WORGOWNER", enterprise_user={"id": "WORGOWNER", "is_owner": True})
+    slack_api.add_user("WMEMBER", enterprise_user={"id": "WMEMBER", "is_admin": False})
+    assert await is_admin("WORGADMIN", client, settings(), enterprise_id="E1", team_id="T0001")
+    assert await is_admin("WORGOWNER", client, settings(), enterprise_id="E1", team_id="T0001")
+    assert not await is_admin("WMEMBER", client, settings(), enterprise_id="E1", team_id="T0001")
+
+
+async def test_only_operators_may_change_the_shared_model_when_installed_by_oauth(
+    slack_api: SlackAPIStandIn, client: AsyncWebClient
+) -> None:
+    single = AdminGate(settings())
+    assert await single.may_change_model("UWSADMIN", client, team_id="T0001")
+    assert await single.may_change_model("UCONF1", client, team_id="T0001")
+    many = AdminGate(
+        Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            sportbot_admins="UCONF1",
+            slack_client_id="123.456",
+            slack_client_secret="secret",
+        )
+    )
+    assert not await many.may_change_model("UWSADMIN", client, team_id="T0001")
+    assert not await many.may_change_model("", client, team_id="T0001")
+    assert await many.may_change_model("UCONF1", client, team_id="T0001")
+    # The workspace admin still switches auto-tagging in their own workspace.
+    assert await many.is_admin("UWSADMIN", client, team_id="T0001")
+
+
 async def test_a_failed_users_info_denies_and_is_not_remembered(
     slack_api: SlackAPIStandIn, client: AsyncWebClient
 ) -> None:

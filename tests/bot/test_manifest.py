@@ -1,9 +1,11 @@
-"""manifest.yml asks for every command, shortcut, event and scope the code uses, and no more."""
+"""manifest.yml (Socket Mode, one workspace) and manifest.http.yml (HTTP, many workspaces) ask
+for every command, shortcut, event and scope the code uses, and no more."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -100,3 +102,48 @@ def test_scopes_are_exactly_what_the_code_needs() -> None:
     for event in manifest()["settings"]["event_subscriptions"]["bot_events"]:
         needed |= SCOPES_OF_EVENT[event]
     assert set(manifest()["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def http_manifest() -> dict:
+    return yaml.safe_load((ROOT / "manifest.http.yml").read_text())
+
+
+REVOCATION_EVENTS = {"app_uninstalled", "tokens_revoked"}
+"""Bolt's token revocation listeners (``enable_token_revocation_listeners``, OAuth mode)."""
+
+
+def test_the_http_manifest_asks_for_what_manifest_yml_asks_for() -> None:
+    """Commands, shortcuts, scopes and App Home are the same; events add the two that delete a
+    workspace's installation when it removes the app."""
+    one, many = manifest(), http_manifest()
+    assert many["display_information"] == one["display_information"]
+    assert many["features"]["app_home"] == one["features"]["app_home"]
+    assert [c["command"] for c in many["features"]["slash_commands"]] == [
+        c["command"] for c in one["features"]["slash_commands"]
+    ]
+    assert many["features"]["shortcuts"] == one["features"]["shortcuts"]
+    assert many["oauth_config"]["scopes"] == one["oauth_config"]["scopes"]
+    events = set(many["settings"]["event_subscriptions"]["bot_events"])
+    assert events == set(one["settings"]["event_subscriptions"]["bot_events"]) | REVOCATION_EVENTS
+    assert "enable_token_revocation_listeners()" in source()
+
+
+def test_the_http_manifest_sends_everything_to_the_bots_routes() -> None:
+    from bot.oauth import BOT_SCOPES, REDIRECT_PATH
+    from bot.web import EVENTS_PATH
+
+    many = http_manifest()
+    settings = many["settings"]
+    assert settings["socket_mode_enabled"] is False  # the Marketplace takes no Socket Mode app
+    assert settings["token_rotation_enabled"] is True
+    urls = [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        *(c["url"] for c in many["features"]["slash_commands"]),
+    ]
+    assert all(url.startswith("https://") and url.endswith(EVENTS_PATH) for url in urls)
+    [redirect] = many["oauth_config"]["redirect_urls"]
+    assert redirect.startswith("https://") and redirect.endswith(REDIRECT_PATH)
+    assert {urlsplit(url).netloc for url in [*urls, redirect]} == {urlsplit(redirect).netloc}
+    # An install asks Slack for exactly the manifests' scopes.
+    assert set(BOT_SCOPES) == set(many["oauth_config"]["scopes"]["bot"])

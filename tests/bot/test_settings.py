@@ -14,6 +14,9 @@ ALL_VARIABLES = (
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_REDIRECT_URI",
     "SLACK_API_URL",
     "PORT",
     "SPORTBOT_HOST",
@@ -93,6 +96,7 @@ def test_sqlite_under_home_unless_database_url(
         ("SPORTBOT_TAG_THRESHOLD", "1.5", "SPORTBOT_TAG_THRESHOLD is malformed"),
         ("SPORTBOT_BACKEND", "bert", "SPORTBOT_BACKEND is malformed"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL is malformed"),
+        ("SLACK_REDIRECT_URI", "sportbot.example.com", "SLACK_REDIRECT_URI is malformed"),
         ("SPORTBOT_OPENAI_MAX_RETRIES", "-1", "SPORTBOT_OPENAI_MAX_RETRIES is malformed"),
         ("SPORTBOT_OPENAI_FALLBACK", "cloud", "SPORTBOT_OPENAI_FALLBACK is malformed"),
         ("SPORTBOT_METRICS_PORT", "0", "SPORTBOT_METRICS_PORT is malformed"),
@@ -175,9 +179,49 @@ def test_socket_mode_needs_an_app_token_not_a_secret(monkeypatch: pytest.MonkeyP
     load_settings(None).require_slack()
 
 
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+"""As long as Slack's (32 characters)."""
+
+
+def test_a_client_id_and_secret_install_the_app_in_many_workspaces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    settings = load_settings(None)
+    assert settings.oauth
+    with pytest.raises(SettingsError, match=r"^SLACK_CLIENT_SECRET is not set: .*App Credentials"):
+        settings.require_slack()
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    load_settings(None).require_slack()  # no SLACK_BOT_TOKEN needed: installations have them
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID"):
+        load_settings(None).require_slack()
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-2-abc")
+    with pytest.raises(
+        SettingsError, match=r"^SLACK_APP_TOKEN is set with SLACK_CLIENT_ID: Socket"
+    ):
+        load_settings(None).require_slack()
+    monkeypatch.delenv("SLACK_APP_TOKEN")
+    monkeypatch.delenv("SLACK_CLIENT_ID")
+    with pytest.raises(SettingsError, match=r"^SLACK_CLIENT_ID is not set"):
+        load_settings(None).require_slack()
+
+
+def test_one_workspace_without_a_client_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("SLACK_CLIENT_ID", "  ")
+    settings = load_settings(None)
+    assert not settings.oauth
+    settings.require_slack()
+
+
 def test_tokens_never_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-very-secret")
     text = repr(load_settings(None))
     assert "very-secret" not in text
 
@@ -249,6 +293,12 @@ def test_env_example_documents_every_setting() -> None:
     assert names == set(ALL_VARIABLES)
     for line in example.splitlines():
         if line.startswith(
-            ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY")
+            (
+                "SLACK_BOT_TOKEN",
+                "SLACK_SIGNING_SECRET",
+                "SLACK_APP_TOKEN",
+                "SLACK_CLIENT_SECRET",
+                "OPENAI_API_KEY",
+            )
         ):
             assert line.endswith("="), f"a secret has a value in .env.example: {line.split('=')[0]}"

@@ -23,7 +23,7 @@ from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER
 from tests.support.bot_process import BotProcess
 from tests.support.bot_server import RunningBot
 from tests.support.model_files import copy_model
-from tests.support.slack_api import SlackAPIStandIn
+from tests.support.slack_api import TEAM_ID, SlackAPIStandIn
 from tests.support.slack_signing import (
     SlackSender,
     block_action_payload,
@@ -134,12 +134,12 @@ async def test_replayed_commands_and_clicks_are_refused_and_run_once(
     assert await post_raw(http, slack.url, form, headers) == 200
     # The command is acked first and carried out after: its answer comes once the store has it.
     await slack_api.wait_for("response_url", 2)
-    assert not await store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert not await store.channels.autotag_enabled("C0GENERAL", team_id=TEAM_ID, fresh=True)
     # Turned back on; a replay must not undo it.
-    await store.channels.set_autotag("C0GENERAL", True, ADMIN)
+    await store.channels.set_autotag("C0GENERAL", True, ADMIN, team_id=TEAM_ID)
     assert await post_raw(http, slack.url, form, headers) == 401
     await slack_api.settle()
-    assert await store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert await store.channels.autotag_enabled("C0GENERAL", team_id=TEAM_ID, fresh=True)
 
 
 async def test_a_replay_is_refused_by_another_bot_on_the_same_database(
@@ -259,7 +259,7 @@ async def test_tampered_commands_and_buttons_change_nothing(
     headers = signed_headers(SIGNING_SECRET, click, "application/x-www-form-urlencoded")
     assert await post_raw(http, slack.url, click.replace(b"hockey", b"baseball"), headers) == 401
     await nothing_reached_slack(slack_api)
-    assert await store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert await store.channels.autotag_enabled("C0GENERAL", team_id=TEAM_ID, fresh=True)
     assert await store.feedback.count() == 0
 
 
@@ -335,7 +335,9 @@ async def test_a_users_info_failure_does_not_open_the_gate(
     assert (await slack.command("/sport", "autotag off", user_id=USER)).status == 200
     await slack_api.wait_for("response_url")
     await slack_api.settle()
-    assert await bot.services.store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert await bot.services.store.channels.autotag_enabled(
+        "C0GENERAL", team_id=TEAM_ID, fresh=True
+    )
 
 
 async def test_buttons_cannot_do_what_the_admin_gate_guards(
@@ -365,7 +367,7 @@ async def test_buttons_cannot_do_what_the_admin_gate_guards(
     assert await store.feedback.count() == 0
     assert await store.retrains.recent() == []
     assert await retrain_lock_owner(store) is None
-    assert await store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert await store.channels.autotag_enabled("C0GENERAL", team_id=TEAM_ID, fresh=True)
     assert registry.current_id() == current
     assert slack_api.calls_to("chat.postMessage") == []
 

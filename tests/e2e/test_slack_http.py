@@ -16,7 +16,7 @@ import pytest
 from bot.blocks import FEEDBACK_RIGHT, FEEDBACK_WRONG, FeedbackValue
 from tests.e2e.conftest import ADMIN, BOT_TOKEN, SIGNING_SECRET, USER, StartBot
 from tests.support.bot_server import RunningBot
-from tests.support.slack_api import BOT_ID, BOT_USER_ID, SlackAPIStandIn
+from tests.support.slack_api import BOT_ID, BOT_USER_ID, TEAM_ID, SlackAPIStandIn
 from tests.support.slack_signing import (
     SlackSender,
     block_action_payload,
@@ -223,7 +223,7 @@ async def test_admins_switch_autotag_per_channel_and_others_cannot(
     assert reply.status == 200
     (refusal,) = await slack_api.wait_for("response_url")
     assert "only a workspace admin" in refusal.args["text"]
-    assert await bot.services.store.channels.autotag_enabled("C0QUIET", fresh=True)
+    assert await bot.services.store.channels.autotag_enabled("C0QUIET", team_id=TEAM_ID, fresh=True)
 
     await slack.command(
         "/sport",
@@ -258,7 +258,7 @@ async def test_workspace_admins_per_users_info_may_switch_autotag(
     await slack.command("/sport", "autotag off", user_id="U0OWNER", channel_id="C0X")
     await slack_api.wait_for("response_url")
     assert [call.args["user"] for call in slack_api.calls_to("users.info")] == ["U0OWNER"]
-    assert not await bot.services.store.channels.autotag_enabled("C0X", fresh=True)
+    assert not await bot.services.store.channels.autotag_enabled("C0X", team_id=TEAM_ID, fresh=True)
 
 
 async def test_feedback_buttons_store_the_example(
@@ -361,7 +361,9 @@ async def test_unverified_requests_get_401_and_do_nothing(
     assert command.status == 401
     await slack_api.settle()
     assert slack_api.calls == []
-    assert await bot.services.store.channels.autotag_enabled("C0GENERAL", fresh=True)
+    assert await bot.services.store.channels.autotag_enabled(
+        "C0GENERAL", team_id=TEAM_ID, fresh=True
+    )
 
 
 async def test_rate_limited_reaction_is_retried_after_retry_after(

@@ -14,6 +14,11 @@ It is no more lenient than Slack: every method is rate limited per workspace at 
 ``response_url`` takes at most five answers; a call over its limit gets HTTP 429 with
 ``Retry-After`` (whole seconds), as Slack answers, and is recorded in ``rate_limited``.
 ``SlackAPIStandIn(limits={})`` enforces none (``NO_LIMITS``: a benchmark's "no limits" setup).
+
+Each token belongs to one workspace (``tokens``; any token it does not know is ``TEAM_ID``'s):
+``auth.test`` answers for that workspace, ``users.info`` knows only that workspace's people
+(``user_not_found`` for another's), and limits count per workspace. ``enable_oauth`` adds
+``oauth.v2.access`` and the install grants behind it (``tests/support/slack_oauth.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tests.support.rate_limits import RESPONSE_URL_USES, Limit, RateLimiter
+from tests.support.slack_oauth import SlackOAuth
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -81,6 +87,9 @@ class SlackAPIStandIn:
         """Calls answered 429 because they were over Slack's limits (not scripted ones)."""
         self.tokens: dict[str, str] = {}
         """Token -> team id, for tokens of other workspaces; any other token is ``TEAM_ID``'s."""
+        self.oauth: SlackOAuth | None = None
+        self.team = TEAM_ID
+        """The workspace of the call being answered (its token's)."""
         self._response_uses: dict[str, int] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -154,10 +163,25 @@ class SlackAPIStandIn:
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         self.fail_next(method, status=429, retry_after=retry_after, times=times)
 
-    def add_user(self, user_id: str, *, is_admin: bool = False, is_owner: bool = False) -> None:
+    def enable_oauth(
+        self, client_id: str, client_secret: str, *, rotation: bool = False
+    ) -> SlackOAuth:
+        """Answer ``oauth.v2.access`` for the app with these credentials."""
+        self.oauth = SlackOAuth(client_id, client_secret, self.tokens, rotation=rotation)
+        return self.oauth
+
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        team_id: str = TEAM_ID,
+        enterprise_user: dict[str, Any] | None = None,
+    ) -> None:
         self.users[user_id] = {
             "id": user_id,
-            "team_id": TEAM_ID,
+            "team_id": team_id,
             "name": user_id.lower(),
             "real_name": f"User {user_id}",
             "is_admin": is_admin,
@@ -166,6 +190,8 @@ class SlackAPIStandIn:
             "is_bot": False,
             "deleted": False,
         }
+        if enterprise_user is not None:
+            self.users[user_id]["enterprise_user"] = enterprise_user
 
     # reading the record ----------------------------------------------------------------------
 
@@ -209,6 +235,8 @@ class SlackAPIStandIn:
                 args.update(parse_qsl(raw.decode(), keep_blank_values=True))
         token = None
         auth = request.headers.get("Authorization", "")
+        if method == "oauth.v2.access":
+            return await self._oauth_access(request, args, auth)
         if auth.startswith("Bearer "):
             token = auth.removeprefix("Bearer ")
         elif "token" in args:
@@ -235,10 +263,31 @@ class SlackAPIStandIn:
             return web.json_response(body, status=scripted.status, headers=headers)
         if token is None:
             return web.json_response({"ok": False, "error": "not_authed"})
+        if self.oauth is not None and self.oauth.is_expired(token):
+            return web.json_response({"ok": False, "error": "token_expired"})
         handler = self.handlers.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        self.team = team
         return web.json_response(handler(args))
+
+    async def _oauth_access(
+        self, request: web.Request, args: dict[str, Any], authorization: str
+    ) -> web.Response:
+        """``oauth.v2.access``: no token, the app's credentials instead (HTTP Basic or form)."""
+        call = Call("oauth.v2.access", args, None)
+        self._record(call)
+        wait = self.limiter.acquire(str(args.get("client_id", "")), call.method)
+        if wait is not None:
+            self.rate_limited.append(call)
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
+        if self.oauth is None:
+            return web.json_response({"ok": False, "error": "invalid_client_id"})
+        return web.json_response(self.oauth.access(args, authorization))
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         name = request.match_info["id"]
@@ -276,6 +325,19 @@ class SlackAPIStandIn:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
     def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
+        workspace = self.oauth.workspaces.get(self.team) if self.oauth is not None else None
+        if workspace is not None:
+            return {
+                "ok": True,
+                "url": f"https://{workspace.team_id.lower()}.slack.com/",
+                "team": workspace.name,
+                "user": "sportbot",
+                "team_id": workspace.team_id,
+                "user_id": workspace.bot_user_id,
+                "bot_id": workspace.bot_id,
+                "enterprise_id": workspace.enterprise_id,
+                "is_enterprise_install": False,
+            }
         return {
             "ok": True,
             "url": "https://sportbot-test.slack.com/",
@@ -328,7 +390,7 @@ class SlackAPIStandIn:
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user")))
-        if user is None:
+        if user is None or user["team_id"] != self.team:  # another workspace's person
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
 

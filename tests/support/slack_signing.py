@@ -103,11 +103,14 @@ class SlackSender:
         event_id: str | None = None,
         retry_num: int | None = None,
         team_id: str | None = None,
+        enterprise_id: str | None = None,
         **kwargs: Any,
     ) -> SlackReply:
         """An Events API ``event_callback`` (with ``X-Slack-Retry-Num`` when it is a redelivery),
-        from workspace ``team_id`` (default ``TEAM_ID``)."""
-        envelope = event_envelope(event, event_id=event_id, team_id=team_id or TEAM_ID)
+        from workspace ``team_id`` (default ``TEAM_ID``) of ``enterprise_id`` (default none)."""
+        envelope = event_envelope(
+            event, event_id=event_id, team_id=team_id or TEAM_ID, enterprise_id=enterprise_id
+        )
         headers = dict(kwargs.pop("headers", None) or {})
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)
@@ -123,11 +126,16 @@ class SlackSender:
         user_id: str = "U0USER01",
         channel_id: str = "C0GENERAL",
         response_url: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
         **kwargs: Any,
     ) -> SlackReply:
+        """A slash command, from workspace ``team_id`` (default ``TEAM_ID``) of
+        ``enterprise_id`` (default none)."""
         form = {
             "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
+            **({"enterprise_id": enterprise_id} if enterprise_id else {}),
+            "team_id": team_id or TEAM_ID,
             "team_domain": "sportbot-test",
             "channel_id": channel_id,
             "channel_name": "general",
@@ -151,10 +159,18 @@ class SlackSender:
 
 
 def event_envelope(
-    event: dict[str, Any], *, event_id: str | None = None, team_id: str = TEAM_ID
+    event: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    team_id: str = TEAM_ID,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
+    """The ``event_callback`` around ``event``, from ``team_id`` (of the Enterprise Grid
+    organisation ``enterprise_id``, when given: Slack then names it in the payload)."""
+    grid = {"enterprise_id": enterprise_id} if enterprise_id else {}
     return {
         "token": "legacy-verification-token",
+        **grid,
         "team_id": team_id,
         "api_app_id": "A0SPORTBOT",
         "event": event,
@@ -163,6 +179,7 @@ def event_envelope(
         "event_time": int(time.time()),
         "authorizations": [
             {
+                **grid,
                 "team_id": team_id,
                 "user_id": "UBOT0001",
                 "is_bot": True,

@@ -6,8 +6,8 @@ validation file (loss, accuracy, and the classification metrics when they were a
 ``/sport`` would answer: over the training file's labels, without the off-topic column. The end
 of every epoch is a checkpoint (the last one is the finished model).
 
-The job's ``seed`` seeds the shuffling; its ``learning_rate_multiplier`` scales the engine's
-learning rate.
+The job's ``seed`` seeds the shuffling; its ``learning_rate_multiplier`` scales the learning
+rate the model trains at by default for that many labels.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from classifier.local.engine import SportEngine, TrainingStep
+from classifier.local.engine import TrainingStep
 from classifier.local.gated_model import DEFAULT_BATCH_SIZE, GatedSportModel
 from classifier.prediction import OFF_TOPIC_LABEL
 from training.finetune.lifecycle import JobRun
@@ -65,18 +65,17 @@ class LocalProvider:
 
     def train(self, run: JobRun) -> TrainedModel:
         run.set_status("running")
-        options: dict[str, Any] = {}
-        multiplier = run.job.hyperparameters.get("learning_rate_multiplier")
-        if multiplier is not None:
-            options["learning_rate"] = SportEngine().learning_rate * float(multiplier)
+        train = run.files.train
         model = GatedSportModel(
             n_epochs=run.n_epochs,
             batch_size=run.batch_size or DEFAULT_BATCH_SIZE,
             random_state=run.job.seed or 0,
-            **options,
         )
+        multiplier = run.job.hyperparameters.get("learning_rate_multiplier")
+        if multiplier is not None:  # scales the rate this many labels train at by default
+            rate = model.settings_for(len(set(train.labels))).learning_rate
+            model.set_params(learning_rate=rate * float(multiplier))
         steps = _Steps(run, model)
-        train = run.files.train
         model.fit(list(train.texts), list(train.labels), on_step=steps.on_step)
         if steps.last is not None:  # the last epoch's checkpoint is the finished model
             run.record_checkpoint(steps.last, model)

@@ -55,13 +55,20 @@ async def record_feedback(
         logger.warning("ignored feedback with label %r from %s", value.label, user)
         return None
     team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    enterprise = (body.get("enterprise") or {}).get("id")
     answer = await services.store.answers.get(value.answer_id, team)
     if answer is None or not answer.text.strip():
         logger.info("feedback from %s on an answer the store no longer has", user)
         await respond(text=TOO_OLD, response_type="ephemeral", replace_original=False)
         return None
     row = await services.store.feedback.add(
-        answer.text, value.label, user, answer.model, answer.predicted_label
+        answer.text,
+        value.label,
+        user,
+        answer.model,
+        answer.predicted_label,
+        team_id=team,
+        enterprise_id=enterprise,
     )
     logger.info("stored feedback %d (%s, model said %s)", row, value.label, answer.predicted_label)
     thanks = feedback_thanks_blocks(value.label, answer.predicted_label, answer.model)

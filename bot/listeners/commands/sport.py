@@ -51,7 +51,7 @@ async def answer_sport_command(
         await ack()
         await switch_autotag(services, command, words[1:], respond, client)
         return
-    task = start_answer(services, text, command.get("team_id"))
+    task = start_answer(services, text, command.get("team_id"), command.get("enterprise_id"))
     if not await ready_within_budget(task):
         await ack(text="Reading it…")
         await _send_answer(task, respond)
@@ -96,9 +96,10 @@ async def switch_autotag(
     """``/sport autotag on|off`` in a channel: admins only; anyone may ask for the state."""
     channel = command.get("channel_id", "")
     user = command.get("user_id", "")
+    team, enterprise = command.get("team_id"), command.get("enterprise_id")
     store = services.store
     if not args:
-        enabled = await store.channels.autotag_enabled(channel, fresh=True)
+        enabled = await store.channels.autotag_enabled(channel, team_id=team, fresh=True)
         state = "on" if enabled else "off"
         await respond(
             text=f"Auto-tagging is {state} in this channel. {AUTOTAG_USAGE}",
@@ -109,7 +110,7 @@ async def switch_autotag(
     if choice not in ("on", "off") or len(args) > 1:
         await respond(text=AUTOTAG_USAGE, response_type="ephemeral")
         return
-    if not await services.is_admin(user, client):
+    if not await services.is_admin(user, client, team_id=team, enterprise_id=enterprise):
         logger.info("refused autotag %s for non-admin %s in %s", choice, user, channel)
         await respond(
             text="Sorry, only a workspace admin (or one named in SPORTBOT_ADMINS) can switch "
@@ -117,7 +118,9 @@ async def switch_autotag(
             response_type="ephemeral",
         )
         return
-    await store.channels.set_autotag(channel, choice == "on", user)
+    await store.channels.set_autotag(
+        channel, choice == "on", user, team_id=team, enterprise_id=enterprise
+    )
     logger.info("autotag %s in %s by %s", choice, channel, user)
     if choice == "on":
         line = "Auto-tagging is on in this channel: I react to messages about baseball or hockey."

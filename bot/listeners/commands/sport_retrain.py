@@ -33,6 +33,10 @@ NOT_ADMIN = (
     "Sorry, retraining needs an admin: a workspace admin or owner, or someone named in "
     "SPORTBOT_ADMINS. Ask one of them to run `/sport-retrain`."
 )
+NOT_OPERATOR = (
+    "Sorry, every workspace that installed sportbot shares its model, so only the bot's "
+    "operators (named in SPORTBOT_ADMINS) may retrain it or roll it back."
+)
 
 
 ECHO_CHARS = 40
@@ -121,6 +125,7 @@ async def answer_retrain_command(
 ) -> None:
     user = str(command.get("user_id", ""))
     channel = str(command.get("channel_id", ""))
+    workspace = {"team_id": command.get("team_id"), "enterprise_id": command.get("enterprise_id")}
     try:
         parsed = parse_retrain_command(command.get("text"))
     except RetrainUsageError as error:
@@ -131,14 +136,15 @@ async def answer_retrain_command(
         return
     await ack()
     source = ROLLBACK_SOURCE if parsed.action == "rollback" else parsed.source
-    if not await services.is_admin(user, client):
+    if not await services.may_change_model(user, client, **workspace):
         logger.info("refused %s for non-admin %s", COMMAND, user)
-        await orchestrator.record_refusal(user, source, "not an admin")
-        await respond(text=NOT_ADMIN, response_type="ephemeral")
+        await orchestrator.record_refusal(user, source, "not an admin", **workspace)
+        refusal = NOT_OPERATOR if services.settings.oauth else NOT_ADMIN
+        await respond(text=refusal, response_type="ephemeral")
         return
     if parsed.action == "rollback":
-        result = await orchestrator.rollback(user, channel, client)
+        result = await orchestrator.rollback(user, channel, client, **workspace)
     else:
-        request = RetrainRequest(user, channel, parsed.source, parsed.force)
+        request = RetrainRequest(user, channel, parsed.source, parsed.force, **workspace)
         result = await orchestrator.start(request, client)
     await respond(text=result.message, response_type="ephemeral")

@@ -52,12 +52,15 @@ async def answer_mention(
         return None
     event_id = str(body.get("event_id") or f"mention:{channel}:{ts}")
     store = services.store
-    if not await store.events.claim(event_id):
+    team_id = body.get("team_id") or event.get("team")
+    enterprise_id = body.get("enterprise_id")
+    if not await store.events.claim(event_id, team_id=team_id, enterprise_id=enterprise_id):
         logger.debug("event %s already handled", event_id)
         return None
-    team_id = body.get("team_id") or event.get("team")
     try:
-        answer = await classify_for_answer(services, event.get("text") or "", team_id)
+        answer = await classify_for_answer(
+            services, event.get("text") or "", team_id, enterprise_id
+        )
     except SportbotError as error:
         text, blocks = str(error), None
     except Exception:

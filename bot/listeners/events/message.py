@@ -116,14 +116,16 @@ async def _tag_new(
     if not text:
         return SKIPPED
     channel, ts = str(event["channel"]), str(event["ts"])
-    if not await services.store.channels.autotag_enabled(channel):
+    if not await services.store.channels.autotag_enabled(channel, team_id=context.team_id):
         return SKIPPED
     prediction = await classify(services, text)
     emoji = tag_emoji(prediction)
     if emoji is None:
         return NOT_TAGGED
     event_id = str(body.get("event_id") or f"{channel}:{ts}")
-    if not await services.store.events.claim(event_id):
+    if not await services.store.events.claim(
+        event_id, team_id=context.team_id, enterprise_id=context.enterprise_id
+    ):
         logger.debug("event %s already handled", event_id)
         return DUPLICATE
     job = TagJob(channel, ts, add=emoji, priority=prediction.confidence, event_id=event_id)
@@ -146,14 +148,16 @@ async def _retag_edit(
     if text == before:  # an unfurl, a new reply in its thread: no new words
         return SKIPPED
     channel, ts = str(event["channel"]), str(message["ts"])
-    if not await services.store.channels.autotag_enabled(channel):
+    if not await services.store.channels.autotag_enabled(channel, team_id=context.team_id):
         return SKIPPED
     new = tag_emoji(await classify(services, text)) if text else None
     old = tag_emoji(await classify(services, before)) if before else None
     if new == old:
         return NOT_TAGGED
     event_id = str(body.get("event_id") or f"{channel}:{ts}:{event.get('event_ts')}")
-    if not await services.store.events.claim(event_id):
+    if not await services.store.events.claim(
+        event_id, team_id=context.team_id, enterprise_id=context.enterprise_id
+    ):
         logger.debug("event %s already handled", event_id)
         return DUPLICATE
     job = TagJob(channel, ts, add=new, remove=old, priority=CORRECTION_PRIORITY, event_id=event_id)

@@ -30,7 +30,10 @@ async def classify_shortcut_message(
     message = shortcut.get("message") or {}
     try:
         team_id = (shortcut.get("team") or {}).get("id")
-        answer = await classify_for_answer(services, message.get("text") or "", team_id)
+        enterprise_id = (shortcut.get("enterprise") or {}).get("id")
+        answer = await classify_for_answer(
+            services, message.get("text") or "", team_id, enterprise_id
+        )
     except SportbotError as error:
         await respond(text=str(error), response_type="ephemeral", replace_original=False)
         return

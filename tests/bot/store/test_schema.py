@@ -12,12 +12,23 @@ from sqlalchemy import inspect
 
 from bot.store import Store
 
+WORKSPACE = ["team_id", "enterprise_id"]
+
 LAYOUT = {
-    "answers": ["id", "team_id", "text", "predicted_label", "model", "created_at"],
-    "channel_settings": ["channel_id", "autotag", "updated_by", "updated_at"],
-    "feedback": ["id", "text", "label", "user_id", "created_at", "model", "predicted_label"],
+    "answers": ["id", "team_id", "text", "predicted_label", "model", "created_at", "enterprise_id"],
+    "channel_settings": ["channel_id", "autotag", "updated_by", "updated_at", *WORKSPACE],
+    "feedback": [
+        "id",
+        "text",
+        "label",
+        "user_id",
+        "created_at",
+        "model",
+        "predicted_label",
+        *WORKSPACE,
+    ],
     "locks": ["name", "owner", "acquired_at"],
-    "processed_events": ["event_id", "processed_at"],
+    "processed_events": ["event_id", "processed_at", *WORKSPACE],
     "retrain_audit": [
         "id",
         "user_id",
@@ -28,10 +39,12 @@ LAYOUT = {
         "job_id",
         "model_id",
         "message",
+        *WORKSPACE,
     ],
     "seen_signatures": ["signature_hash", "signed_at"],
 }
-"""Tables and columns of the databases the bot has written: a store must keep reading them."""
+"""Tables and columns of the databases the bot writes: those of the databases it has written
+(``tests/bot/store/test_migrations.py``), then the workspace columns, where an upgrade adds them."""
 
 
 def test_the_tables_are_laid_out_as_existing_databases_have_them(store: Store) -> None:
@@ -44,6 +57,8 @@ def test_the_tables_are_laid_out_as_existing_databases_have_them(store: Store) -
         ["signed_at"]
     ]
     assert [index["column_names"] for index in found.get_indexes("answers")] == [["created_at"]]
+    key = found.get_pk_constraint("channel_settings")["constrained_columns"]
+    assert key == ["team_id", "channel_id"]
 
 
 def _open_at(url: str, at: float, event_id: str) -> bool:
