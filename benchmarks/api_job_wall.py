@@ -109,7 +109,7 @@ def legacy_run(serve: ServeProcess) -> float:
 
 def served_run(measure: str) -> float:
     with tempfile.TemporaryDirectory(prefix="sportbot-bench-") as home:
-        serve = ServeProcess.start(Path(home), api_key="sk-benchmark")
+        serve = ServeProcess.start(Path(home), api_key="sk-benchmark-key-0123")
         try:
             return today_run(serve) if measure == "today" else legacy_run(serve)
         finally:

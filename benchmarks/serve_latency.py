@@ -48,7 +48,7 @@ from tests.support.sportbot_serve import (  # noqa: E402
     fine_tune_notebook_files,
 )
 
-KEY = "sk-benchmark"
+KEY = "sk-benchmark-key-0123"
 
 
 def fine_tune(client: openai.OpenAI) -> str:

@@ -6,10 +6,9 @@ with ``checkpoints/step-<n>.skops`` (the model at the end of each epoch) and, wh
 pending, a ``cancel`` flag file. Another process may read a job while it runs: it sees
 the last complete ``job.json`` and every complete event line.
 
-A job whose status is not final is owned by the process (``pid`` on ``host``) that runs it; the
-runner refreshes ``heartbeat_at`` as it trains. When that process is gone (same host: its pid is
-not alive; another host: a running job silent for ``STALE_AFTER_S`` seconds), readers mark the
-job failed.
+A job whose status is not final is owned by the process that made it, which keeps its
+heartbeat fresh; readers mark a job failed when its owner is gone (``training.job_owner`` says
+how that is told, on this host and on others).
 """
 
 from __future__ import annotations
@@ -31,6 +30,15 @@ from typing import Any, Literal
 from classifier.errors import SportbotError
 from training.data import write_text_atomic
 from training.finetune.events import FINAL_STATUSES, JobEvent, message_event, status_event
+from training.job_owner import LOCAL_STALE_AFTER_S as LOCAL_STALE_AFTER_S
+from training.job_owner import (
+    PROCESS_TOKEN,
+    keep_heartbeat,
+    last_heartbeat,
+    owner_alive,
+    touch_heartbeat,
+)
+from training.job_owner import STALE_AFTER_S as STALE_AFTER_S
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +46,7 @@ JobStatus = Literal["validating_files", "queued", "running", "succeeded", "faile
 LEGACY_API = "fine-tunes"
 TODAYS_API = "fine_tuning"
 """The OpenAI APIs a job may be created through (``FineTuneJob.api``)."""
-_JOB_ID_RE = re.compile(r"^ftjob-[A-Za-z0-9_-]{1,64}$")
-STALE_AFTER_S = 600.0
-"""A running job of another host whose runner has not written a heartbeat for this long is dead."""
+_JOB_ID_RE = re.compile(r"ftjob-[A-Za-z0-9_-]{1,64}")
 
 
 class UnknownJobError(SportbotError, LookupError):
@@ -91,6 +97,8 @@ class FineTuneJob:
     pid: int | None = None
     host: str | None = None
     heartbeat_at: float | None = None
+    owner_token: str | None = None
+    """The token of the process that owns the job (``PROCESS_TOKEN`` there)."""
 
     @property
     def is_final(self) -> bool:
@@ -156,7 +164,7 @@ class JobStore:
     # -- paths -------------------------------------------------------------------------------
 
     def job_dir(self, job_id: str) -> Path:
-        if not _JOB_ID_RE.match(job_id):
+        if not _JOB_ID_RE.fullmatch(job_id):
             raise UnknownJobError(
                 f"There is no fine-tune job {job_id!r}: job ids look like ftjob-…."
             )
@@ -206,6 +214,7 @@ class JobStore:
             pid=os.getpid(),
             host=socket.gethostname(),
             heartbeat_at=time.time(),
+            owner_token=PROCESS_TOKEN,
         )
         self.job_dir(job.id).mkdir(parents=True, exist_ok=False)
         self.save(job)
@@ -218,6 +227,14 @@ class JobStore:
     def heartbeat(self, job: FineTuneJob) -> None:
         job.heartbeat_at = time.time()
         self.save(job)
+        self.touch_heartbeat(job.id)
+
+    def touch_heartbeat(self, job_id: str) -> None:
+        touch_heartbeat(self.job_dir(job_id))
+
+    def keep_heartbeat(self, job_id: str) -> contextlib.AbstractContextManager[None]:
+        """The job's heartbeat refreshed on a thread while the block runs."""
+        return keep_heartbeat(self.job_dir(job_id))
 
     def get(self, job_id: str) -> FineTuneJob:
         """Read a job; a live-looking job whose runner is gone is marked failed first.
@@ -316,13 +333,24 @@ class JobStore:
         return list(self.iter_events(job_id))[after:]
 
     def iter_events(self, job_id: str) -> Iterator[JobEvent]:
+        yield from self.events_from(job_id, 0)[0]
+
+    def events_from(self, job_id: str, offset: int) -> tuple[builtins.list[JobEvent], int]:
+        """The complete events written after byte ``offset`` of the job's log, and the offset
+        to read on from (a reader that follows a log reads each line once)."""
         path = self.job_dir(job_id) / "events.jsonl"
         if not path.parent.is_dir():
             raise UnknownJobError(f"There is no fine-tune job {job_id!r}.")
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                raw = handle.read()
         except FileNotFoundError:
-            return
+            return [], offset
+        complete = raw.rfind(b"\n") + 1  # a line still being written is read next time
+        return builtins.list(self._parse_events(job_id, path, raw[:complete])), offset + complete
+
+    def _parse_events(self, job_id: str, path: Path, raw: bytes) -> Iterator[JobEvent]:
         for line in raw.split(b"\n"):
             if not line.strip():
                 continue
@@ -363,17 +391,24 @@ class JobStore:
         if job.is_final:
             return job
         (self.job_dir(job_id) / "cancel").touch()
-        if not _owner_alive(job):
+        if not self.owner_alive(job):
             self.change_status(job, "cancelled")
         return job
 
     def cancel_requested(self, job_id: str) -> bool:
         return (self.job_dir(job_id) / "cancel").exists()
 
+    def mark_committing(self, job_id: str) -> None:
+        """The job's model is being registered: whoever stops the job lets that finish."""
+        (self.job_dir(job_id) / "committing").touch()
+
+    def committing(self, job_id: str) -> bool:
+        return (self.job_dir(job_id) / "committing").exists()
+
     # -- stale jobs --------------------------------------------------------------------------
 
     def _reap_if_stale(self, job: FineTuneJob) -> FineTuneJob:
-        if job.is_final or _owner_alive(job):
+        if job.is_final or self.owner_alive(job):
             return job
         reason = (
             f"The process that ran this job (pid {job.pid} on {job.host}) stopped before it "
@@ -383,18 +418,7 @@ class JobStore:
         self.change_status(job, "failed", reason=reason, code="runner_died")
         return job
 
-
-def _owner_alive(job: FineTuneJob) -> bool:
-    """Whether the process that owns a live job still looks alive: on this host, whether its pid
-    is; on another host (a shared ``SPORTBOT_HOME``), whether a running job's heartbeat is recent
-    (a queued job there may wait its turn without a heartbeat)."""
-    if job.pid is None or job.host != socket.gethostname():
-        silent = job.heartbeat_at is not None and time.time() - job.heartbeat_at > STALE_AFTER_S
-        return not (job.status == "running" and silent)
-    try:
-        os.kill(job.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    def owner_alive(self, job: FineTuneJob) -> bool:
+        """Whether the process that owns a live job still looks alive."""
+        beat = last_heartbeat(self.job_dir(job.id), job.heartbeat_at)
+        return owner_alive(job.pid, job.host, job.owner_token, beat)

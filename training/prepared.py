@@ -31,6 +31,8 @@ class PreparedRows:
     texts: tuple[str, ...]
     labels: tuple[str, ...]
     data_format: DataFormat = "prompt_completion"
+    line_numbers: tuple[int, ...] = ()
+    """The file's line of each row (blank lines are skipped), for messages that name a row."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -45,13 +47,17 @@ def read_prepared(
     *,
     what: str = "file",
     min_labels: int = 1,
+    max_row_chars: int | None = None,
+    max_bytes: int | None = None,
 ) -> PreparedRows:
     """Read and check a prepared JSONL file.
 
     Raises ``PreparedDataError`` for a missing or unreadable file, another extension, text that
-    is not UTF-8, malformed JSON, rows without ``prompt``/``completion``, empty prompts or
-    completions, no rows, prompts that are all the same text, and fewer than ``min_labels``
-    distinct labels.
+    is not UTF-8, malformed JSON (nested too deeply included), rows without
+    ``prompt``/``completion``, empty prompts or completions, no rows, prompts that are all the
+    same text, and fewer than ``min_labels`` distinct labels; and, when they are given, for a
+    file over ``max_bytes`` (before it is read) and a row whose text is over ``max_row_chars``
+    characters (its line is not parsed when it is far longer).
     """
     path = Path(path)
     name = f"The {what} {str(path)!r}"
@@ -60,18 +66,29 @@ def read_prepared(
         name,
         not_jsonl=": give prepared prompt/completion rows "
         f"(run `sportbot prepare-data -f {path}` to make them)",
+        max_bytes=max_bytes,
     )
     texts: list[str] = []
     labels: list[str] = []
+    numbers: list[int] = []
     formats: set[DataFormat] = set()
+    # A row's JSON may escape each character in six (``\u00e9``): longer lines cannot hold a
+    # text within the limit, and are refused before they are parsed.
+    max_line_chars = None if max_row_chars is None else 6 * max_row_chars + 4096
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
+        if max_line_chars is not None and len(line) > max_line_chars:
+            raise PreparedDataError(_too_long(name, number, len(line), max_row_chars))
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
             raise PreparedDataError(
                 f"{name} is not valid JSONL: line {number}: {error.msg} (column {error.colno})."
+            ) from None
+        except RecursionError:
+            raise PreparedDataError(
+                f"{name} is not valid JSONL: line {number} is nested too deeply."
             ) from None
         if not isinstance(row, dict):
             raise PreparedDataError(
@@ -86,8 +103,11 @@ def read_prepared(
             )
         read_row = _chat_row if data_format == "chat" else _prompt_row
         text, label = read_row(row, name, number)
+        if max_row_chars is not None and len(text) > max_row_chars:
+            raise PreparedDataError(_too_long(name, number, len(text), max_row_chars))
         texts.append(text)
         labels.append(label)
+        numbers.append(number)
     if not texts:
         raise PreparedDataError(f"{name} has no rows.")
     if len(texts) > 1 and len(set(texts)) == 1:
@@ -101,7 +121,18 @@ def read_prepared(
             f"a classifier needs at least {min_labels}."
         )
     return PreparedRows(
-        path=path, texts=tuple(texts), labels=tuple(labels), data_format=formats.pop()
+        path=path,
+        texts=tuple(texts),
+        labels=tuple(labels),
+        data_format=formats.pop(),
+        line_numbers=tuple(numbers),
+    )
+
+
+def _too_long(name: str, number: int, length: int, limit: int | None) -> str:
+    return (
+        f"{name}: line {number} is too long ({length:,} characters): a row's text may have at "
+        f"most {limit:,} characters. Cut or split that row."
     )
 
 
@@ -141,16 +172,23 @@ def _chat_row(row: dict[str, object], name: str, number: int) -> tuple[str, str]
     return text, label
 
 
-def read_jsonl_text(path: Path, name: str, *, not_jsonl: str = "") -> str:
+def read_jsonl_text(
+    path: Path, name: str, *, not_jsonl: str = "", max_bytes: int | None = None
+) -> str:
     """The text of the JSONL file at ``path``. ``PreparedDataError``, its message starting with
     ``name`` (``The file 'x.jsonl'``), when it is missing, not a file, not ``.jsonl`` (``not_jsonl``
-    is added: what to give instead), unreadable or not UTF-8."""
+    is added: what to give instead), over ``max_bytes`` (when given), unreadable or not UTF-8."""
     if not path.exists():
         raise PreparedDataError(f"{name} does not exist.")
     if not path.is_file():
         raise PreparedDataError(f"{name} is not a file.")
     if path.suffix.lower() != ".jsonl":
         raise PreparedDataError(f"{name} is not a .jsonl file{not_jsonl}.")
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise PreparedDataError(
+            f"{name} is too big ({path.stat().st_size:,} bytes): a fine-tune reads files of at "
+            f"most {max_bytes:,} bytes."
+        )
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:

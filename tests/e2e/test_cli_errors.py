@@ -245,7 +245,7 @@ def test_a_file_that_cannot_be_read(scratch: Path, trained: TrainedHome) -> None
 
 
 def test_serve_on_a_port_it_cannot_have(scratch: Path) -> None:
-    home, key = scratch / "home", {"SPORTBOT_API_KEY": "sk-test"}
+    home, key = scratch / "home", {"SPORTBOT_API_KEY": "sk-test-key-0123456789"}
     line = error_line(sportbot("serve", "--port", "99999", scratch=scratch, home=home, **key))
     assert "99999" in line
     with socket.socket() as taken:
@@ -264,7 +264,7 @@ def test_serve_on_a_port_it_cannot_have(scratch: Path) -> None:
 
 
 def test_serve_on_a_home_it_cannot_write_stops_at_the_start(scratch: Path) -> None:
-    key = {"SPORTBOT_API_KEY": "sk-test"}
+    key = {"SPORTBOT_API_KEY": "sk-test-key-0123456789"}
     (scratch / "a-file").write_text("not a folder")
     read_only = scratch / "read-only"
     read_only.mkdir()
@@ -283,7 +283,9 @@ def test_serve_on_a_home_it_cannot_write_stops_at_the_start(scratch: Path) -> No
 
 def test_serve_ignores_settings_it_does_not_use(scratch: Path) -> None:
     port = free_port()
-    env = command_env(scratch, scratch / "home", SPORTBOT_API_KEY="sk-test", PORT="abc")
+    env = command_env(
+        scratch, scratch / "home", SPORTBOT_API_KEY="sk-test-key-0123456789", PORT="abc"
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
         cwd=scratch,

@@ -184,15 +184,25 @@ class ServeProcess:
     api_key: str
 
     @classmethod
-    def start(cls, home: Path, api_key: str = API_KEY, timeout_s: float = 60.0) -> ServeProcess:
+    def start(
+        cls,
+        home: Path,
+        api_key: str = API_KEY,
+        timeout_s: float = 60.0,
+        log_path: Path | None = None,
+    ) -> ServeProcess:
         """Start it over ``home`` and return once ``GET /v1/models`` answers 200; if it exits or
-        does not answer in time, it is killed and the error says what it printed."""
+        does not answer in time, it is killed and the error says what it printed. Its log
+        (stderr, at INFO with ``log_path``) goes to ``log_path`` when given."""
         port = free_port()
         env = {**os.environ, "SPORTBOT_HOME": str(home), "SPORTBOT_API_KEY": api_key}
+        command = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)]
+        if log_path is not None:
+            command.insert(3, "--verbose")
         # stderr goes to a file, not a pipe nobody reads: a full pipe would stall the server.
-        with tempfile.TemporaryFile() as log:
+        with log_path.open("w+b") if log_path is not None else tempfile.TemporaryFile() as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+                command,
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

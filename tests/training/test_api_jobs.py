@@ -108,7 +108,10 @@ def test_a_running_job_can_be_cancelled_and_a_finished_one_cannot(
         model="babbage-002",
         training_file=upload(client, TRAIN),
         validation_file=upload(client, VALID),
-        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 500}}},
+        method={
+            "type": "supervised",
+            "supervised": {"hyperparameters": {"n_epochs": 50, "batch_size": 1}},
+        },
     )
     deadline = time.monotonic() + 60
     while client.fine_tuning.jobs.retrieve(job.id).status != "running":

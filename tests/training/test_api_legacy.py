@@ -206,7 +206,7 @@ def test_a_default_request_is_curie_without_classification_metrics(
 def test_a_running_fine_tune_is_cancelled_and_its_stream_ends(
     http: PlainHttp, files: tuple[str, str]
 ) -> None:
-    job = http.post("/fine-tunes", {"training_file": files[0], "n_epochs": 500})
+    job = http.post("/fine-tunes", {"training_file": files[0], "n_epochs": 50, "batch_size": 1})
     deadline = time.monotonic() + 120
     while http.get(f"/fine-tunes/{job['id']}")["status"] != "running":
         assert time.monotonic() < deadline
@@ -264,7 +264,7 @@ def test_stopping_the_server_ends_an_open_stream_and_cancels_its_job(tmp_path: P
     server = start_server(tmp_path / "home", "key")
     http = PlainHttp(server.base_url, "key")
     train = upload(openai.OpenAI(api_key="key", base_url=server.base_url), TRAIN)
-    job = http.post("/fine-tunes", {"training_file": train, "n_epochs": 500})
+    job = http.post("/fine-tunes", {"training_file": train, "n_epochs": 50, "batch_size": 1})
     streamed: list[list[str]] = []
     said_started = threading.Event()
 

@@ -186,7 +186,7 @@ def test_a_silent_runner_on_another_host_is_stale_after_the_heartbeat_timeout(
     assert store.get(job.id).status == "failed"
 
 
-def test_a_queued_job_may_wait_without_a_heartbeat(tmp_path: Path) -> None:
+def test_a_queued_job_waits_while_its_owner_beats_and_fails_when_it_stops(tmp_path: Path) -> None:
     store = JobStore(tmp_path)
     job = _new_job(store)
     store.set_status(job, "queued")
@@ -195,7 +195,30 @@ def test_a_queued_job_may_wait_without_a_heartbeat(tmp_path: Path) -> None:
     assert store.get(job.id).status == "queued"  # its process (this one) is alive
     job.host = "some-other-replica"
     store.save(job)
+    store.touch_heartbeat(job.id)  # its owner there beats for the jobs it queued
     assert store.get(job.id).status == "queued"
+    stale = time.time() - jobs_module.STALE_AFTER_S - 1
+    os.utime(store.job_dir(job.id) / "heartbeat", (stale, stale))
+    assert store.get(job.id).status == "failed"
+
+
+def test_a_job_whose_pid_was_given_to_another_process_is_stale(tmp_path: Path) -> None:
+    store = JobStore(tmp_path)
+    job = _new_job(store)
+    store.set_status(job, "running")
+    job.pid, job.owner_token = os.getpid(), "a-process-before-a-restart"  # PID 1 after a crash
+    store.save(job)
+    assert store.get(job.id).status == "failed"
+    other = _new_job(store)
+    store.set_status(other, "running")
+    other.pid = os.getppid()  # alive, but not beating for this job
+    other.heartbeat_at = time.time() - jobs_module.LOCAL_STALE_AFTER_S - 1
+    store.save(other)
+    stale = time.time() - jobs_module.LOCAL_STALE_AFTER_S - 1
+    store.touch_heartbeat(other.id)
+    os.utime(store.job_dir(other.id) / "heartbeat", (stale, stale))
+    assert store.get(other.id).status == "failed"
+    assert store.request_cancel(other.id).status == "failed"  # ended: a cancel changes nothing
 
 
 def test_job_json_is_never_seen_half_written(tmp_path: Path) -> None:

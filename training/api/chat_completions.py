@@ -21,14 +21,18 @@ from aiohttp import web
 
 from classifier.prompt import label_name
 from training.api import sse
+from training.api.bodies import json_body, limits_of
 from training.api.completions import (
+    check_prompt_lengths,
+    complete_off_loop,
     estimate_tokens,
     hidden_tokens,
     read_flag,
     read_include_usage,
+    read_n,
     served_distribution,
 )
-from training.api.errors import bad_request, json_body, not_found
+from training.api.errors import bad_request, not_found
 from training.api.models import ModelCatalog
 from training.chat import ChatFormatError, chat_text_and_label
 
@@ -85,12 +89,12 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
         if not isinstance(model, str) or not model:
             raise bad_request("You must provide a model parameter.", param="model")
         text = read_text(body.get("messages"))
+        check_prompt_lengths([text], limits_of(request), param="messages")
         logprobs = read_flag(body, "logprobs")
         top = read_top_logprobs(body, logprobs)
         limit = read_token_limit(body)
         stream, include_usage = read_flag(body, "stream"), read_include_usage(body)
-        if body.get("n", 1) not in (1, None):
-            raise bad_request("Only n=1 is supported.", param="n")
+        read_n(body, "n")
 
         served, backend = await catalog.aload(model)
         if not served.is_chat:
@@ -99,7 +103,9 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
                 "endpoint. Did you mean to use v1/completions?",
                 param="model",
             )
-        [completion] = await backend.acomplete([text], max(len(backend.engine.classes_), 1))
+        [completion] = await complete_off_loop(
+            backend, [text], max(len(backend.engine.classes_), 1)
+        )
         distribution = served_distribution(
             completion.top_logprobs, {}, hidden_tokens(backend.engine)
         )

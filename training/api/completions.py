@@ -13,10 +13,15 @@ accepted and ignored (the answer is always the likeliest label); ``usage.prompt_
 estimate (characters / 4), there being no tokenizer here. ``echo`` puts the prompt before the
 answer; ``stream`` sends each choice as a server-sent event. A model trained on chat rows is
 answered at ``/v1/chat/completions`` only (a 404 in OpenAI's words here).
+
+A prompt has at most ``ApiLimits.max_prompt_chars`` characters and a request's prompts together
+``max_request_prompt_chars`` (a 400 naming the prompt); prompts are classified on a worker
+thread, so a long one never holds up other requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
@@ -26,30 +31,75 @@ from typing import Any
 from aiohttp import web
 
 from classifier.backend import Completion
+from classifier.local.backend import LocalBackend
 from classifier.prediction import OFF_TOPIC_LABEL
 from classifier.prompt import label_token
 from classifier.remote.openai_backend import LABEL_TOKEN_IDS
 from training.api import sse
-from training.api.errors import bad_request, json_body, not_found
+from training.api.bodies import json_body, limits_of
+from training.api.errors import bad_request, not_found
 from training.api.models import ModelCatalog
+from training.limits import ApiLimits
 
 MAX_PROMPTS = 2048
 MAX_LOGPROBS = 5
 TOKENS_BY_ID = {i: token for token, i in LABEL_TOKEN_IDS["cl100k_base"].items()}
 
 
-def read_prompts(raw: object) -> list[str]:
+def read_prompts(raw: object, limits: ApiLimits) -> list[str]:
     if isinstance(raw, str):
-        return [raw]
+        return check_prompt_lengths([raw], limits)
     if isinstance(raw, list) and raw and all(isinstance(p, str) for p in raw):
         if len(raw) > MAX_PROMPTS:
             raise bad_request(f"At most {MAX_PROMPTS} prompts per request.", param="prompt")
-        return list(raw)
+        return check_prompt_lengths(list(raw), limits)
     if isinstance(raw, list) and raw and all(isinstance(p, int | list) for p in raw):
         raise bad_request(
             "Token-id prompts are not supported here: send the prompt as text.", param="prompt"
         )
     raise bad_request("'prompt' must be a string or a non-empty list of strings.", param="prompt")
+
+
+def check_prompt_lengths(prompts: list[str], limits: ApiLimits, param: str = "prompt") -> list[str]:
+    """``prompts`` when each and all of them are within ``limits``; a 400 naming the first
+    one that is not."""
+    for index, prompt in enumerate(prompts):
+        if len(prompt) > limits.max_prompt_chars:
+            which = f"Prompt {index}" if len(prompts) > 1 else "The prompt"
+            raise bad_request(
+                f"{which} has {len(prompt):,} characters; at most {limits.max_prompt_chars:,}.",
+                param=param,
+            )
+    total = sum(len(prompt) for prompt in prompts)
+    if total > limits.max_request_prompt_chars:
+        raise bad_request(
+            f"The prompts have {total:,} characters together; at most "
+            f"{limits.max_request_prompt_chars:,} in one request.",
+            param=param,
+        )
+    return prompts
+
+
+async def complete_off_loop(
+    backend: LocalBackend, prompts: list[str], logprobs: int
+) -> list[Completion]:
+    """The backend's completions, computed on a worker thread (the event loop serves other
+    requests meanwhile)."""
+    return await asyncio.to_thread(backend.complete, prompts, logprobs)
+
+
+def read_n(body: dict[str, Any], *names: str) -> None:
+    """Only ``n=1`` (and ``best_of=1``) is served; a boolean is not a number."""
+    for name in names:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad_request(f"'{name}' must be an integer.", param=name)
+        if value != 1:
+            raise bad_request(
+                f"Only {' and '.join(f'{n}=1' for n in names)} is supported.", param=name
+            )
 
 
 def read_logprobs(raw: object) -> int | None:
@@ -76,7 +126,12 @@ def read_logit_bias(raw: object) -> dict[str, float]:
             raise bad_request(
                 f"Invalid key in 'logit_bias': {key!r}.", param="logit_bias"
             ) from None
-        if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 100:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or abs(value) > 100
+        ):
             raise bad_request(
                 f"Invalid value for token {key} in 'logit_bias': between -100 and 100.",
                 param="logit_bias",
@@ -182,13 +237,12 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise bad_request("You must provide a model parameter.", param="model")
-        prompts = read_prompts(body.get("prompt"))
+        prompts = read_prompts(body.get("prompt"), limits_of(request))
         logprobs = read_logprobs(body.get("logprobs"))
         biases = read_logit_bias(body.get("logit_bias"))
         stream, echo = read_flag(body, "stream"), read_flag(body, "echo")
         include_usage = read_include_usage(body)
-        if body.get("n", 1) not in (1, None) or body.get("best_of", 1) not in (1, None):
-            raise bad_request("Only n=1 (and best_of=1) is supported.", param="n")
+        read_n(body, "n", "best_of")
         max_tokens = body.get("max_tokens", 16)
         if max_tokens is None:
             max_tokens = 16
@@ -208,7 +262,7 @@ def add_routes(app: web.Application, catalog: ModelCatalog) -> None:
             )
         every_token = max(len(backend.engine.classes_), 1)  # all of them: logit_bias may reorder
         hidden = hidden_tokens(backend.engine)
-        completions = await backend.acomplete(prompts, every_token)  # inline for small batches
+        completions = await complete_off_loop(backend, prompts, every_token)
         choices = [
             choice(i, prompt, completion, logprobs, biases, hidden)
             for i, (prompt, completion) in enumerate(zip(prompts, completions, strict=True))

@@ -23,12 +23,15 @@ from typing import Any
 
 from aiohttp import web
 
-from training.api.errors import bad_request, json_body
+from training.api.bodies import json_body
+from training.api.errors import bad_request
 from training.api.naming import checkpoint_model_id, openai_model_id
 from training.api.paging import page
 from training.api.runner import TODAYS_API, JobRunner
+from training.finetune.events import JobEvent
 from training.finetune.request import DEFAULT_N_EPOCHS, FineTuneRequest
 from training.jobs import FineTuneJob
+from training.limits import TrainingLimits
 from training.prepared import PreparedDataError, read_prepared
 
 MAX_SEED = 2**31 - 1
@@ -43,7 +46,7 @@ def read_request(runner: JobRunner, body: dict[str, Any]) -> tuple[FineTuneReque
     training = runner.file_path(body.get("training_file"), "training_file")
     validation_id = body.get("validation_file")
     validation = runner.file_path(validation_id, "validation_file") if validation_id else None
-    hyper = _hyperparameters(body)
+    hyper = _hyperparameters(body, runner.training_limits)
     suffix = body.get("suffix")
     if suffix is not None and (not isinstance(suffix, str) or len(suffix) > 64):
         raise bad_request("'suffix' must be a string of at most 64 characters.", param="suffix")
@@ -51,7 +54,9 @@ def read_request(runner: JobRunner, body: dict[str, Any]) -> tuple[FineTuneReque
     if validation is not None:
         names[str(validation)] = str(validation_id)
     try:
-        compute, positive = _classification(body, training, validation is not None)
+        compute, positive = _classification(
+            body, training, validation is not None, runner.training_limits
+        )
     except PreparedDataError:  # not prepared data: the job's creation says what is wrong
         compute, positive = False, None
     request = FineTuneRequest(
@@ -73,11 +78,16 @@ def read_request(runner: JobRunner, body: dict[str, Any]) -> tuple[FineTuneReque
 
 
 def job_object(runner: JobRunner, job: FineTuneJob) -> dict[str, Any]:
-    """The job as OpenAI shows it, with file ids where the store recorded paths."""
+    """The job as OpenAI shows it, with file ids (or names) where the store recorded paths."""
     data = job.to_openai()
     for key in ("training_file", "validation_file"):
         if data.get(key):
-            data[key] = runner.files.id_of(data[key]) or data[key]
+            data[key] = runner.public_file(data[key])
+    if data.get("error"):
+        data["error"] = {
+            **data["error"],
+            "message": runner.public_text(job, data["error"]["message"]),
+        }
     hyperparameters = public_hyperparameters(job.hyperparameters)
     data["suffix"] = job.suffix
     data["user_provided_suffix"] = job.suffix
@@ -85,6 +95,15 @@ def job_object(runner: JobRunner, job: FineTuneJob) -> dict[str, Any]:
     data["method"] = {"type": "supervised", "supervised": {"hyperparameters": hyperparameters}}
     data["estimated_finish"] = None
     data["integrations"] = []
+    return data
+
+
+def event_object(runner: JobRunner, job: FineTuneJob, event: JobEvent) -> dict[str, Any]:
+    """An event as OpenAI shows it, without the server's paths."""
+    data = event.to_openai()
+    data["message"] = runner.public_text(job, data["message"])
+    if isinstance(data.get("data"), dict) and isinstance(data["data"].get("error"), str):
+        data["data"] = {**data["data"], "error": runner.public_text(job, data["data"]["error"])}
     return data
 
 
@@ -114,10 +133,10 @@ def checkpoint_objects(runner: JobRunner, job: FineTuneJob) -> list[dict[str, An
     ]
 
 
-def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
+def _hyperparameters(body: dict[str, Any], limits: TrainingLimits) -> dict[str, Any]:
     """``n_epochs``/``batch_size``/``learning_rate_multiplier`` from
     ``method.supervised.hyperparameters`` (or the deprecated top-level ``hyperparameters``);
-    ``"auto"`` keeps the default."""
+    ``"auto"`` keeps the default. Each within ``limits``."""
     raw: object = None
     method = body.get("method")
     if method is not None:
@@ -131,22 +150,24 @@ def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise bad_request("'hyperparameters' must be an object.", param="hyperparameters")
     hyper: dict[str, Any] = {}
-    for key in ("n_epochs", "batch_size"):
+    for key, most in (("n_epochs", limits.max_n_epochs), ("batch_size", limits.max_batch_size)):
         value = raw.get(key, "auto")
-        if value in ("auto", None):
+        if (isinstance(value, str) and value == "auto") or value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise bad_request(f"'{key}' must be a positive integer or 'auto'.", param=key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise bad_request(f"'{key}' must be an integer from 1 to {most}, or 'auto'.", param=key)
         hyper[key] = value
     multiplier = raw.get("learning_rate_multiplier", "auto")
-    if multiplier not in ("auto", None):
+    if not ((isinstance(multiplier, str) and multiplier == "auto") or multiplier is None):
+        most_lr = limits.max_learning_rate_multiplier
         if (
             isinstance(multiplier, bool)
             or not isinstance(multiplier, int | float)
-            or not (math.isfinite(multiplier) and multiplier > 0)
+            or not (math.isfinite(multiplier) and 0 < multiplier <= most_lr)
         ):
             raise bad_request(
-                "'learning_rate_multiplier' must be a number above 0 or 'auto'.",
+                f"'learning_rate_multiplier' must be a number above 0 and at most {most_lr:g}, "
+                "or 'auto'.",
                 param="learning_rate_multiplier",
             )
         hyper["learning_rate_multiplier"] = float(multiplier)
@@ -182,7 +203,7 @@ def _metadata(raw: object) -> dict[str, str] | None:
 
 
 def _classification(
-    body: dict[str, Any], training: Path, has_validation: bool
+    body: dict[str, Any], training: Path, has_validation: bool, limits: TrainingLimits
 ) -> tuple[bool, str | None]:
     """Whether to compute the legacy classification metrics, and the positive class.
 
@@ -201,13 +222,16 @@ def _classification(
             param="compute_classification_metrics",
         )
     if asked is None and has_validation:
-        asked = positive is not None or len(read_prepared(training).label_counts) == 2
+        rows = read_prepared(
+            training, max_row_chars=limits.max_row_chars, max_bytes=limits.max_file_bytes
+        )
+        asked = positive is not None or len(rows.label_counts) == 2
     return bool(asked), positive
 
 
 def add_routes(app: web.Application, runner: JobRunner) -> None:
-    def job_of(request: web.Request) -> FineTuneJob:
-        return runner.get(request.match_info["job_id"], TODAYS_API)
+    async def job_of(request: web.Request) -> FineTuneJob:
+        return await asyncio.to_thread(runner.get, request.match_info["job_id"], TODAYS_API)
 
     async def create(request: web.Request) -> web.Response:
         body = await json_body(request)
@@ -225,19 +249,24 @@ def add_routes(app: web.Application, runner: JobRunner) -> None:
         return web.json_response(page(listed, request, default_order="desc"))
 
     async def retrieve(request: web.Request) -> web.Response:
-        return web.json_response(job_object(runner, job_of(request)))
+        return web.json_response(job_object(runner, await job_of(request)))
 
     async def events(request: web.Request) -> web.Response:
-        job = job_of(request)
-        listed = [event.to_openai() for event in runner.store.events(job.id)]
-        return web.json_response(page(listed, request, default_order="desc"))
+        job = await job_of(request)
+
+        def read() -> dict[str, Any]:
+            listed = [event_object(runner, job, event) for event in runner.store.events(job.id)]
+            return page(listed, request, default_order="desc")
+
+        return web.json_response(await asyncio.to_thread(read))
 
     async def checkpoints(request: web.Request) -> web.Response:
-        listed = checkpoint_objects(runner, job_of(request))
+        job = await job_of(request)
+        listed = await asyncio.to_thread(checkpoint_objects, runner, job)
         return web.json_response(page(listed, request, default_order="desc", default_limit=10))
 
     async def cancel(request: web.Request) -> web.Response:
-        job = await asyncio.to_thread(runner.cancel, job_of(request))
+        job = await asyncio.to_thread(runner.cancel, await job_of(request))
         return web.json_response(job_object(runner, job))
 
     app.router.add_post("/v1/fine_tuning/jobs", create)

@@ -25,7 +25,8 @@ from typing import Any
 from aiohttp import web
 
 from training.api import sse
-from training.api.errors import ApiError, bad_request, json_body
+from training.api.bodies import json_body
+from training.api.errors import ApiError, bad_request
 from training.api.naming import legacy_model_id
 from training.api.runner import LEGACY_API, JobRunner
 from training.finetune.events import JobEvent
@@ -81,18 +82,26 @@ def read_request(runner: JobRunner, body: dict[str, Any]) -> tuple[FineTuneReque
     names = {str(training): str(body["training_file"])}
     if validation is not None:
         names[str(validation)] = str(validation_id)
+    limits = runner.training_limits
     request = FineTuneRequest(
         training,
         validation,
         model=model,
-        n_epochs=_integer(body, "n_epochs", least=1) or DEFAULT_N_EPOCHS,
-        batch_size=_integer(body, "batch_size", least=1),
-        learning_rate_multiplier=_number(body, "learning_rate_multiplier", above_zero=True),
+        n_epochs=_integer(body, "n_epochs", least=1, most=limits.max_n_epochs) or DEFAULT_N_EPOCHS,
+        batch_size=_integer(body, "batch_size", least=1, most=limits.max_batch_size),
+        learning_rate_multiplier=_number(
+            body,
+            "learning_rate_multiplier",
+            above_zero=True,
+            most=limits.max_learning_rate_multiplier,
+        ),
         prompt_loss_weight=_number(body, "prompt_loss_weight"),
         compute_classification_metrics=bool(compute),
         classification_positive_class=positive if compute else None,
         classification_n_classes=_integer(body, "classification_n_classes", least=1),
-        classification_betas=_betas(body.get("classification_betas")),
+        classification_betas=_betas(
+            body.get("classification_betas"), limits.max_classification_betas
+        ),
         suffix=suffix or None,
         api=LEGACY_API,
         model_id=legacy_model_id(runner.registry, model, suffix),
@@ -120,7 +129,7 @@ def fine_tune_object(
         "validation_files": validation,
     }
     if with_events:
-        data["events"] = event_objects(job, runner.store.events(job.id))
+        data["events"] = event_objects(runner, job, runner.store.events(job.id))
     return data
 
 
@@ -142,8 +151,11 @@ def hyperparams(hyper: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def event_objects(job: FineTuneJob, events: list[JobEvent]) -> list[dict[str, Any]]:
-    """The events a person reads, as ``fine-tune-event`` objects (no step metrics)."""
+def event_objects(
+    runner: JobRunner, job: FineTuneJob, events: list[JobEvent]
+) -> list[dict[str, Any]]:
+    """The events a person reads, as ``fine-tune-event`` objects (no step metrics, no server
+    paths)."""
     shown = []
     for event in events:
         if event.kind == "step":
@@ -156,30 +168,34 @@ def event_objects(job: FineTuneJob, events: list[JobEvent]) -> list[dict[str, An
                 "object": "fine-tune-event",
                 "created_at": int(event.created_at),
                 "level": event.level,
-                "message": message,
+                "message": runner.public_text(job, message),
             }
         )
     return shown
 
 
 def _file_object(runner: JobRunner, path_or_id: str | None) -> dict[str, Any]:
-    file_id = runner.files.id_of(path_or_id or "") or path_or_id or ""
+    file_id = runner.public_file(path_or_id) if path_or_id else ""
     try:
         return runner.files.get(file_id).to_openai()
     except ApiError:  # deleted since
         return {"id": file_id, "object": "file", "deleted": True}
 
 
-def _integer(body: dict[str, Any], name: str, *, least: int) -> int | None:
+def _integer(body: dict[str, Any], name: str, *, least: int, most: int | None = None) -> int | None:
     value = body.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise bad_request(f"'{name}' must be an integer of at least {least}.", param=name)
+    if most is not None and value > most:
+        raise bad_request(f"'{name}' must be an integer from {least} to {most}.", param=name)
     return value
 
 
-def _number(body: dict[str, Any], name: str, *, above_zero: bool = False) -> float | None:
+def _number(
+    body: dict[str, Any], name: str, *, above_zero: bool = False, most: float | None = None
+) -> float | None:
     value = body.get(name)
     if value is None:
         return None
@@ -189,22 +205,25 @@ def _number(body: dict[str, Any], name: str, *, above_zero: bool = False) -> flo
         raise bad_request(
             f"'{name}' must be {'above' if above_zero else 'at least'} 0.", param=name
         )
+    if most is not None and value > most:
+        raise bad_request(f"'{name}' must be at most {most:g}.", param=name)
     return float(value)
 
 
-def _betas(raw: object) -> tuple[float, ...] | None:
+def _betas(raw: object, most: int) -> tuple[float, ...] | None:
     if raw is None:
         return None
     if (
         not isinstance(raw, list)
         or not raw
+        or len(raw) > most
         or not all(
             isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) and b > 0
             for b in raw
         )
     ):
         raise bad_request(
-            "'classification_betas' must be a list of numbers above 0.",
+            f"'classification_betas' must be a list of at most {most} numbers above 0.",
             param="classification_betas",
         )
     return tuple(float(b) for b in raw)
@@ -245,15 +264,16 @@ def add_routes(app: web.Application, runner: JobRunner, stopping: asyncio.Event)
     async def events(request: web.Request) -> web.StreamResponse:
         job = await asyncio.to_thread(job_of, request)
         if request.query.get("stream", "").lower() not in ("true", "1"):
-            listed = event_objects(job, await asyncio.to_thread(runner.store.events, job.id))
+            listed = await asyncio.to_thread(
+                lambda: event_objects(runner, job, runner.store.events(job.id))
+            )
             return web.json_response({"object": "list", "data": listed})
         response = await sse.open_stream(request)
-        sent, ended_polls = 0, 0
+        offset, ended_polls = 0, 0
         while not stopping.is_set():
             job = await asyncio.to_thread(runner.store.get, job.id)  # a dead runner's job fails
-            fresh = (await asyncio.to_thread(runner.store.events, job.id))[sent:]
-            sent += len(fresh)
-            for event in event_objects(job, fresh):
+            fresh, offset = await asyncio.to_thread(runner.store.events_from, job.id, offset)
+            for event in event_objects(runner, job, fresh):
                 await sse.send(response, event)
             # The final status event ends the stream; a job that ended without one (its last
             # line never written) ends it on the next look.

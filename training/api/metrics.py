@@ -8,14 +8,20 @@ reachable beyond loopback, and Prometheus sends a bearer token as easily as anyt
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.aiohttp import make_aiohttp_handler
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -50,7 +56,12 @@ class ServeMetrics:
             registry=self.registry,
         )
         self.registry.register(JobsByStatus(jobs))
-        self.handler = make_aiohttp_handler(self.registry)
+
+    async def handler(self, _request: web.Request) -> web.Response:
+        """The metrics in Prometheus's text format, collected on a worker thread (the jobs are
+        read from their folders: a long list must not hold up other requests)."""
+        body = await asyncio.to_thread(generate_latest, self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -10,10 +10,49 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
+from classifier.errors import SportbotError
 from training.api.app import create_app
+from training.limits import (
+    DEFAULT_API_LIMITS,
+    DEFAULT_TRAINING_LIMITS,
+    MIN_API_KEY_CHARS,
+    SHUTDOWN_TIMEOUT_S,
+    ApiLimits,
+    TrainingLimits,
+)
 
 logger = logging.getLogger(__name__)
+
+
+class _RefusedRequestsAsWarnings(logging.Filter):
+    """aiohttp logs at ERROR with a traceback every request its parser refuses (it answers
+    400) and every body that turns out unreadable after the answer (a ``Content-Encoding`` the
+    body is not in): any client could fill the log with them. One warning line each, the reason
+    escaped, is what they are worth."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | RequestPayloadError):
+            cause = error.__cause__ if isinstance(error.__cause__, HttpProcessingError) else error
+            lines = str(getattr(cause, "message", "") or cause).strip().splitlines()
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "refused a malformed request (%s)"
+            record.args = (ascii(lines[0] if lines else type(error).__name__),)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_REFUSED_REQUESTS_AS_WARNINGS = _RefusedRequestsAsWarnings()
+
+
+def http_logger() -> logging.Logger:
+    """Where aiohttp's server logs for ``sportbot serve`` go (``training.api.server.http``)."""
+    log = logging.getLogger(f"{__name__}.http")
+    log.addFilter(_REFUSED_REQUESTS_AS_WARNINGS)  # once: the same filter is not added twice
+    return log
 
 
 def serve(
@@ -23,10 +62,24 @@ def serve(
     port: int = 8000,
     on_listening: Callable[[], None] | None = None,
 ) -> None:
-    """Serve until interrupted; running jobs are asked to stop on the way out. ``on_listening``
-    is called once the socket is bound (a failed bind raises ``OSError`` before it)."""
+    """Serve until interrupted (Ctrl-C, SIGTERM); running jobs are stopped on the way out and
+    open requests have ``SHUTDOWN_TIMEOUT_S`` to finish. ``on_listening`` is called once the
+    socket is bound (a failed bind raises ``OSError`` before it). A key shorter than
+    ``MIN_API_KEY_CHARS`` is a ``SportbotError``: it could be guessed."""
+    if len(api_key) < MIN_API_KEY_CHARS:
+        raise SportbotError(
+            f"SPORTBOT_API_KEY is too short ({len(api_key)} characters): give a secret of at "
+            f"least {MIN_API_KEY_CHARS} characters, e.g. the output of `openssl rand -hex 16`."
+        )
     announce = (lambda _message: on_listening()) if on_listening is not None else None
-    web.run_app(create_app(home, api_key), host=host, port=port, print=announce)
+    web.run_app(
+        create_app(home, api_key),
+        host=host,
+        port=port,
+        print=announce,
+        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        logger=http_logger(),
+    )
 
 
 @dataclass
@@ -51,10 +104,18 @@ class RunningServer:
         self._thread.join(timeout=60)
 
 
-def start_server(home: Path, api_key: str, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Start the API on a thread of its own (port 0: a free one) and return once it listens."""
+def start_server(
+    home: Path,
+    api_key: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    limits: ApiLimits = DEFAULT_API_LIMITS,
+    training_limits: TrainingLimits = DEFAULT_TRAINING_LIMITS,
+) -> RunningServer:
+    """Start the API on a thread of its own (port 0: a free one) and return once it listens;
+    ``limits`` and ``training_limits`` other than the defaults are for tests."""
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(create_app(home, api_key))
+    runner = web.AppRunner(create_app(home, api_key, limits, training_limits), logger=http_logger())
     ready = threading.Event()
     failure: list[BaseException] = []
     bound: list[int] = []

@@ -1,19 +1,23 @@
 """The one fine-tune job lifecycle, whatever provider trains.
 
-``create_job`` checks a ``FineTuneRequest`` and its files and records a job in
-``validating_files`` (a bad request creates no job, as OpenAI rejects a bad file before a job
-exists); ``enqueue_job`` puts it in line (``queued``, with its place) when it waits for a
-worker. ``run_job`` trains it through its provider and owns everything around the training:
-the status (``validating_files`` -> ``queued`` -> ``running`` -> ``succeeded`` / ``failed`` /
-``cancelled``, one status event each), the heartbeat, honouring a cancel requested through the
-store (or Ctrl-C), the events, the result rows, the checkpoints (the model at each epoch's end),
-the accuracy plot, the model card and the registration. The model's registry id is fixed before
+``create_job`` checks a ``FineTuneRequest`` and its files, against the ``TrainingLimits`` too,
+and records a job in ``validating_files`` (a bad request creates no job, as OpenAI rejects a bad
+file before a job exists); ``enqueue_job`` puts it in line (``queued``, with its place) when it
+waits for a worker. ``run_job`` trains it through its provider and owns everything around the
+training: the status (``validating_files`` -> ``queued`` -> ``running`` -> ``succeeded`` /
+``failed`` / ``cancelled``, one status event each), the heartbeat (kept fresh on a thread, so
+a long read or featurizing is not taken for a dead job), honouring a cancel requested through
+the store (or Ctrl-C), the events, the result rows, the checkpoints (the model at each epoch's
+end), the accuracy plot, the model card and the registration. ``end_stopped_job`` ends a job
+whose training process was stopped or died before it could (``sportbot serve`` trains in a
+child process: ``training.finetune.job_process``). The model's registry id is fixed before
 it trains (the request's ``model_id``, else one the registry picks), so checkpoints are named
 after it. On any failure the job is marked failed with the reason and nothing reaches the
 registry.
 
 Registering the model is the job's commit: once the model is in the registry the job has
-succeeded, whatever happens next. Ctrl-C is held back while the model is registered and the job
+succeeded, whatever happens next (the job's ``committing`` mark tells whoever would kill its
+process to wait). Ctrl-C is held back while the model is registered and the job
 marked succeeded (so neither is left half done), then raised; an interrupt (or an ``on_event``
 error) after that point stops the caller but leaves the job succeeded.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -39,10 +44,13 @@ from training.finetune.providers import FineTuneProvider
 from training.finetune.request import (
     FineTuneRequest,
     TrainingFiles,
+    check_request,
+    check_steps,
     read_job_files,
     read_request_files,
 )
 from training.finetune.results import ResultWriter, StepResult, fbeta_cells, result_columns
+from training.job_owner import HEARTBEAT_EVERY_S
 from training.jobs import (
     Checkpoint,
     FineTuneError,
@@ -51,13 +59,12 @@ from training.jobs import (
     JobStatus,
     JobStore,
 )
+from training.limits import DEFAULT_TRAINING_LIMITS, TrainingLimits
 from training.metrics import ClassificationMetrics
 from training.plots import plot_accuracy
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_EVERY_S = 2.0
-"""How often a running job refreshes its heartbeat (readers take a silent job for dead)."""
 LIVE_STATUSES: tuple[JobStatus, ...] = ("validating_files", "queued", "running")
 """The statuses of a job before it ends, in the order a job goes through them."""
 
@@ -91,14 +98,19 @@ def create_job(
     provider: FineTuneProvider,
     *,
     on_event: EventCallback | None = None,
+    limits: TrainingLimits = DEFAULT_TRAINING_LIMITS,
 ) -> FineTuneJob:
-    """Check the request and its files, then record a job in ``validating_files``.
+    """Check the request and its files (within ``limits``), then record a job in
+    ``validating_files``.
 
     Raises ``PreparedDataError`` / ``FineTuneError`` (no job is created) for a bad request.
     """
     base_model = provider.base_model(request.model)
-    files = read_request_files(request)
+    check_request(request, limits)
+    files = read_request_files(request, limits)
     hyperparameters = {**provider.hyperparameters(request), **request.recorded_options()}
+    batch_size = hyperparameters.get("batch_size")
+    check_steps(files, int(hyperparameters["n_epochs"]), batch_size, limits)
     if files.classification:
         hyperparameters["compute_classification_metrics"] = True
     if files.positive_class is not None:
@@ -146,7 +158,8 @@ def run_job(
     """
     run = JobRun(job, store, on_event)
     try:
-        return _train_and_register(run, provider, registry, make_current)
+        with store.keep_heartbeat(job.id):
+            return _train_and_register(run, provider, registry, make_current)
     except (JobCancelledError, KeyboardInterrupt):
         if job.status != "succeeded":  # after the model is registered the job stays succeeded
             run.end("cancelled")
@@ -176,6 +189,18 @@ def cancel_waiting_job(
 ) -> None:
     """Mark a recorded job that will never run (its run was withdrawn) cancelled."""
     JobRun(job, store, on_event).end("cancelled")
+
+
+def end_stopped_job(
+    store: JobStore, job_id: str, status: JobStatus, *, reason: str | None = None
+) -> FineTuneJob:
+    """End a job whose run was stopped, or died, before it ended the job itself: ``cancelled``
+    (killed after a cancel) or ``failed`` with ``reason``. A job that has ended stays as it is;
+    the job is returned as it now is."""
+    job = store.get(job_id)
+    if not job.is_final:
+        JobRun(job, store, None).end(status, reason=reason)
+    return job
 
 
 class JobRun:
@@ -310,6 +335,9 @@ class JobRun:
                 yield
             finally:
                 self._results = None
+            # On disk before the job lists it as its result file.
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def _write_rows(self, rows: Iterable[Mapping[str, str]]) -> None:
         if self._results is None:
@@ -353,6 +381,7 @@ def _train_and_register(
         remote_model=trained.remote_model,
         data_format=run.files.train.data_format,
     )
+    store.mark_committing(job.id)
     with _interrupts_held():
         registered = registry.register(
             card,

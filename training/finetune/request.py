@@ -1,5 +1,5 @@
 """What a fine-tune is asked to do: one typed request, checked once, and its files read and
-checked against it.
+checked against it and against the ``TrainingLimits`` (``training.limits``).
 
 A bad request raises ``FineTuneError`` (a bad file ``PreparedDataError``) before any job exists,
 as OpenAI rejects a bad file before it creates a job.
@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classifier.local.words import words_of
 from classifier.prompt import label_name
 from training.jobs import FineTuneError, FineTuneJob
+from training.limits import DEFAULT_TRAINING_LIMITS, TrainingLimits
 from training.metrics import positive_class_of
 from training.prepared import PreparedDataError, PreparedRows, read_prepared
 
@@ -109,7 +111,48 @@ class TrainingFiles:
         return self.positive_class is None and self.n_classes is not None
 
 
-def read_request_files(request: FineTuneRequest) -> TrainingFiles:
+def check_request(
+    request: FineTuneRequest, limits: TrainingLimits = DEFAULT_TRAINING_LIMITS
+) -> None:
+    """``FineTuneError`` when a hyperparameter is beyond ``limits``."""
+    bounded = [
+        ("--n-epochs", request.n_epochs, limits.max_n_epochs),
+        ("The batch size", request.batch_size, limits.max_batch_size),
+        (
+            "The learning rate multiplier",
+            request.learning_rate_multiplier,
+            limits.max_learning_rate_multiplier,
+        ),
+    ]
+    for what, value, most in bounded:
+        if value is not None and value > most:
+            raise FineTuneError(f"{what} may be at most {most}, got {value}.")
+    betas = request.classification_betas
+    if betas is not None and len(betas) > limits.max_classification_betas:
+        raise FineTuneError(
+            f"At most {limits.max_classification_betas} classification betas, got {len(betas)}."
+        )
+
+
+def check_steps(
+    files: TrainingFiles, n_epochs: int, batch_size: int | None, limits: TrainingLimits
+) -> None:
+    """``FineTuneError`` when the training would take more than ``limits.max_steps`` steps
+    (epochs times the mini-batches of the training file's rows)."""
+    if batch_size is None:
+        return  # a remote provider's steps are its own
+    steps = n_epochs * math.ceil(len(files.train) / batch_size)
+    if steps > limits.max_steps:
+        raise FineTuneError(
+            f"This fine-tune would take {steps:,} training steps ({n_epochs} epochs of "
+            f"{len(files.train):,} rows in batches of {batch_size}); at most {limits.max_steps:,}: "
+            "raise the batch size or lower the number of epochs."
+        )
+
+
+def read_request_files(
+    request: FineTuneRequest, limits: TrainingLimits = DEFAULT_TRAINING_LIMITS
+) -> TrainingFiles:
     """Read and check the request's files; the positive class resolved when metrics are asked."""
     return read_training_files(
         request.training_file,
@@ -117,6 +160,7 @@ def read_request_files(request: FineTuneRequest) -> TrainingFiles:
         compute_classification_metrics=request.compute_classification_metrics,
         positive_class=request.classification_positive_class,
         n_classes=request.classification_n_classes,
+        limits=limits,
     )
 
 
@@ -139,9 +183,16 @@ def read_training_files(
     compute_classification_metrics: bool,
     positive_class: str | None,
     n_classes: int | None = None,
+    limits: TrainingLimits = DEFAULT_TRAINING_LIMITS,
 ) -> TrainingFiles:
-    train = read_prepared(training_file, what="training file", min_labels=2)
-    valid = read_prepared(validation_file, what="validation file") if validation_file else None
+    bounds = {"max_row_chars": limits.max_row_chars, "max_bytes": limits.max_file_bytes}
+    train = read_prepared(training_file, what="training file", min_labels=2, **bounds)
+    check_features(train, limits)
+    valid = (
+        read_prepared(validation_file, what="validation file", **bounds)
+        if validation_file
+        else None
+    )
     if valid is not None:
         unknown = sorted(set(valid.labels) - set(train.labels))
         if unknown:
@@ -179,6 +230,31 @@ def read_training_files(
         )
     positive = label_name(positive_class) if positive_class else positive_class_of(train.labels)
     return TrainingFiles(train, valid, positive, n_classes)
+
+
+def check_features(train: PreparedRows, limits: TrainingLimits) -> None:
+    """``PreparedDataError`` naming the line where the training file passes the limits of the
+    model's features: distinct labels, distinct words (as the local model splits them), and
+    their product (the weight table)."""
+    name = f"The training file {str(train.path)!r}"
+    labels: set[str] = set()
+    words: set[str] = set()
+    for index, (text, label) in enumerate(zip(train.texts, train.labels, strict=True)):
+        labels.add(label)
+        words.update(words_of(text))
+        if (
+            len(labels) <= limits.max_labels
+            and len(words) <= limits.max_distinct_words
+            and len(labels) * len(words) <= limits.max_weights
+        ):
+            continue
+        line = train.line_numbers[index] if train.line_numbers else index + 1
+        raise PreparedDataError(
+            f"{name} has too many features for the model at line {line}: {len(words):,} "
+            f"distinct words and {len(labels)} labels by then; a fine-tune takes at most "
+            f"{limits.max_distinct_words:,} distinct words, {limits.max_labels} labels, and "
+            f"{limits.max_weights:,} for words times labels. Train on fewer or shorter rows."
+        )
 
 
 def _listed(labels: set[str]) -> str:

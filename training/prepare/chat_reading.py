@@ -34,7 +34,7 @@ def is_chat_file(path: str) -> bool:
         with open(path, encoding="utf-8") as handle:
             first = next((line for line in handle if line.strip()), "")
         row = json.loads(first)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False  # the legacy reader says what is wrong with the file
     return isinstance(row, dict) and "messages" in row
 
@@ -58,6 +58,11 @@ def read_chat_dataset(path: str) -> pd.DataFrame:
             raise DatasetFileError(
                 f"Your file `{path}` does not appear to be in valid JSONL format (line {number}: "
                 f"{error.msg}). Please ensure your file is formatted as a valid JSONL file."
+            ) from None
+        except RecursionError:
+            raise DatasetFileError(
+                f"Your file `{path}` does not appear to be in valid JSONL format (line {number} "
+                "is nested too deeply)."
             ) from None
         records.append(chat_record(row))
     logger.debug("read %d chat rows from %s", len(records), path)
