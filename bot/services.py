@@ -226,32 +226,6 @@ class Services:
     metrics: BotMetrics
     tagging: TagPipeline
 
-    async def is_admin(
-        self,
-        user_id: str,
-        client: AsyncWebClient,
-        *,
-        team_id: str | None = None,
-        enterprise_id: str | None = None,
-    ) -> bool:
-        """May ``user_id`` change the settings of the workspace ``team_id`` (``bot.admin``)."""
-        return await self.admins.is_admin(
-            user_id, client, team_id=team_id, enterprise_id=enterprise_id
-        )
-
-    async def may_change_model(
-        self,
-        user_id: str,
-        client: AsyncWebClient,
-        *,
-        team_id: str | None = None,
-        enterprise_id: str | None = None,
-    ) -> bool:
-        """May ``user_id`` retrain or roll back the model every workspace shares."""
-        return await self.admins.may_change_model(
-            user_id, client, team_id=team_id, enterprise_id=enterprise_id
-        )
-
 
 def build_services(settings: Settings, *, load_in_child: bool = False) -> Services:
     """Open the store and the classifier holder the settings name (nothing loaded yet).

@@ -110,7 +110,7 @@ async def switch_autotag(
     if choice not in ("on", "off") or len(args) > 1:
         await respond(text=AUTOTAG_USAGE, response_type="ephemeral")
         return
-    if not await services.is_admin(user, client, team_id=team, enterprise_id=enterprise):
+    if not await services.admins.is_admin(user, client, team_id=team, enterprise_id=enterprise):
         logger.info("refused autotag %s for non-admin %s in %s", choice, user, channel)
         await respond(
             text="Sorry, only a workspace admin (or one named in SPORTBOT_ADMINS) can switch "

@@ -136,7 +136,7 @@ async def answer_retrain_command(
         return
     await ack()
     source = ROLLBACK_SOURCE if parsed.action == "rollback" else parsed.source
-    if not await services.may_change_model(user, client, **workspace):
+    if not await services.admins.may_change_model(user, client, **workspace):
         logger.info("refused %s for non-admin %s", COMMAND, user)
         await orchestrator.record_refusal(user, source, "not an admin", **workspace)
         refusal = NOT_OPERATOR if services.settings.oauth else NOT_ADMIN
