@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.tagging.pacer import TIER_3_PER_MINUTE
+from bot.tagging.pacer import TAG_CALLS_PER_MINUTE
 
 QUEUE_CAPACITY = 100
 """Two minutes of Tier 3: a backlog longer than that would be placed too late to matter."""
@@ -17,11 +17,11 @@ SHUTDOWN_GRACE_SECONDS = 2.0
 @dataclass(frozen=True)
 class TagPolicy:
     """``per_minute``: calls per minute per workspace and method (``reactions.add`` and
-    ``reactions.remove`` are Tier 3: 50); ``burst``: calls that may go at once after a quiet
+    ``reactions.remove`` are Tier 3, 50: 48 by default, a little under); ``burst``: calls that may go at once after a quiet
     spell (default: a minute's worth, as Slack's tiers allow); ``capacity`` and ``max_age``: the
     backlog's bounds (``bot.tagging.queue``)."""
 
-    per_minute: float = TIER_3_PER_MINUTE
+    per_minute: float = TAG_CALLS_PER_MINUTE
     burst: float | None = None
     capacity: int = QUEUE_CAPACITY
     max_age: float = MAX_AGE_SECONDS

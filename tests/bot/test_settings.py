@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import ClassifierSettings, Settings, SettingsError, load_settings, read_settings
+from bot.tagging.pacer import TAG_CALLS_PER_MINUTE, TIER_3_PER_MINUTE
 from classifier.config import ClassifierConfig, OpenAIConfig
 
 ALL_VARIABLES = (
@@ -66,12 +67,13 @@ def test_dot_env_is_read_and_environment_wins(
     assert settings.sportbot_home.is_absolute()
 
 
-def test_metrics_port_and_tag_pace_default_to_none_and_tier_3(
+def test_metrics_port_and_tag_pace_default_to_none_and_a_little_under_tier_3(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = load_settings(None)
     assert settings.sportbot_metrics_port is None
-    assert settings.sportbot_tag_calls_per_minute == 50.0
+    assert settings.sportbot_tag_calls_per_minute == TAG_CALLS_PER_MINUTE == 48.0
+    assert TAG_CALLS_PER_MINUTE < TIER_3_PER_MINUTE
     monkeypatch.setenv("SPORTBOT_METRICS_PORT", "9100")
     monkeypatch.setenv("SPORTBOT_TAG_CALLS_PER_MINUTE", "25")
     settings = load_settings(None)
