@@ -33,6 +33,12 @@ AS_ROOT = os.geteuid() == 0
 HOCKEY = "The goalie made 35 saves and the Rangers won in overtime on a power play goal."
 
 
+def others_may_enter(path: Path) -> bool:
+    """Whether every folder from the root down to ``path`` lets other users through (a clone
+    inside ``mktemp -d``, mode 700, does not: the unprivileged user could not import ``bot``)."""
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in [path, *path.parents])
+
+
 @pytest.fixture
 def scratch() -> Iterator[Path]:
     """A folder the unprivileged user may enter (pytest's tmp_path is root's alone)."""
@@ -67,6 +73,8 @@ def sportbot(
 ) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "bot.cli", *args]
     if unprivileged and AS_ROOT:
+        if not all(others_may_enter(path) for path in (ROOT, Path(sys.prefix))):
+            pytest.skip(f"the unprivileged user cannot reach {ROOT} or {sys.prefix}")
         command = NOBODY + command
     return subprocess.run(
         command,
