@@ -5,7 +5,7 @@ metrics for " baseball").
 Each run, in turn, with a fresh ``SPORTBOT_HOME`` each:
 
 - ``cli``: ``sportbot fine-tune -t TRAIN -v VALID --compute-classification-metrics
-  --classification-positive-class " baseball"``, process start to exit (as fine_tune_wall.py);
+  --classification-positive-class " baseball"``, process start to exit (fine_tune_wall.py's run);
 - ``today``: a ``sportbot serve`` process (started before the clock, as a server already runs),
   then, timed, both files uploaded with the official client, ``fine_tuning.jobs.create(model=
   "babbage-002", ...)`` and ``retrieve`` every 0.1 s until the job has succeeded;
@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,26 +42,11 @@ TARGET_RATIO = 1.5
 POSITIVE = " baseball"
 
 
-def cli_run(home: Path) -> float:
-    command = [
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "fine-tune",
-        "-t",
-        str(TRAIN_FILE),
-        "-v",
-        str(VALID_FILE),
-        "--compute-classification-metrics",
-        "--classification-positive-class",
-        POSITIVE,
-    ]
-    env = {**os.environ, "SPORTBOT_HOME": str(home), "MPLBACKEND": "Agg"}
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"sportbot fine-tune failed: {done.stderr.strip()[-500:]}")
+def cli_run() -> float:
+    """``sportbot fine-tune`` timed as fine_tune_wall.py times it (the model it printed checked)."""
+    from fine_tune_wall import one_run
+
+    wall, _cpu = one_run(TRAIN_FILE, VALID_FILE)
     return wall
 
 
@@ -123,8 +107,7 @@ def main() -> int:
     args = parser.parse_args()
     walls: dict[str, list[float]] = {"cli": [], "today": [], "legacy": []}
     for run in range(args.runs):
-        with tempfile.TemporaryDirectory(prefix="sportbot-bench-") as home:
-            walls["cli"].append(cli_run(Path(home)))
+        walls["cli"].append(cli_run())
         walls["today"].append(served_run("today"))
         walls["legacy"].append(served_run("legacy"))
         if not args.json:
