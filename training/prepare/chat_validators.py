@@ -91,27 +91,35 @@ def drop_malformed(frame: pd.DataFrame) -> Remediation:
 
 
 def drop_unlabelled(frame: pd.DataFrame) -> Remediation:
-    rows = _rows(frame, frame["label"] == "")
-    if not rows:
-        return Remediation(name="missing_label")
-    return Remediation(
-        name="missing_label",
-        finding=f"\n- {_count(len(rows), 'example')} without an assistant message with "
-        f"content: the last assistant message is the label to learn. These are rows: {rows}",
-        necessary=f"Remove {_count(len(rows), 'example')} without a label",
-        necessary_fix=_drop_rows(rows),
+    return _drop_empty(
+        frame,
+        "label",
+        "missing_label",
+        "without an assistant message with content: the last assistant message is the label "
+        "to learn",
+        "without a label",
     )
 
 
 def drop_textless(frame: pd.DataFrame) -> Remediation:
-    rows = _rows(frame, frame["text"] == "")
+    return _drop_empty(
+        frame,
+        "text",
+        "missing_text",
+        "without system or user content before the label: there is no text to classify",
+        "without text",
+    )
+
+
+def _drop_empty(frame: pd.DataFrame, column: str, name: str, why: str, what: str) -> Remediation:
+    """Remove the examples whose ``column`` is empty, saying ``why`` they cannot be used."""
+    rows = _rows(frame, frame[column] == "")
     if not rows:
-        return Remediation(name="missing_text")
+        return Remediation(name=name)
     return Remediation(
-        name="missing_text",
-        finding=f"\n- {_count(len(rows), 'example')} without system or user content before "
-        f"the label: there is no text to classify. These are rows: {rows}",
-        necessary=f"Remove {_count(len(rows), 'example')} without text",
+        name=name,
+        finding=f"\n- {_count(len(rows), 'example')} {why}. These are rows: {rows}",
+        necessary=f"Remove {_count(len(rows), 'example')} {what}",
         necessary_fix=_drop_rows(rows),
     )
 
